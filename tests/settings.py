@@ -1,0 +1,19 @@
+"""Test settings: the production settings with fast hashing and DEBUG on."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-must-never-appear-in-output")
+
+from muteadmin.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# Tests run on the sandbox whatever a local .env says; a test that needs Tencent settings sets them.
+TIM_SDKAPPID = None
+TIM_SECRET_KEY = ""
+TIM_ADMIN_IDENTIFIER = "administrator"
+TIM_REGION = "china"
+TIM_API_BASE_URL = ""
+TIM_SANDBOX_LATENCY_MS = 0
