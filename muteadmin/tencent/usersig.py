@@ -37,7 +37,11 @@ def usersig_sign(*, secret_key: str, identifier: str, sdkappid: int, time: int, 
         "TLS.expire": expire,
         "TLS.time": time,
         "TLS.sig": usersig_hmac(
-            secret_key=secret_key, identifier=identifier, sdkappid=sdkappid, time=time, expire=expire
+            secret_key=secret_key,
+            identifier=identifier,
+            sdkappid=sdkappid,
+            time=time,
+            expire=expire,
         ),
     }
     compressed = zlib.compress(json.dumps(document, separators=(",", ":")).encode())

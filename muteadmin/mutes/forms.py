@@ -1,0 +1,152 @@
+"""Forms for looking up an account and changing its mutes; validation only, no calls."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from muteadmin.tencent.client import PERMANENT, InvalidAccount, validate_account
+
+CUSTOM = "custom"
+KINDS = ("c2c", "group")
+KIND_LABELS = {"c2c": "One-to-one (C2C) messages", "group": "Group messages"}
+
+PRESETS = [
+    ("", "Leave as it is"),
+    ("0", "Lift the mute"),
+    ("600", "10 minutes"),
+    ("3600", "1 hour"),
+    ("86400", "1 day"),
+    ("604800", "7 days"),
+    ("2592000", "30 days"),
+    (str(PERMANENT), "Permanently"),
+    (CUSTOM, "Custom…"),
+]
+
+UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+
+class AccountField(forms.CharField):
+    """A Tencent UserID: 1 to 32 bytes of printable ASCII, kept exactly as typed."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        try:
+            validate_account(value)
+        except InvalidAccount as exc:
+            raise ValidationError(str(exc), code="invalid_account") from None
+
+
+class LookupForm(forms.Form):
+    account = AccountField(
+        label="Account (UserID)",
+        error_messages={"required": "Type the UserID of the account to look up."},
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class MuteChangeForm(forms.Form):
+    """New C2C and group mute lengths in seconds; a blank field leaves that mute untouched."""
+
+    error_messages = {
+        "not_integer": "Enter a whole number of seconds from 0 to 4294967295, or pick a preset.",
+        "out_of_range": "Enter a number of seconds from 0 to 4294967295.",
+        "custom_missing": "Enter how long the custom mute should run.",
+        "custom_too_long": (
+            "That custom length is longer than Tencent allows; choose Permanently instead."
+        ),
+        "permanent_denied": "You may not mute accounts permanently; ask a Lead to do it.",
+        "nothing_chosen": "Choose a new C2C mute, a new group mute, or both.",
+    }
+
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
+        error_messages={
+            "required": "Give a reason: it is kept in the audit log.",
+            "max_length": "Keep the reason to 500 characters or fewer (it has %(show_value)d).",
+        },
+    )
+
+    def __init__(self, *args, can_mute_permanently: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.can_mute_permanently = can_mute_permanently
+        presets = [
+            choice for choice in PRESETS if can_mute_permanently or choice[0] != str(PERMANENT)
+        ]
+        # The same three fields for each kind of mute, placed before the reason.
+        reason = self.fields.pop("reason")
+        for kind in KINDS:
+            self.fields[f"{kind}_seconds"] = forms.CharField(
+                label="Set to", required=False, widget=forms.Select(choices=presets)
+            )
+            self.fields[f"{kind}_custom"] = forms.IntegerField(
+                label="Custom length", required=False, min_value=1
+            )
+            self.fields[f"{kind}_custom_unit"] = forms.ChoiceField(
+                label="Unit",
+                required=False,
+                initial="hours",
+                choices=[(u, u) for u in UNIT_SECONDS],
+            )
+        self.fields["reason"] = reason
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for kind in KINDS:
+            cleaned[f"{kind}_seconds"] = self._seconds(kind)
+        chosen = [cleaned[f"{kind}_seconds"] for kind in KINDS]
+        if not self.errors and chosen == [None, None]:
+            raise ValidationError(self.error_messages["nothing_chosen"], code="nothing_chosen")
+        return cleaned
+
+    def _seconds(self, kind: str) -> int | None:
+        """The seconds chosen for one kind of mute, or None when it is to be left alone."""
+        field = f"{kind}_seconds"
+        raw = (self.cleaned_data.get(field) or "").strip()
+        if raw == "":
+            return None
+        if raw == CUSTOM:
+            return self._custom_seconds(kind)
+        if not raw.isascii() or not raw.isdigit():
+            self.add_error(
+                field, ValidationError(self.error_messages["not_integer"], code="not_integer")
+            )
+            return None
+        seconds = int(raw)
+        if seconds > PERMANENT:
+            self.add_error(
+                field, ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+            )
+            return None
+        if seconds == PERMANENT and not self.can_mute_permanently:
+            self.add_error(
+                field,
+                ValidationError(self.error_messages["permanent_denied"], code="permanent_denied"),
+            )
+            return None
+        return seconds
+
+    def _custom_seconds(self, kind: str) -> int | None:
+        amount = self.cleaned_data.get(f"{kind}_custom")
+        if amount is None:
+            if f"{kind}_custom" not in self.errors:
+                self.add_error(
+                    f"{kind}_custom",
+                    ValidationError(self.error_messages["custom_missing"], code="custom_missing"),
+                )
+            return None
+        unit = self.cleaned_data.get(f"{kind}_custom_unit") or "hours"
+        seconds = amount * UNIT_SECONDS[unit]
+        if seconds >= PERMANENT:
+            self.add_error(
+                f"{kind}_custom",
+                ValidationError(self.error_messages["custom_too_long"], code="custom_too_long"),
+            )
+            return None
+        return seconds

@@ -1,0 +1,25 @@
+"""Create (or reset) the demo login that `make run` prints."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+
+DEMO_USERNAME = "demo"
+# Only ever used while DEBUG is on, on a developer's own machine.
+DEMO_PASSWORD = "muteadmin-demo"  # noqa: S105
+
+
+class Command(BaseCommand):
+    help = "Create or reset the 'demo' user in the Lead group and print its login."
+
+    def handle(self, *args, **options) -> None:
+        password = DEMO_PASSWORD if settings.DEBUG else secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+        user.set_password(password)
+        user.is_staff = True
+        user.save()
+        user.groups.set([Group.objects.get(name="Lead")])
+        self.stdout.write(f"Demo login: {DEMO_USERNAME} / {password}")

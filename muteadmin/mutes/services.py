@@ -1,0 +1,196 @@
+"""The one door to Tencent: every mute query and change goes through here and is audited."""
+
+import functools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.tencent.client import (
+    PERMANENT,
+    MuteChange,
+    MuteStatus,
+    TencentClient,
+    validate_account,
+)
+from muteadmin.tencent.errors import TencentError
+from muteadmin.tencent.regions import region_base_url
+
+
+@dataclass(frozen=True)
+class _ClientConfig:
+    sdkappid: int
+    secret_key: str
+    identifier: str
+    base_url: str
+    sandbox: bool
+
+
+@dataclass(frozen=True)
+class MuteChangeResult:
+    """What a change did: the state before it and the state it left behind."""
+
+    before: MuteStatus
+    change: MuteChange
+    c2c_after: int
+    group_after: int
+
+
+def tim_sandbox_active() -> bool:
+    """Whether calls go to the built-in emulator rather than Tencent."""
+    return settings.TIM_SDKAPPID is None
+
+
+def tim_client() -> TencentClient:
+    """Return the client for the current settings, one per configuration."""
+    if tim_sandbox_active():
+        from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
+        from muteadmin.sandbox.credentials import sandbox_credentials
+
+        credentials = sandbox_credentials()
+        config = _ClientConfig(
+            sdkappid=credentials.sdkappid,
+            secret_key=credentials.secret_key,
+            identifier=credentials.identifier,
+            base_url=SANDBOX_BASE_URL,
+            sandbox=True,
+        )
+    else:
+        config = _ClientConfig(
+            sdkappid=settings.TIM_SDKAPPID,
+            secret_key=settings.TIM_SECRET_KEY,
+            identifier=settings.TIM_ADMIN_IDENTIFIER,
+            base_url=(settings.TIM_API_BASE_URL or region_base_url(settings.TIM_REGION)).rstrip(
+                "/"
+            ),
+            sandbox=False,
+        )
+    return _client_for(config)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(config: _ClientConfig) -> TencentClient:
+    client = TencentClient(
+        sdkappid=config.sdkappid,
+        secret_key=config.secret_key,
+        identifier=config.identifier,
+        base_url=config.base_url,
+    )
+    if config.sandbox:
+        from muteadmin.sandbox.adapter import SandboxAdapter
+
+        client.session.mount(config.base_url, SandboxAdapter())
+    return client
+
+
+def mute_get(
+    *, account: str, operator: AbstractBaseUser, client_ip: str | None = None
+) -> MuteStatus:
+    """Ask Tencent how long the account's mutes still run, leaving an audit row."""
+    validate_account(account)
+    entry = audit_begin(
+        operator=operator, action=AuditEntry.Action.QUERY, account=account, client_ip=client_ip
+    )
+    with _audited(entry) as observed:
+        status = tim_client().get_mute(account)
+        observed.update(
+            request_random=status.random,
+            c2c_observed=status.c2c_seconds,
+            group_observed=status.group_seconds,
+        )
+    return status
+
+
+def mute_change(
+    *,
+    account: str,
+    operator: AbstractBaseUser,
+    reason: str,
+    c2c_seconds: int | None = None,
+    group_seconds: int | None = None,
+    client_ip: str | None = None,
+) -> MuteChangeResult:
+    """Set either or both mutes (None leaves one alone), auditing the query and the change."""
+    validate_account(account)
+    if c2c_seconds is None and group_seconds is None:
+        raise ValueError("Choose a new C2C or group mute, or both.")
+    if not operator.has_perm("mutes.change_mute"):
+        raise PermissionDenied("You may not change mutes.")
+    if PERMANENT in (c2c_seconds, group_seconds) and not operator.has_perm(
+        "mutes.mute_permanently"
+    ):
+        raise PermissionDenied("You may not mute accounts permanently.")
+
+    before = mute_get(account=account, operator=operator, client_ip=client_ip)
+    entry = audit_begin(
+        operator=operator,
+        action=AuditEntry.Action.CHANGE,
+        account=account,
+        c2c_requested=c2c_seconds,
+        group_requested=group_seconds,
+        reason=reason,
+        client_ip=client_ip,
+    )
+    with _audited(entry) as observed:
+        change = tim_client().set_mute(account, c2c=c2c_seconds, group=group_seconds)
+        # A field left out keeps running down from what the query just before saw.
+        elapsed = int((change.observed_at - before.observed_at).total_seconds())
+        c2c_after = _after(requested=c2c_seconds, before=before.c2c_seconds, elapsed=elapsed)
+        group_after = _after(requested=group_seconds, before=before.group_seconds, elapsed=elapsed)
+        observed.update(
+            request_random=change.random, c2c_observed=c2c_after, group_observed=group_after
+        )
+    return MuteChangeResult(
+        before=before, change=change, c2c_after=c2c_after, group_after=group_after
+    )
+
+
+def _after(*, requested: int | None, before: int, elapsed: int) -> int:
+    if requested is not None:
+        return requested
+    if before == PERMANENT:
+        return PERMANENT
+    return max(before - elapsed, 0)
+
+
+@contextmanager
+def _audited(entry: AuditEntry) -> Iterator[dict]:
+    """Complete `entry` with the call's outcome; the block fills the dict with what it observed."""
+    started = time.monotonic()
+    observed: dict = {}
+
+    def latency_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    try:
+        yield observed
+    except TencentError as exc:
+        audit_complete(
+            entry=entry,
+            outcome=AuditEntry.Outcome.ERROR,
+            latency_ms=latency_ms(),
+            request_random=exc.random,
+            error_code=exc.error_code,
+            error_info=exc.error_info,
+        )
+        raise
+    except Exception as exc:
+        # A fault on our side: close the row so it is not mistaken for a call still in flight.
+        audit_complete(
+            entry=entry,
+            outcome=AuditEntry.Outcome.ERROR,
+            latency_ms=latency_ms(),
+            request_random=None,
+            error_info=f"Internal error ({type(exc).__name__}).",
+        )
+        raise
+    else:
+        audit_complete(
+            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=latency_ms(), **observed
+        )

@@ -1,0 +1,33 @@
+"""Template filters that put mute lengths into words."""
+
+from django import template
+
+from muteadmin.tencent.client import PERMANENT
+
+register = template.Library()
+
+_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+
+
+@register.filter
+def duration(seconds: int) -> str:
+    """Seconds as "2 d 3 h 4 min 5 s", largest unit first, zero units left out."""
+    seconds = int(seconds)
+    if seconds <= 0:
+        return "0 s"
+    parts = []
+    for name, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}")
+    return " ".join(parts)
+
+
+@register.filter
+def describe_seconds(seconds: int) -> str:
+    """A mute's remaining seconds as a moderator reads them."""
+    if seconds == PERMANENT:
+        return "permanently muted"
+    if seconds <= 0:
+        return "not muted"
+    return f"muted, {duration(seconds)} left"

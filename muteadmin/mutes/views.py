@@ -1,0 +1,172 @@
+"""Account pages: look up an account, see its mutes count down, change them."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views import View
+
+from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
+from muteadmin.mutes.templatetags.mutes import describe_seconds
+from muteadmin.tencent.client import PERMANENT, InvalidAccount, MuteStatus, validate_account
+from muteadmin.tencent.errors import TencentError
+
+
+@dataclass(frozen=True)
+class MuteCard:
+    """One of the two mutes as the account page shows it."""
+
+    kind: str
+    label: str
+    seconds: int
+    ends_at: datetime | None
+
+    @property
+    def permanent(self) -> bool:
+        return self.seconds == PERMANENT
+
+    @property
+    def muted(self) -> bool:
+        return self.seconds > 0
+
+
+def mute_cards(status: MuteStatus) -> list[MuteCard]:
+    """The C2C and group cards for a status Tencent returned."""
+    cards = []
+    for kind in KINDS:
+        seconds = getattr(status, f"{kind}_seconds")
+        ends_at = None
+        if 0 < seconds < PERMANENT:
+            ends_at = status.observed_at + timedelta(seconds=seconds)
+        cards.append(MuteCard(kind=kind, label=KIND_LABELS[kind], seconds=seconds, ends_at=ends_at))
+    return cards
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class LookupView(PermissionRequiredMixin, View):
+    """The start page: a form that takes a UserID to the account's page."""
+
+    permission_required = "mutes.query_mute"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if "account" not in request.GET:
+            return render(request, "mutes/lookup.html", {"form": LookupForm()})
+        form = LookupForm(data=request.GET)
+        if not form.is_valid():
+            return render(request, "mutes/lookup.html", {"form": form})
+        return redirect("mutes:account", account=form.cleaned_data["account"])
+
+
+class AccountView(PermissionRequiredMixin, View):
+    """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
+
+    permission_required = "mutes.query_mute"
+
+    def get(self, request: HttpRequest, account: str) -> HttpResponse:
+        if (response := self.invalid_account(account)) is not None:
+            return response
+        return self.render_account(account, form=self.change_form(), query=True)
+
+    def post(self, request: HttpRequest, account: str) -> HttpResponse:
+        if not request.user.has_perm("mutes.change_mute"):
+            raise PermissionDenied
+        if (response := self.invalid_account(account)) is not None:
+            return response
+        form = self.change_form(data=request.POST)
+        if not form.is_valid():
+            return self.render_account(account, form=form, query=False)
+        try:
+            result = mute_change(
+                account=account,
+                operator=request.user,
+                reason=form.cleaned_data["reason"],
+                c2c_seconds=form.cleaned_data["c2c_seconds"],
+                group_seconds=form.cleaned_data["group_seconds"],
+                client_ip=client_ip(request),
+            )
+        except TencentError as exc:
+            return self.render_account(account, form=form, query=False, error=exc)
+        messages.success(request, change_message(result))
+        return redirect("mutes:account", account=account)
+
+    def change_form(self, data=None) -> MuteChangeForm | None:
+        user = self.request.user
+        if not user.has_perm("mutes.change_mute"):
+            return None
+        return MuteChangeForm(
+            data=data, can_mute_permanently=user.has_perm("mutes.mute_permanently")
+        )
+
+    def invalid_account(self, account: str) -> HttpResponse | None:
+        try:
+            validate_account(account)
+        except InvalidAccount:
+            form = LookupForm(data={"account": account})
+            form.is_valid()
+            return render(self.request, "mutes/lookup.html", {"form": form}, status=404)
+        return None
+
+    def render_account(
+        self,
+        account: str,
+        *,
+        form: MuteChangeForm | None,
+        query: bool,
+        error: TencentError | None = None,
+    ) -> HttpResponse:
+        cards = None
+        if query:
+            try:
+                status = mute_get(
+                    account=account, operator=self.request.user, client_ip=client_ip(self.request)
+                )
+            except TencentError as exc:
+                error = exc
+            else:
+                cards = mute_cards(status)
+        context = {"account": account, "cards": cards, "form": form, "error": error}
+        return render(self.request, "mutes/account.html", context)
+
+
+class AccountCardsView(PermissionRequiredMixin, View):
+    """Just the two cards, queried afresh: the page's script fetches this when a countdown ends."""
+
+    permission_required = "mutes.query_mute"
+
+    def get(self, request: HttpRequest, account: str) -> HttpResponse:
+        try:
+            status = mute_get(account=account, operator=request.user, client_ip=client_ip(request))
+        except InvalidAccount:
+            return HttpResponse(
+                "That is not a valid UserID.", status=404, content_type="text/plain"
+            )
+        except TencentError as exc:
+            context = {"account": account, "cards": None, "error": exc}
+            return render(request, "mutes/account.html#cards", context, status=502)
+        context = {"account": account, "cards": mute_cards(status)}
+        return render(request, "mutes/account.html#cards", context)
+
+
+def change_message(result: MuteChangeResult) -> str:
+    """A line per mute, before → after, for the message shown once the change went through."""
+    before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
+    after = {"c2c": result.c2c_after, "group": result.group_after}
+    requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
+    parts = []
+    for kind in KINDS:
+        label = "C2C" if kind == "c2c" else "Group"
+        if requested[kind] is None:
+            parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
+        else:
+            parts.append(
+                f"{label}: {describe_seconds(before[kind])} → {describe_seconds(after[kind])}"
+            )
+    return f"Saved for {result.change.account}. " + "; ".join(parts) + "."

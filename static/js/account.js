@@ -1,0 +1,90 @@
+// The account page: live countdowns for each mute, a fresh query when one runs out,
+// and the custom-length inputs shown only when "Custom…" is picked.
+(function () {
+  "use strict";
+
+  var PERMANENT = 4294967295;
+  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  // Each ticking card's end, as a timestamp of this browser's clock.
+  var endsAt = new WeakMap();
+  var refreshing = false;
+
+  function duration(seconds) {
+    if (seconds <= 0) { return "0 s"; }
+    var parts = [];
+    UNITS.forEach(function (unit) {
+      var count = Math.floor(seconds / unit[1]);
+      seconds -= count * unit[1];
+      if (count) { parts.push(count + " " + unit[0]); }
+    });
+    return parts.join(" ");
+  }
+
+  function startCountdowns(root) {
+    var now = Date.now();
+    root.querySelectorAll("[data-mute][data-remaining-seconds]").forEach(function (card) {
+      var left = Number(card.getAttribute("data-remaining-seconds"));
+      if (left > 0 && left !== PERMANENT) {
+        endsAt.set(card, now + left * 1000);
+      }
+    });
+  }
+
+  function tick() {
+    var expired = false;
+    var now = Date.now();
+    document.querySelectorAll("[data-mute][data-remaining-seconds]").forEach(function (card) {
+      var end = endsAt.get(card);
+      if (end === undefined) { return; }
+      // Worked out from the end time, so a throttled background tab never drifts.
+      var left = Math.max(0, Math.ceil((end - now) / 1000));
+      card.setAttribute("data-remaining-seconds", String(left));
+      var out = card.querySelector("[data-countdown]");
+      if (out) { out.textContent = duration(left); }
+      if (left === 0) {
+        endsAt.delete(card);
+        expired = true;
+      }
+    });
+    if (expired) { refresh(); }
+  }
+
+  function refresh() {
+    var cards = document.querySelector("[data-mute-cards]");
+    if (!cards || refreshing) { return; }
+    refreshing = true;
+    var status = cards.querySelector("[data-refresh-status]");
+    if (status) { status.textContent = "A mute has run out: checking with Tencent…"; }
+    fetch(cards.getAttribute("data-refresh-url"), {
+      credentials: "same-origin",
+      headers: {"Accept": "text/html"}
+    }).then(function (response) {
+      return response.text().then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.querySelector("[data-mute-cards]");
+        if (!fresh) { throw new Error("unexpected answer"); }
+        cards.replaceWith(fresh);
+        startCountdowns(fresh);
+      });
+    }).catch(function () {
+      if (status) { status.textContent = "Could not check the new state; reload the page to try again."; }
+    }).finally(function () {
+      refreshing = false;
+    });
+  }
+
+  function toggleCustom(fieldset) {
+    var select = fieldset.querySelector("select");
+    var custom = fieldset.querySelector("[data-custom]");
+    if (select && custom) { custom.hidden = select.value !== "custom"; }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startCountdowns(document);
+    window.setInterval(tick, 1000);
+    document.querySelectorAll("[data-length]").forEach(function (fieldset) {
+      toggleCustom(fieldset);
+      fieldset.addEventListener("change", function () { toggleCustom(fieldset); });
+    });
+  });
+}());

@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite: users for each role, and a clean sandbox."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _user_in(username: str, *groups: str) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
+
+
+@pytest.fixture
+def moderator(db) -> User:
+    return _user_in("mod", "Moderator")
+
+
+@pytest.fixture
+def lead(db) -> User:
+    return _user_in("lead", "Lead")
+
+
+@pytest.fixture
+def auditor(db) -> User:
+    return _user_in("auditor", "Auditor")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """Signed in, but in no group."""
+    return _user_in("outsider")
+
+
+@pytest.fixture
+def as_moderator(client, moderator):
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
+def as_lead(client, lead):
+    client.force_login(lead)
+    return client
+
+
+@pytest.fixture
+def as_auditor(client, auditor):
+    client.force_login(auditor)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def backoff_sleeps(monkeypatch) -> list[float]:
+    """Each test builds its Tencent client afresh, and backoff waits are recorded, not slept."""
+    from muteadmin.mutes import services
+    from muteadmin.tencent.client import TencentClient
+
+    sleeps: list[float] = []
+    monkeypatch.setitem(TencentClient.__init__.__kwdefaults__, "sleep", sleeps.append)
+    services._client_for.cache_clear()
+    yield sleeps
+    services._client_for.cache_clear()

@@ -1,0 +1,88 @@
+"""The account page in a real browser: sign in, mute through the form, watch the countdown run."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+ACCOUNT = "browser-test"
+ONE_HOUR = 3600
+# Long enough for two or three ticks of the page's one-second countdown.
+WAIT_MS = 2500
+PASSWORD = "browser-test-password"
+# A live server on this machine answers in well under this; failing fast beats a 30 s default.
+ACTION_TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    """Debian's Chromium; CI installs it, so there its absence is a failure rather than a skip."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (Debian: apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}; CI must run the browser tests.")
+        pytest.skip(f"{message}; browser tests need it.")
+    return CHROMIUM
+
+
+@pytest.fixture
+def lead(django_db_serialized_rollback, transactional_db) -> str:
+    """A Lead, created before the browser starts: the ORM refuses calls inside its event loop."""
+    user = get_user_model().objects.create_user(username="browser-lead", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="Lead"))
+    return user.username
+
+
+def countdown(page: Page) -> tuple[int, str]:
+    """The C2C card's remaining seconds and the text its countdown shows."""
+    card = page.locator('[data-mute="c2c"]')
+    seconds = int(card.get_attribute("data-remaining-seconds") or "-1")
+    return seconds, card.locator("[data-countdown]").inner_text()
+
+
+def test_muted_account_counts_down_without_console_errors(chromium_path, live_server, lead) -> None:
+    console_errors: list[str] = []
+
+    def record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            page.on("console", record)
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+
+            page.goto(live_server.url + reverse("login"))
+            page.fill('input[name="username"]', lead)
+            page.fill('input[name="password"]', PASSWORD)
+            page.click('button[type="submit"]')
+            page.wait_for_url(live_server.url + reverse("mutes:lookup"))
+
+            page.goto(live_server.url + reverse("mutes:account", args=[ACCOUNT]))
+            form = page.locator("form.change")
+            form.locator('[name="c2c_seconds"]').select_option(str(ONE_HOUR))
+            form.locator('[name="reason"]').fill("Browser test: spam in direct messages.")
+            with page.expect_navigation():
+                form.locator('button[type="submit"]').click()
+
+            seconds_before, text_before = countdown(page)
+            assert ONE_HOUR - 60 < seconds_before <= ONE_HOUR
+            page.wait_for_timeout(WAIT_MS)
+            seconds_after, text_after = countdown(page)
+        finally:
+            browser.close()
+
+    assert seconds_before - seconds_after in (2, 3)
+    assert text_after != text_before
+    assert console_errors == []

@@ -1,0 +1,220 @@
+"""The one door to Tencent: audit rows around every call, on the sandbox and on a real server."""
+
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.urls import reverse
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.mutes import services
+from muteadmin.mutes.services import mute_change, mute_get, tim_client
+from muteadmin.sandbox.credentials import sandbox_credentials
+from muteadmin.tencent.client import PERMANENT, InvalidAccount
+from muteadmin.tencent.errors import TencentConfigurationError, TencentTimeout
+from muteadmin.tencent.usersig import usersig_decode
+
+BASE_URL = "https://tim.example.test"
+SECRET_KEY = "0123456789abcdef-tencent-secret-key"
+GET_URL = f"{BASE_URL}/v4/openconfigsvr/getnospeaking"
+SET_URL = f"{BASE_URL}/v4/openconfigsvr/setnospeaking"
+
+
+@pytest.fixture
+def tencent(settings):
+    """Point the dashboard at a Tencent-speaking server whose answers `responses` provides."""
+    settings.TIM_SDKAPPID = 1400012345
+    settings.TIM_SECRET_KEY = SECRET_KEY
+    settings.TIM_ADMIN_IDENTIFIER = "administrator"
+    settings.TIM_API_BASE_URL = BASE_URL
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def sent_query(call) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def assert_signed(call) -> None:
+    query = sent_query(call)
+    assert query["sdkappid"] == "1400012345"
+    assert query["identifier"] == "administrator"
+    assert query["contenttype"] == "json"
+    assert 0 <= int(query["random"]) <= 0xFFFFFFFF
+    document = usersig_decode(query["usersig"])
+    assert document["TLS.identifier"] == "administrator"
+    assert document["TLS.sdkappid"] == 1400012345
+    assert call.request.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_query_against_a_tencent_server(tencent, moderator):
+    tencent.post(
+        GET_URL,
+        json={
+            "ErrorCode": 0,
+            "ErrorInfo": "",
+            "C2CmsgNospeakingTime": 7196,
+            "GroupmsgNospeakingTime": PERMANENT,
+        },
+        match=[responses.matchers.json_params_matcher({"Get_Account": "alice"})],
+    )
+    status = mute_get(account="alice", operator=moderator, client_ip="10.0.0.9")
+    (call,) = tencent.calls
+    assert_signed(call)
+    assert (status.c2c_seconds, status.group_permanent) == (7196, True)
+    entry = AuditEntry.objects.get()
+    assert (entry.c2c_observed, entry.group_observed, entry.outcome) == (7196, PERMANENT, "ok")
+    assert entry.request_random == int(sent_query(call)["random"])
+    assert entry.client_ip == "10.0.0.9"
+
+
+@pytest.mark.django_db
+def test_change_sends_only_the_chosen_field(tencent, moderator):
+    tencent.post(
+        GET_URL, json={"ErrorCode": 0, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 500}
+    )
+    tencent.post(
+        SET_URL,
+        json={"ErrorCode": 0, "ErrorInfo": ""},
+        match=[
+            responses.matchers.json_params_matcher(
+                {"Set_Account": "alice", "C2CmsgNospeakingTime": 600}
+            )
+        ],
+    )
+    result = mute_change(account="alice", operator=moderator, reason="spam", c2c_seconds=600)
+    assert_signed(tencent.calls[1])
+    assert (result.c2c_after, result.before.group_seconds) == (600, 500)
+    assert 495 <= result.group_after <= 500
+
+
+@pytest.mark.django_db
+def test_account_page_against_a_tencent_server_has_no_sandbox_banner(tencent, as_moderator):
+    tencent.post(
+        GET_URL, json={"ErrorCode": 0, "C2CmsgNospeakingTime": 60, "GroupmsgNospeakingTime": 0}
+    )
+    response = as_moderator.get(reverse("mutes:account", kwargs={"account": "alice"}))
+    assert b'data-remaining-seconds="60"' in response.content
+    assert b"data-sandbox-banner" not in response.content
+
+
+@pytest.mark.django_db
+def test_configuration_error_is_audited_and_not_retried(tencent, moderator):
+    tencent.post(GET_URL, json={"ErrorCode": 70009, "ErrorInfo": "sig check failed"})
+    with pytest.raises(TencentConfigurationError):
+        mute_get(account="alice", operator=moderator)
+    assert len(tencent.calls) == 1
+    entry = AuditEntry.objects.get()
+    assert (entry.outcome, entry.error_code, entry.error_info) == (
+        "error",
+        70009,
+        "sig check failed",
+    )
+
+
+@pytest.mark.django_db
+def test_timeouts_are_audited_with_the_last_random(tencent, moderator):
+    import requests
+
+    tencent.post(GET_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(TencentTimeout) as caught:
+        mute_get(account="alice", operator=moderator)
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == "error"
+    assert entry.request_random == caught.value.random
+    assert entry.request_random == int(sent_query(tencent.calls[-1])["random"])
+
+
+@pytest.mark.django_db
+def test_invalid_account_never_reaches_tencent_or_the_log(tencent, moderator):
+    with pytest.raises(InvalidAccount):
+        mute_get(account="", operator=moderator)
+    assert len(tencent.calls) == 0
+    assert AuditEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_services_refuse_changes_the_operator_may_not_make(moderator, auditor):
+    with pytest.raises(PermissionDenied):
+        mute_change(account="alice", operator=auditor, reason="r", c2c_seconds=60)
+    with pytest.raises(PermissionDenied):
+        mute_change(account="alice", operator=moderator, reason="r", group_seconds=PERMANENT)
+    assert AuditEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
+    seen = []
+    client = tim_client()
+    original = client.get_mute
+
+    def spying_get_mute(account):
+        seen.append(
+            (
+                transaction.get_autocommit(),
+                list(AuditEntry.objects.values_list("outcome", flat=True)),
+            )
+        )
+        return original(account)
+
+    monkeypatch.setattr(client, "get_mute", spying_get_mute)
+    mute_get(account="alice", operator=moderator)
+    assert seen == [(True, ["pending"])]
+    assert AuditEntry.objects.get().outcome == "ok"
+
+
+@pytest.mark.django_db
+def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
+    def dies(account):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(tim_client(), "get_mute", dies)
+    with pytest.raises(SystemExit):
+        mute_get(account="alice", operator=moderator)
+    assert AuditEntry.objects.get().outcome == "pending"
+
+
+@pytest.mark.django_db
+def test_a_bug_during_the_call_closes_the_row_as_an_error(moderator, monkeypatch):
+    def broken(account):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(tim_client(), "get_mute", broken)
+    with pytest.raises(KeyError):
+        mute_get(account="alice", operator=moderator)
+    entry = AuditEntry.objects.get()
+    assert (entry.outcome, entry.error_info) == ("error", "Internal error (KeyError).")
+
+
+def test_one_client_per_configuration(settings):
+    first = tim_client()
+    assert tim_client() is first
+    settings.TIM_SDKAPPID = 1400012345
+    settings.TIM_SECRET_KEY = SECRET_KEY
+    other = tim_client()
+    assert other is not first
+    assert other.base_url == "https://console.tim.qq.com"
+    settings.TIM_REGION = "singapore"
+    assert tim_client().base_url == "https://adminapisgp.im.qcloud.com"
+    assert services._client_for.cache_info().currsize == 3
+
+
+@pytest.mark.django_db
+def test_no_secret_in_pages_audit_rows_or_logs(as_lead, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    account_url = reverse("mutes:account", kwargs={"account": "alice"})
+    pages = [
+        as_lead.get(account_url),
+        as_lead.post(account_url, {"c2c_seconds": "600", "reason": "spam"}, follow=True),
+    ]
+    usersig = tim_client()._usersig[0]
+    secrets = [settings.SECRET_KEY, sandbox_credentials().secret_key, usersig]
+    rows = "\n".join(str(row) for row in AuditEntry.objects.values())
+    for secret in secrets:
+        assert all(secret not in page.content.decode() for page in pages)
+        assert secret not in rows
+        assert secret not in caplog.text
