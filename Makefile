@@ -1,4 +1,4 @@
-# Developer entry points. `make run` serves the dashboard on http://127.0.0.1:$(PORT) against the
+# Developer entry points. `make run` serves the dashboard on http://127.0.0.1:PORT (default 8000) against the
 # built-in sandbox; `make test` runs the linters and the whole test suite. `make help` lists the rest.
 
 SHELL := /bin/bash
@@ -48,8 +48,8 @@ lint: $(DEV_STAMP) ## ruff check and ruff format --check.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-fmt: $(DEV_STAMP) ## Apply ruff's fixes and formatting.
-	$(BIN)/ruff check --fix .
+fmt: $(DEV_STAMP) ## Apply ruff's safe fixes and formatting; `make lint` reports what is left.
+	$(BIN)/ruff check --fix --exit-zero .
 	$(BIN)/ruff format .
 
 clean: ## Remove .venv (with its install stamps) and caches; keeps .env and the database.

@@ -76,7 +76,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets page views read while another process writes audit rows.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock when a transaction starts, so concurrent writers queue
+            # instead of failing on a lock upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)

@@ -345,3 +345,10 @@ def test_accounts_with_slashes_and_spaces_round_trip(as_moderator):
     page = as_moderator.get(response["Location"])
     assert page.status_code == 200
     assert AuditEntry.objects.get().account == "team a/b?c"
+
+
+def test_end_time_is_shown_in_the_configured_zone_and_named(as_moderator, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    change(as_moderator, "nia", c2c_seconds="3600")
+    shown = card(as_moderator.get(account_url("nia")).content.decode(), "c2c")
+    assert "CST (Asia/Shanghai)" in shown

@@ -7,9 +7,8 @@ from datetime import timedelta
 from http import HTTPStatus
 from time import sleep
 
-from requests import PreparedRequest, Response
+from requests import PreparedRequest, Response, exceptions
 from requests.adapters import BaseAdapter
-from requests import exceptions
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
@@ -60,7 +59,9 @@ class SandboxAdapter(BaseAdapter):
 
         fault = services.sandbox_fault_take()
         if fault is not None and fault.kind == SandboxFault.Kind.REFUSED:
-            raise exceptions.ConnectionError(f"Sandbox emulator refused the connection: {where}", request=request)
+            raise exceptions.ConnectionError(
+                f"Sandbox emulator refused the connection: {where}", request=request
+            )
         latency = services.sandbox_latency_seconds()
         if read_timeout is not None and latency > read_timeout:
             sleep(read_timeout)

@@ -9,7 +9,7 @@ from django.utils.crypto import salted_hmac
 # Tencent's own example SDKAppID (the one in its UserSig samples): obviously not a real app.
 SANDBOX_SDKAPPID = 1400000000
 # Distinct salt so the sandbox key can never be replayed as any other HMAC Django derives.
-_SECRET_KEY_SALT = "muteadmin.sandbox.credentials.secret_key"
+_KEY_DERIVATION_SALT = "muteadmin.sandbox.credentials.secret_key"
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def sandbox_credentials() -> SandboxCredentials:
     """The sandbox's own app, used when no Tencent SDKAppID is configured."""
     # Derived rather than stored: the same in every process sharing SECRET_KEY, never equal to it.
     secret_key = salted_hmac(
-        _SECRET_KEY_SALT, "sandbox", secret=settings.SECRET_KEY, algorithm="sha256"
+        _KEY_DERIVATION_SALT, "sandbox", secret=settings.SECRET_KEY, algorithm="sha256"
     ).hexdigest()
     return SandboxCredentials(
         sdkappid=SANDBOX_SDKAPPID,
@@ -35,7 +35,7 @@ def sandbox_credentials() -> SandboxCredentials:
 
 
 def emulator_expected_credentials() -> SandboxCredentials:
-    """What the HTTP emulator checks signatures against: the TIM_* app if set, else the sandbox's."""
+    """The app the HTTP emulator checks UserSigs against: TIM_* if set, else the sandbox's."""
     if settings.TIM_SDKAPPID is None:
         return sandbox_credentials()
     if not settings.TIM_SECRET_KEY:

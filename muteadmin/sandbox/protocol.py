@@ -1,4 +1,4 @@
-"""The emulator's core: answers Tencent's global-mute REST calls from HTTP-shaped input, Django-free.
+"""The emulator's core: Tencent's global-mute REST calls answered from HTTP-shaped input.
 
 Both the in-process transport adapter and the `tim_emulator` HTTP server feed requests through
 `protocol_handle`, so the two can never drift apart. Mute state comes from a `MuteStore`

@@ -1,4 +1,4 @@
-"""Sandbox services: run a call against the database-backed state, queue faults, reset, read the clock."""
+"""Sandbox services: answer calls from database-backed state, queue faults, reset, tell time."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""`manage.py sandbox_fault KIND [--code N] [--count N]` or `--clear`: make the next sandbox calls fail."""
+"""`manage.py sandbox_fault KIND [--code N] [--count N]` or `--clear`: fail the next calls."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -13,7 +13,8 @@ from muteadmin.sandbox.services import (
 class Command(BaseCommand):
     help = (
         "Queue faults for the next sandbox calls, oldest first, one per call (for demos): "
-        "error (HTTP 200 with --code), http502, badjson, timeout, refused. --clear empties the queue."
+        "error (HTTP 200 with --code), http502, badjson, timeout, refused. "
+        "--clear empties the queue."
     )
 
     def add_arguments(self, parser) -> None:
@@ -30,13 +31,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Cleared {cleared} queued fault{_plural(cleared)}.")
             return
         if kind is None:
-            raise CommandError("Name a fault kind (error, http502, badjson, timeout, refused) or pass --clear.")
+            kinds = ", ".join(SandboxFault.Kind.values)
+            raise CommandError(f"Name a fault kind ({kinds}) or pass --clear.")
         try:
             sandbox_fault_push(kind=kind, code=code, count=count)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         label = SandboxFault.Kind(kind).label
-        described = f"{label} (ErrorCode {code})" if code is not None else label
+        described = f"HTTP 200 with ErrorCode {code}" if code is not None else label
         self.stdout.write(
             f"Queued {count} fault{_plural(count)}: {described}. "
             f"{sandbox_faults_queued()} now waiting for the next sandbox calls."

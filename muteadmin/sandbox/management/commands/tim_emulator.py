@@ -103,7 +103,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             except DatabaseError:
                 logger.exception("Sandbox state could not be read or written")
                 answer = services.SandboxAnswer(
-                    status=HTTPStatus.OK, body=protocol_error_body(SYSTEM_ERROR, "System error; try again.")
+                    status=HTTPStatus.OK,
+                    body=protocol_error_body(SYSTEM_ERROR, "System error; try again."),
                 )
         self.send_response(answer.status)
         for name, value in answer.headers().items():
@@ -122,7 +123,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length is not a number")
             return None
         if not 0 <= length <= MAX_BODY_BYTES:
-            self.send_error(HTTPStatus.CONTENT_TOO_LARGE, f"Bodies are limited to {MAX_BODY_BYTES} bytes")
+            message = f"Bodies are limited to {MAX_BODY_BYTES} bytes"
+            self.send_error(HTTPStatus.CONTENT_TOO_LARGE, message)
             return None
         return self.rfile.read(length)
 
