@@ -152,14 +152,14 @@ def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
     client = tim_client()
     original = client.get_mute
 
-    def spying_get_mute(account):
+    def spying_get_mute(account, **kwargs):
         seen.append(
             (
                 transaction.get_autocommit(),
                 list(AuditEntry.objects.values_list("outcome", flat=True)),
             )
         )
-        return original(account)
+        return original(account, **kwargs)
 
     monkeypatch.setattr(client, "get_mute", spying_get_mute)
     mute_get(account="alice", operator=moderator)
@@ -169,7 +169,7 @@ def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
 
 @pytest.mark.django_db
 def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
-    def dies(account):
+    def dies(account, **kwargs):
         raise SystemExit("worker killed")
 
     monkeypatch.setattr(tim_client(), "get_mute", dies)
@@ -180,7 +180,7 @@ def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
 
 @pytest.mark.django_db
 def test_a_bug_during_the_call_closes_the_row_as_an_error(moderator, monkeypatch):
-    def broken(account):
+    def broken(account, **kwargs):
         raise KeyError("oops")
 
     monkeypatch.setattr(tim_client(), "get_mute", broken)
@@ -218,3 +218,31 @@ def test_no_secret_in_pages_audit_rows_or_logs(as_lead, settings, caplog):
         assert all(secret not in page.content.decode() for page in pages)
         assert secret not in rows
         assert secret not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, monkeypatch):
+    """A slow query then a set that keeps timing out still ends within about 15 s in all."""
+    import requests
+
+    clock = [0.0]
+    client = tim_client()
+    monkeypatch.setattr(client, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(client, "_sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+
+    def slow_answer(request):
+        clock[0] += 5.0
+        return 200, {}, '{"ErrorCode": 0, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 0}'
+
+    def hanging(request):
+        clock[0] += 3.0
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    tencent.add_callback(responses.POST, GET_URL, callback=slow_answer)
+    tencent.add_callback(responses.POST, SET_URL, callback=hanging)
+    with pytest.raises(TencentTimeout):
+        mute_change(account="alice", operator=moderator, reason="r", c2c_seconds=60)
+    assert clock[0] <= services.INTERACTIVE_DEADLINE
+    assert len([call for call in tencent.calls if "setnospeaking" in call.request.url]) >= 2
+    assert AuditEntry.objects.get(action="change").outcome == "error"

@@ -22,6 +22,11 @@ from muteadmin.tencent.client import (
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.regions import region_base_url
 
+# A page answers within this many seconds whatever Tencent does; a change spends at most
+# BEFORE_CHANGE_DEADLINE of it on the query that records the state before the change.
+INTERACTIVE_DEADLINE = 15.0
+BEFORE_CHANGE_DEADLINE = 6.0
+
 
 @dataclass(frozen=True)
 class _ClientConfig:
@@ -81,6 +86,7 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         secret_key=config.secret_key,
         identifier=config.identifier,
         base_url=config.base_url,
+        deadline=INTERACTIVE_DEADLINE,
     )
     if config.sandbox:
         from muteadmin.sandbox.adapter import SandboxAdapter
@@ -90,7 +96,11 @@ def _client_for(config: _ClientConfig) -> TencentClient:
 
 
 def mute_get(
-    *, account: str, operator: AbstractBaseUser, client_ip: str | None = None
+    *,
+    account: str,
+    operator: AbstractBaseUser,
+    client_ip: str | None = None,
+    deadline: float | None = None,
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run, leaving an audit row."""
     validate_account(account)
@@ -98,7 +108,7 @@ def mute_get(
         operator=operator, action=AuditEntry.Action.QUERY, account=account, client_ip=client_ip
     )
     with _audited(entry) as observed:
-        status = tim_client().get_mute(account)
+        status = tim_client().get_mute(account, deadline=deadline)
         observed.update(
             request_random=status.random,
             c2c_observed=status.c2c_seconds,
@@ -127,7 +137,10 @@ def mute_change(
     ):
         raise PermissionDenied("You may not mute accounts permanently.")
 
-    before = mute_get(account=account, operator=operator, client_ip=client_ip)
+    started = time.monotonic()
+    before = mute_get(
+        account=account, operator=operator, client_ip=client_ip, deadline=BEFORE_CHANGE_DEADLINE
+    )
     entry = audit_begin(
         operator=operator,
         action=AuditEntry.Action.CHANGE,
@@ -138,7 +151,12 @@ def mute_change(
         client_ip=client_ip,
     )
     with _audited(entry) as observed:
-        change = tim_client().set_mute(account, c2c=c2c_seconds, group=group_seconds)
+        change = tim_client().set_mute(
+            account,
+            c2c=c2c_seconds,
+            group=group_seconds,
+            deadline=INTERACTIVE_DEADLINE - (time.monotonic() - started),
+        )
         # A field left out keeps running down from what the query just before saw.
         elapsed = int((change.observed_at - before.observed_at).total_seconds())
         c2c_after = _after(requested=c2c_seconds, before=before.c2c_seconds, elapsed=elapsed)

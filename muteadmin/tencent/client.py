@@ -151,10 +151,15 @@ class TencentClient:
             f"base_url={self.base_url!r})"
         )
 
-    def get_mute(self, account: str) -> MuteStatus:
-        """Return the account's C2C and group mutes (seconds left, 0 or PERMANENT)."""
+    def get_mute(self, account: str, *, deadline: float | None = None) -> MuteStatus:
+        """Return the account's C2C and group mutes (seconds left, 0 or PERMANENT).
+
+        `deadline` caps this call's retries, in seconds, below the client's own deadline.
+        """
         validate_account(account)
-        payload, random, attempts = self._call("getnospeaking", {"Get_Account": account})
+        payload, random, attempts = self._call(
+            "getnospeaking", {"Get_Account": account}, deadline=deadline
+        )
         return MuteStatus(
             account=account,
             c2c_seconds=_seconds_answered(payload, C2C_FIELD, random, attempts),
@@ -165,7 +170,12 @@ class TencentClient:
         )
 
     def set_mute(
-        self, account: str, *, c2c: int | None = None, group: int | None = None
+        self,
+        account: str,
+        *,
+        c2c: int | None = None,
+        group: int | None = None,
+        deadline: float | None = None,
     ) -> MuteChange:
         """Set the given mutes (seconds from now, 0 lifts, PERMANENT); a None one is not sent."""
         validate_account(account)
@@ -179,7 +189,7 @@ class TencentClient:
             body[C2C_FIELD] = c2c
         if group is not None:
             body[GROUP_FIELD] = group
-        _, random, attempts = self._call("setnospeaking", body)
+        _, random, attempts = self._call("setnospeaking", body, deadline=deadline)
         return MuteChange(
             account=account,
             c2c_seconds=c2c,
@@ -212,15 +222,20 @@ class TencentClient:
         with self._usersig_lock:
             self._usersig = None
 
-    def _call(self, command: str, body: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+    def _call(
+        self, command: str, body: dict[str, Any], *, deadline: float | None = None
+    ) -> tuple[dict[str, Any], int, int]:
         """Send a command, retrying transient failures; return payload, random, attempts."""
         started = self._monotonic()
+        deadline = self._deadline if deadline is None else min(deadline, self._deadline)
+        # However little time is left, one attempt is always made.
+        deadline = max(deadline, self._connect_timeout + MIN_READ_TIMEOUT)
         resigned = False
         attempt = 0
         while True:
             attempt += 1
             random = self._rng.randrange(RANDOM_LIMIT)
-            time_left = self._deadline - (self._monotonic() - started)
+            time_left = deadline - (self._monotonic() - started)
             timeout = (
                 self._connect_timeout,
                 min(self._read_timeout, time_left - self._connect_timeout),
@@ -239,7 +254,7 @@ class TencentClient:
                 delay = self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
             else:
                 raise error
-            time_left = self._deadline - (self._monotonic() - started)
+            time_left = deadline - (self._monotonic() - started)
             next_fits = time_left - delay >= self._connect_timeout + MIN_READ_TIMEOUT
             if attempt >= self._max_attempts or not next_fits:
                 raise error
