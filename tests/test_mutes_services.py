@@ -38,16 +38,32 @@ def sent_query(call) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(call.request.url).query).items()}
 
 
-def assert_signed(call) -> None:
-    query = sent_query(call)
-    assert query["sdkappid"] == "1400012345"
-    assert query["identifier"] == "administrator"
-    assert query["contenttype"] == "json"
-    assert 0 <= int(query["random"]) <= 0xFFFFFFFF
-    document = usersig_decode(query["usersig"])
-    assert document["TLS.identifier"] == "administrator"
-    assert document["TLS.sdkappid"] == 1400012345
-    assert call.request.headers["Content-Type"] == "application/json"
+def signed(request) -> tuple[bool, str]:
+    """A `responses` matcher: the request carries our app's admin signature and Tencent's fields."""
+    query = dict(parse_qs(urlsplit(request.url).query))
+    expected = {
+        "sdkappid": ["1400012345"],
+        "identifier": ["administrator"],
+        "contenttype": ["json"],
+    }
+    if any(query.get(name) != value for name, value in expected.items()):
+        return False, f"unexpected query {sorted(query)}"
+    if not 0 <= int(query["random"][0]) <= 0xFFFFFFFF:
+        return False, "random out of range"
+    document = usersig_decode(query["usersig"][0])
+    if (document["TLS.identifier"], document["TLS.sdkappid"]) != ("administrator", 1400012345):
+        return False, "UserSig signed for another admin or app"
+    if request.headers["Content-Type"] != "application/json":
+        return False, "body not sent as JSON"
+    return True, ""
+
+
+def get_body(account: str) -> list:
+    return [signed, responses.matchers.json_params_matcher({"Get_Account": account})]
+
+
+def set_body(**body) -> list:
+    return [signed, responses.matchers.json_params_matcher(body)]
 
 
 @pytest.mark.django_db
@@ -60,11 +76,10 @@ def test_query_against_a_tencent_server(tencent, moderator):
             "C2CmsgNospeakingTime": 7196,
             "GroupmsgNospeakingTime": PERMANENT,
         },
-        match=[responses.matchers.json_params_matcher({"Get_Account": "alice"})],
+        match=get_body("alice"),
     )
     status = mute_get(account="alice", operator=moderator, client_ip="10.0.0.9")
     (call,) = tencent.calls
-    assert_signed(call)
     assert (status.c2c_seconds, status.group_permanent) == (7196, True)
     entry = AuditEntry.objects.get()
     assert (entry.c2c_observed, entry.group_observed, entry.outcome) == (7196, PERMANENT, "ok")
@@ -75,19 +90,16 @@ def test_query_against_a_tencent_server(tencent, moderator):
 @pytest.mark.django_db
 def test_change_sends_only_the_chosen_field(tencent, moderator):
     tencent.post(
-        GET_URL, json={"ErrorCode": 0, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 500}
+        GET_URL,
+        json={"ErrorCode": 0, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 500},
+        match=get_body("alice"),
     )
     tencent.post(
         SET_URL,
         json={"ErrorCode": 0, "ErrorInfo": ""},
-        match=[
-            responses.matchers.json_params_matcher(
-                {"Set_Account": "alice", "C2CmsgNospeakingTime": 600}
-            )
-        ],
+        match=set_body(Set_Account="alice", C2CmsgNospeakingTime=600),
     )
     result = mute_change(account="alice", operator=moderator, reason="spam", c2c_seconds=600)
-    assert_signed(tencent.calls[1])
     assert (result.c2c_after, result.before.group_seconds) == (600, 500)
     assert 495 <= result.group_after <= 500
 
@@ -95,7 +107,9 @@ def test_change_sends_only_the_chosen_field(tencent, moderator):
 @pytest.mark.django_db
 def test_account_page_against_a_tencent_server_has_no_sandbox_banner(tencent, as_moderator):
     tencent.post(
-        GET_URL, json={"ErrorCode": 0, "C2CmsgNospeakingTime": 60, "GroupmsgNospeakingTime": 0}
+        GET_URL,
+        json={"ErrorCode": 0, "C2CmsgNospeakingTime": 60, "GroupmsgNospeakingTime": 0},
+        match=get_body("alice"),
     )
     response = as_moderator.get(reverse("mutes:account", kwargs={"account": "alice"}))
     assert b'data-remaining-seconds="60"' in response.content
@@ -104,7 +118,11 @@ def test_account_page_against_a_tencent_server_has_no_sandbox_banner(tencent, as
 
 @pytest.mark.django_db
 def test_configuration_error_is_audited_and_not_retried(tencent, moderator):
-    tencent.post(GET_URL, json={"ErrorCode": 70009, "ErrorInfo": "sig check failed"})
+    tencent.post(
+        GET_URL,
+        json={"ErrorCode": 70009, "ErrorInfo": "sig check failed"},
+        match=get_body("alice"),
+    )
     with pytest.raises(TencentConfigurationError):
         mute_get(account="alice", operator=moderator)
     assert len(tencent.calls) == 1
@@ -120,7 +138,9 @@ def test_configuration_error_is_audited_and_not_retried(tencent, moderator):
 def test_timeouts_are_audited_with_the_last_random(tencent, moderator):
     import requests
 
-    tencent.post(GET_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    tencent.post(
+        GET_URL, body=requests.exceptions.ReadTimeout("read timed out"), match=get_body("alice")
+    )
     with pytest.raises(TencentTimeout) as caught:
         mute_get(account="alice", operator=moderator)
     entry = AuditEntry.objects.get()
@@ -239,8 +259,13 @@ def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, mo
         clock[0] += 3.0
         raise requests.exceptions.ReadTimeout("read timed out")
 
-    tencent.add_callback(responses.POST, GET_URL, callback=slow_answer)
-    tencent.add_callback(responses.POST, SET_URL, callback=hanging)
+    tencent.add_callback(responses.POST, GET_URL, callback=slow_answer, match=get_body("alice"))
+    tencent.add_callback(
+        responses.POST,
+        SET_URL,
+        callback=hanging,
+        match=set_body(Set_Account="alice", C2CmsgNospeakingTime=60),
+    )
     with pytest.raises(TencentTimeout):
         mute_change(account="alice", operator=moderator, reason="r", c2c_seconds=60)
     assert clock[0] <= services.INTERACTIVE_DEADLINE
