@@ -1,4 +1,4 @@
-"""The audit log: one append-only row per call muteadmin makes to Tencent."""
+"""The audit log: one append-only row per call muteadmin makes to Tencent, and per export."""
 
 from django.conf import settings
 from django.db import models
@@ -27,17 +27,22 @@ class AuditEntryQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """One upstream call: written as pending before the call, completed after it."""
+    """One upstream call (or export): written as pending before it, completed after it.
+
+    Rows are listed in the order they were written (`id`), newest first.
+    """
 
     class Action(models.TextChoices):
         QUERY = "query", "Query"
         CHANGE = "change", "Change"
+        EXPORT = "export", "Export"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
         OK = "ok", "OK"
         ERROR = "error", "Error"
 
+    # Indexed for ?since= / ?until=, which are turned into bounds on id.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -61,7 +66,13 @@ class AuditEntry(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     request_random = models.BigIntegerField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # What else an auditor needs to read the row: an export's filters and row count.
+    details = models.JSONField(default=dict, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The hash chain: completed rows are numbered in the order they completed, and each one's hash
+    # covers its own fields and the previous completed row's hash.
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -69,10 +80,20 @@ class AuditEntry(models.Model):
         verbose_name = "audit entry"
         verbose_name_plural = "audit entries"
         ordering = ["-created_at", "-id"]
-        permissions = [("view_audit_log", "Can browse the audit log")]
+        permissions = [
+            ("view_audit_log", "Can browse the audit log"),
+            ("export_audit_log", "Can export the audit log and reports as CSV"),
+        ]
+        # Every list query is "rows matching X, newest first, from a cursor": (X, id) serves it.
         indexes = [
-            # The account page's history: "what happened to this account, newest first".
-            models.Index(fields=["account", "-created_at"], name="audit_account_recent"),
+            # ?account=: an account's history, and the account page's recent activity.
+            models.Index(fields=["account", "-id"], name="audit_account_recent"),
+            # ?operator=: what one moderator did.
+            models.Index(fields=["operator_username", "-id"], name="audit_operator_recent"),
+            # ?action=: rare actions (change, export) without walking every query row.
+            models.Index(fields=["action", "-id"], name="audit_action_recent"),
+            # ?outcome=: errors and pending rows without walking every success.
+            models.Index(fields=["outcome", "-id"], name="audit_outcome_recent"),
         ]
 
     def __str__(self) -> str:
@@ -91,3 +112,22 @@ class AuditEntry(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.outcome != self.Outcome.PENDING
+
+
+class AuditHourlyCount(models.Model):
+    """Completed audit rows per UTC hour, action and outcome: the audit page's chart reads these."""
+
+    hour = models.DateTimeField()
+    action = models.CharField(max_length=16, choices=AuditEntry.Action)
+    outcome = models.CharField(max_length=16, choices=AuditEntry.Outcome)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "action", "outcome"], name="audit_hourly_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.action} {self.outcome}: {self.count}"
