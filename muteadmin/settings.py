@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "muteadmin.audit",
     "muteadmin.sandbox",
     "muteadmin.mutes",
+    "muteadmin.reports",
 ]
 
 MIDDLEWARE = [

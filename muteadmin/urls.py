@@ -9,5 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("audit/", include("muteadmin.audit.urls")),
+    path("reports/", include("muteadmin.reports.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
