@@ -352,3 +352,18 @@ def test_end_time_is_shown_in_the_configured_zone_and_named(as_moderator, settin
     change(as_moderator, "nia", c2c_seconds="3600")
     shown = card(as_moderator.get(account_url("nia")).content.decode(), "c2c")
     assert "CST (Asia/Shanghai)" in shown
+
+
+def test_account_page_lists_recent_changes_with_who_and_why(as_moderator, auditor, client):
+    change(as_moderator, "olga", c2c_seconds="600", reason="spam <b>links</b>")
+    change(as_moderator, "olga", group_seconds="0", reason="appeal accepted")
+    change(as_moderator, "someone-else", c2c_seconds="600", reason="not olga")
+    client.force_login(auditor)
+    html = client.get(account_url("olga")).content.decode()
+    history = re.search(r"<section[^>]*data-recent-changes.*?</section>", html, re.S).group(0)
+    assert history.index("appeal accepted") < history.index("spam &lt;b&gt;links&lt;/b&gt;")
+    assert "10 min" in history
+    assert "lifted" in history
+    assert "left as it was" in history
+    assert "not olga" not in history
+    assert history.count(">mod<") == 2

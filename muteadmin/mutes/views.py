@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
 from muteadmin.mutes.templatetags.mutes import describe_seconds
 from muteadmin.tencent.client import PERMANENT, InvalidAccount, MuteStatus, validate_account
@@ -132,7 +133,13 @@ class AccountView(PermissionRequiredMixin, View):
                 error = exc
             else:
                 cards = mute_cards(status)
-        context = {"account": account, "cards": cards, "form": form, "error": error}
+        context = {
+            "account": account,
+            "cards": cards,
+            "form": form,
+            "error": error,
+            "recent_changes": mute_recent_changes(account=account),
+        }
         return render(self.request, "mutes/account.html", context)
 
 

@@ -31,3 +31,15 @@ def describe_seconds(seconds: int) -> str:
     if seconds <= 0:
         return "not muted"
     return f"muted, {duration(seconds)} left"
+
+
+@register.filter
+def requested_in_words(seconds: int | None) -> str:
+    """What a change asked for one mute: left alone, lifted, a length, or permanent."""
+    if seconds is None:
+        return "left as it was"
+    if seconds == PERMANENT:
+        return "permanent"
+    if seconds == 0:
+        return "lifted"
+    return duration(seconds)
