@@ -29,14 +29,17 @@ NEW_SECRET_KEY := $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'
 DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOSTS=example.com \
 	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
 
-.PHONY: help run test lint fmt clean check-deploy docker-lint
+.PHONY: help run test lint fmt clean check-deploy docker-lint bench
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the demo login, serve on 127.0.0.1:PORT (8000).
+run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the demo login, serve on 127.0.0.1:PORT (8000) with a bulk-job worker.
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py create_demo_user
+	@# The worker runs bulk jobs beside the web server and stops with it (Ctrl-C).
+	$(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: lint ## Lint, then run the whole test suite (browser tests need /usr/bin/chromium).
@@ -61,6 +64,9 @@ check-deploy: $(REQ_STAMP) ## Django's deployment checks under production-like s
 
 docker-lint: $(HADOLINT_STAMP) ## Lint the Dockerfile with hadolint.
 	$(BIN)/hadolint Dockerfile
+
+bench: $(REQ_STAMP) ## Seed 1,000,000 audit rows (once) and time the audit pages and export (bench/README.md).
+	$(PY) -m bench.audit_bench $(BENCH_ARGS)
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "make: '$(PYTHON)' was not found on PATH; install Python 3.12 or newer (pyenv: 'pyenv install 3.13')." >&2; exit 1; }

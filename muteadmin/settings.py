@@ -31,10 +31,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "muteadmin.audit",
     "muteadmin.sandbox",
     "muteadmin.mutes",
     "muteadmin.reports",
+    "muteadmin.bulk",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,16 @@ TIM_REGION = env.str("TIM_REGION", default="china")
 TIM_API_BASE_URL = env.str("TIM_API_BASE_URL", default="")
 # Sandbox only: added to every emulated call, for demos and benchmarks.
 TIM_SANDBOX_LATENCY_MS = env.int("TIM_SANDBOX_LATENCY_MS", default=0)
+# Upstream calls per second across every thread and process sharing the database (Tencent's cap).
+TIM_RATE_LIMIT = env.int("TIM_RATE_LIMIT", default=200)
+
+# Bulk jobs run in `manage.py db_worker` processes, queued in the database.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("audit/", include("muteadmin.audit.urls")),
     path("reports/", include("muteadmin.reports.urls")),
+    path("bulk/", include("muteadmin.bulk.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]

@@ -65,3 +65,38 @@ def backoff_sleeps(monkeypatch) -> list[float]:
     sandbox_services.rate_limiter.clear()
     yield sleeps
     services._client_for.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def upstream_slots_free():
+    """Each test starts with the whole cap on Tencent calls free, and leaves no connection open."""
+    from muteadmin.mutes.ratelimit import ratelimit_reset
+
+    ratelimit_reset()
+    yield
+    ratelimit_reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_guard_lets_test_flush():
+    """Transactional and live-server tests empty the database afterwards; the audit guard allows it.
+
+    pytest-django empties it with the `flush` command (TRUNCATE on PostgreSQL, DELETE on SQLite),
+    which the audit log's triggers refuse. Every call of that command runs with the guard's
+    maintenance switch on, for that command and its connection only. Patched for the whole session
+    because a test fixture cannot bracket the flush: for @pytest.mark.django_db(transaction=True)
+    the flush runs after function fixtures are torn down, for `transactional_db` before.
+    """
+    from django.core.management.commands import flush
+
+    from muteadmin.audit.maintenance import audit_maintenance
+
+    handle = flush.Command.handle
+
+    def handle_with_guard_aside(self, **options):
+        with audit_maintenance(using=options["database"]):
+            return handle(self, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush.Command, "handle", handle_with_guard_aside)
+        yield

@@ -271,3 +271,16 @@ def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, mo
     assert clock[0] <= services.INTERACTIVE_DEADLINE
     assert len([call for call in tencent.calls if "setnospeaking" in call.request.url]) >= 2
     assert AuditEntry.objects.get(action="change").outcome == "error"
+
+
+@pytest.mark.django_db
+def test_a_bulk_change_can_skip_the_query_and_carries_its_job_id(lead):
+    result = mute_change(
+        account="alice", operator=lead, reason="raid", c2c_seconds=600, query_before=False, job_id=7
+    )
+    (entry,) = AuditEntry.objects.all()
+    assert (entry.action, entry.job_id, entry.outcome) == ("change", 7, "ok")
+    assert (result.before, result.c2c_after, result.group_after) == (None, 600, None)
+    assert (entry.c2c_observed, entry.group_observed) == (600, None)
+    mute_get(account="alice", operator=lead, job_id=7)
+    assert AuditEntry.objects.filter(job_id=7).count() == 2

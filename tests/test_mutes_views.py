@@ -367,3 +367,13 @@ def test_account_page_lists_recent_changes_with_who_and_why(as_moderator, audito
     assert "left as it was" in history
     assert "not olga" not in history
     assert history.count(">mod<") == 2
+
+
+def test_leads_get_a_link_to_the_accounts_full_audit_history(as_lead):
+    html = as_lead.get(account_url("a b&c")).content.decode()
+    assert f'href="{reverse("audit:list")}?account=a%20b%26c"' in html
+
+
+def test_moderators_get_no_audit_log_link(as_moderator):
+    html = as_moderator.get(account_url("abc")).content.decode()
+    assert reverse("audit:list") not in html

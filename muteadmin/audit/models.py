@@ -70,6 +70,8 @@ class AuditEntry(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     # What else an auditor needs to read the row: an export's filters and row count.
     details = models.JSONField(default=dict, blank=True)
+    # Ties together the rows of one bulk job (a correlation id, kept even if the job is pruned).
+    job_id = models.PositiveBigIntegerField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # The hash chain: completed rows are numbered in the order they completed, and each one's hash
     # covers its own fields and the previous completed row's hash.
@@ -96,6 +98,8 @@ class AuditEntry(models.Model):
             models.Index(fields=["action", "-id"], name="audit_action_recent"),
             # ?outcome=: errors and pending rows without walking every success.
             models.Index(fields=["outcome", "-id"], name="audit_outcome_recent"),
+            # ?job=: one bulk job's rows.
+            models.Index(fields=["job_id", "-id"], name="audit_job_recent"),
         ]
 
     def __str__(self) -> str:

@@ -1,11 +1,17 @@
 """Reading the audit log: the filtered rows every page, export and report starts from."""
 
-from datetime import datetime
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Case, Count, IntegerField, Max, QuerySet, Subquery, Sum, Value, When
+from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilters
-from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.models import AuditEntry, AuditHourlyCount
 
 
 def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -41,3 +47,239 @@ def audit_first_id_from(*, moment: datetime) -> int:
     if first is not None:
         return first
     return (AuditEntry.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+
+
+# The list page shows this many rows, and reads one more to know whether older ones exist.
+PAGE_SIZE = 50
+# Without since/until the chart covers the last month; a longer range shows its latest days only.
+CHART_DEFAULT_DAYS = 30
+CHART_MAX_DAYS = 92
+# A day bound no row has reached yet: every id is below it.
+_PAST_LAST_ID = 2**63 - 1
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of rows, newest first, and whether rows exist beyond either end."""
+
+    rows: list[AuditEntry]
+    has_newer: bool
+    has_older: bool
+
+    @property
+    def newest_id(self) -> int | None:
+        return self.rows[0].pk if self.rows else None
+
+    @property
+    def oldest_id(self) -> int | None:
+        return self.rows[-1].pk if self.rows else None
+
+
+def audit_page(
+    *,
+    filters: AuditFilters,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> AuditPage:
+    """Rows matching `filters` older than `before`, newer than `after`, or the newest ones."""
+    if before is not None and after is not None:
+        raise ValueError("Page from one cursor: before or after, not both.")
+    rows = audit_filtered(filters=filters)
+    if after is not None:
+        # The `size` rows just above the cursor, read upwards and shown newest first.
+        found = list(rows.filter(id__gt=after).order_by("id")[: size + 1])
+        has_newer = len(found) > size
+        found = found[:size][::-1]
+        has_older = rows.filter(id__lte=after).exists()
+        return AuditPage(rows=found, has_newer=has_newer, has_older=has_older)
+    if before is not None:
+        rows_before = rows.filter(id__lt=before)
+        has_newer = rows.filter(id__gte=before).exists()
+    else:
+        rows_before, has_newer = rows, False
+    found = list(rows_before[: size + 1])
+    return AuditPage(rows=found[:size], has_newer=has_newer, has_older=len(found) > size)
+
+
+@dataclass(frozen=True)
+class AuditDayCount:
+    """How many rows of each action were written on one day in the moderator's zone."""
+
+    day: date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def audit_chart_days(*, filters: AuditFilters, today: date) -> list[date]:
+    """The days the chart covers, oldest first: since..until, else the last month up to today."""
+    last = today
+    if filters.until is not None:
+        # `until` is exclusive: the day that holds its last included instant.
+        last = timezone.localdate(filters.until - timedelta(microseconds=1))
+    elif filters.since is not None:
+        last = max(today, timezone.localdate(filters.since))
+    if filters.since is not None:
+        first = timezone.localdate(filters.since)
+    else:
+        first = last - timedelta(days=CHART_DEFAULT_DAYS - 1)
+    first = max(first, last - timedelta(days=CHART_MAX_DAYS - 1))
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def audit_daily_counts(
+    *,
+    filters: AuditFilters,
+    days: Sequence[date],
+    every_row: Sequence[AuditEntry] | None = None,
+) -> list[AuditDayCount]:
+    """Rows matching `filters` per action on each of `days` (consecutive, oldest first).
+
+    `every_row`, when the caller already holds every matching row (a first page with nothing
+    older), spares a narrow filter's second pass over the table.
+    """
+    counts: list[Counter] = [Counter() for _ in days]
+    if days:
+        bounds = _day_bounds(filters=filters, days=days)
+        if filters.account or filters.operator or filters.q:
+            if every_row is not None:
+                _count_rows_in_hand(rows=every_row, bounds=bounds, counts=counts)
+            else:
+                _count_rows_directly(filters=filters, bounds=bounds, counts=counts)
+        else:
+            _count_from_hourly_table(filters=filters, bounds=bounds, counts=counts)
+    return [
+        AuditDayCount(day=day, counts={action: tally[action] for action in AuditEntry.Action})
+        for day, tally in zip(days, counts, strict=True)
+    ]
+
+
+def _day_bounds(*, filters: AuditFilters, days: Sequence[date]) -> list[datetime]:
+    """Each day's first instant and the end of the last one, clipped to since..until (UTC)."""
+    zone = timezone.get_current_timezone()
+    starts = [
+        timezone.make_aware(datetime.combine(day, time.min), zone).astimezone(UTC)
+        for day in (*days, days[-1] + timedelta(days=1))
+    ]
+    low = max(starts[0], filters.since) if filters.since is not None else starts[0]
+    high = min(starts[-1], filters.until) if filters.until is not None else starts[-1]
+    high = max(low, high)
+    return [min(max(start, low), high) for start in starts]
+
+
+def _count_from_hourly_table(
+    *, filters: AuditFilters, bounds: list[datetime], counts: list[Counter]
+) -> None:
+    """Sum the hourly table over whole hours; count the rows of a partial hour at either end."""
+    low, high = bounds[0], bounds[-1]
+    first_hour = _hour_floor(low) + (_HOUR if _hour_floor(low) < low else timedelta())
+    last_hour = _hour_floor(high)
+    if first_hour < last_hour:
+        hourly = AuditHourlyCount.objects.filter(hour__gte=first_hour, hour__lt=last_hour)
+        if filters.actions:
+            hourly = hourly.filter(action__in=filters.actions)
+        if filters.outcome:
+            hourly = hourly.filter(outcome=filters.outcome)
+        # An hour counts towards the local day it starts in (exact wherever zones differ from
+        # UTC by whole hours); the database sorts hours into days, so only totals come back.
+        totals = (
+            hourly.order_by()
+            .annotate(day_index=_day_index(field="hour", bounds=bounds))
+            .values("day_index", "action")
+            .annotate(total=Sum("count"))
+            .values_list("day_index", "action", "total")
+        )
+        for index, action, total in totals:
+            counts[index][action] += total
+        partial_hours = [(low, first_hour), (last_hour, high)]
+    else:
+        partial_hours = [(low, high)]
+    for start, end in partial_hours:
+        if start >= end:
+            continue
+        rows = AuditEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        if filters.actions:
+            rows = rows.filter(action__in=filters.actions)
+        if filters.outcome:
+            rows = rows.filter(outcome=filters.outcome)
+        tally = counts[bisect_right(bounds, start) - 1]
+        for action, total in (
+            rows.values("action")
+            .annotate(total=Count("id"))
+            .values_list("action", "total")
+            .order_by()
+        ):
+            tally[action] += total
+
+
+def _count_rows_in_hand(
+    *, rows: Sequence[AuditEntry], bounds: list[datetime], counts: list[Counter]
+) -> None:
+    for row in rows:
+        if bounds[0] <= row.created_at < bounds[-1]:
+            counts[bisect_right(bounds, row.created_at) - 1][row.action] += 1
+
+
+def _count_rows_directly(
+    *, filters: AuditFilters, bounds: list[datetime], counts: list[Counter]
+) -> None:
+    """Count the matching rows per day in one grouped query, days told apart by id bounds."""
+    # The first id written at or after each bound, read in one query.
+    first_ids = (
+        AuditEntry.objects.order_by()
+        .values(
+            **{
+                f"bound_{index}": Subquery(
+                    AuditEntry.objects.filter(created_at__gte=bound)
+                    .order_by("created_at")
+                    .values("id")[:1]
+                )
+                for index, bound in enumerate(bounds)
+            }
+        )
+        .first()
+    )
+    if first_ids is None:
+        return
+    ids = [
+        _PAST_LAST_ID if first_ids[f"bound_{index}"] is None else first_ids[f"bound_{index}"]
+        for index in range(len(bounds))
+    ]
+    rows = (
+        audit_filtered(filters=replace(filters, since=None, until=None))
+        .filter(id__gte=ids[0], id__lt=ids[-1])
+        .order_by()
+        # Rows are numbered in the order they were written, so id ranges are time ranges.
+        .annotate(day_index=_day_index(field="id", bounds=ids))
+        .values("day_index", "action")
+        .annotate(total=Count("id"))
+        .values_list("day_index", "action", "total")
+    )
+    for index, action, total in rows:
+        counts[index][action] += total
+
+
+def _day_index(*, field: str, bounds: Sequence[Any]) -> Case | Value:
+    """Which day a row falls in: the i for which bounds[i] <= field < bounds[i + 1]."""
+
+    # A binary search written as nested CASEs: a handful of comparisons a row, not one a day.
+    # Rows are already limited to bounds[0] <= field < bounds[-1].
+    def between(low: int, high: int) -> Case | Value:
+        if high - low == 1:
+            return Value(low)
+        middle = (low + high) // 2
+        return Case(
+            When(**{f"{field}__lt": bounds[middle]}, then=between(low, middle)),
+            default=between(middle, high),
+            output_field=IntegerField(),
+        )
+
+    return between(0, len(bounds) - 1)
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

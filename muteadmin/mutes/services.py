@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.mutes.ratelimit import upstream_slot
 from muteadmin.tencent.client import (
     PERMANENT,
     MuteChange,
@@ -39,12 +41,15 @@ class _ClientConfig:
 
 @dataclass(frozen=True)
 class MuteChangeResult:
-    """What a change did: the state before it and the state it left behind."""
+    """What a change did: the state before it (None if not queried) and the state it left behind.
 
-    before: MuteStatus
+    An `*_after` is None only for a field left alone when the state before was not queried.
+    """
+
+    before: MuteStatus | None
     change: MuteChange
-    c2c_after: int
-    group_after: int
+    c2c_after: int | None
+    group_after: int | None
 
 
 def tim_sandbox_active() -> bool:
@@ -87,6 +92,9 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         identifier=config.identifier,
         base_url=config.base_url,
         deadline=INTERACTIVE_DEADLINE,
+        # Every attempt, the emulator's included, takes a slot under the cap shared by every
+        # process using this database.
+        before_attempt=lambda seconds: upstream_slot(timeout=seconds),
     )
     if config.sandbox:
         from muteadmin.sandbox.adapter import SandboxAdapter
@@ -101,11 +109,16 @@ def mute_get(
     operator: AbstractBaseUser,
     client_ip: str | None = None,
     deadline: float | None = None,
+    job_id: int | None = None,
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run, leaving an audit row."""
     validate_account(account)
     entry = audit_begin(
-        operator=operator, action=AuditEntry.Action.QUERY, account=account, client_ip=client_ip
+        operator=operator,
+        action=AuditEntry.Action.QUERY,
+        account=account,
+        client_ip=client_ip,
+        job_id=job_id,
     )
     with _audited(entry) as observed:
         status = tim_client().get_mute(account, deadline=deadline)
@@ -125,8 +138,14 @@ def mute_change(
     c2c_seconds: int | None = None,
     group_seconds: int | None = None,
     client_ip: str | None = None,
+    job_id: int | None = None,
+    deadline: float = INTERACTIVE_DEADLINE,
+    query_before: bool = True,
 ) -> MuteChangeResult:
-    """Set either or both mutes (None leaves one alone), auditing the query and the change."""
+    """Set either or both mutes (None leaves one alone), auditing the query and the change.
+
+    With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
+    """
     validate_account(account)
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
@@ -138,9 +157,15 @@ def mute_change(
         raise PermissionDenied("You may not mute accounts permanently.")
 
     started = time.monotonic()
-    before = mute_get(
-        account=account, operator=operator, client_ip=client_ip, deadline=BEFORE_CHANGE_DEADLINE
-    )
+    before = None
+    if query_before:
+        before = mute_get(
+            account=account,
+            operator=operator,
+            client_ip=client_ip,
+            deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
+            job_id=job_id,
+        )
     entry = audit_begin(
         operator=operator,
         action=AuditEntry.Action.CHANGE,
@@ -149,18 +174,19 @@ def mute_change(
         group_requested=group_seconds,
         reason=reason,
         client_ip=client_ip,
+        job_id=job_id,
     )
     with _audited(entry) as observed:
         change = tim_client().set_mute(
             account,
             c2c=c2c_seconds,
             group=group_seconds,
-            deadline=INTERACTIVE_DEADLINE - (time.monotonic() - started),
+            deadline=deadline - (time.monotonic() - started),
         )
-        # A field left out keeps running down from what the query just before saw.
-        elapsed = int((change.observed_at - before.observed_at).total_seconds())
-        c2c_after = _after(requested=c2c_seconds, before=before.c2c_seconds, elapsed=elapsed)
-        group_after = _after(requested=group_seconds, before=before.group_seconds, elapsed=elapsed)
+        c2c_after = _after(requested=c2c_seconds, before=before, kind="c2c", now=change.observed_at)
+        group_after = _after(
+            requested=group_seconds, before=before, kind="group", now=change.observed_at
+        )
         observed.update(
             request_random=change.random, c2c_observed=c2c_after, group_observed=group_after
         )
@@ -169,12 +195,18 @@ def mute_change(
     )
 
 
-def _after(*, requested: int | None, before: int, elapsed: int) -> int:
+def _after(
+    *, requested: int | None, before: MuteStatus | None, kind: str, now: datetime
+) -> int | None:
+    """One mute's seconds left after a change: as requested, or run down from the query before."""
     if requested is not None:
         return requested
-    if before == PERMANENT:
+    if before is None:
+        return None
+    seconds = getattr(before, f"{kind}_seconds")
+    if seconds == PERMANENT:
         return PERMANENT
-    return max(before - elapsed, 0)
+    return max(seconds - int((now - before.observed_at).total_seconds()), 0)
 
 
 @contextmanager

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from muteadmin.reports import views
 
 app_name = "reports"
 
-urlpatterns = []
+urlpatterns = [
+    path("mutes/", views.MuteReportView.as_view(), name="mutes"),
+    path("mutes.csv", views.MuteReportCsvView.as_view(), name="mutes_csv"),
+]

@@ -116,6 +116,7 @@ class TencentClient:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random_module.Random | None = None,
+        before_attempt: Callable[[float], None] | None = None,
     ) -> None:
         validate_account(identifier)
         if not secret_key:
@@ -141,6 +142,10 @@ class TencentClient:
         self._monotonic = monotonic
         self._sleep = sleep
         self._rng = rng if rng is not None else random_module.SystemRandom()
+        # Runs before every HTTP attempt, retries included, given the seconds it may block (the
+        # time left before the call's deadline less what one attempt needs); whatever it raises
+        # ends the call unsent. A rate limiter shared with other processes plugs in here.
+        self._before_attempt = before_attempt
         self._usersig: tuple[str, float] | None = None  # (UserSig, when to renew it)
         self._usersig_lock = threading.Lock()
         redaction_install()
@@ -236,9 +241,14 @@ class TencentClient:
             attempt += 1
             random = self._rng.randrange(RANDOM_LIMIT)
             time_left = deadline - (self._monotonic() - started)
+            if self._before_attempt is not None:
+                # Waiting here spends the call's own deadline but leaves room for the attempt.
+                attempt_needs = self._connect_timeout + MIN_READ_TIMEOUT
+                self._before_attempt(max(time_left - attempt_needs, 0.0))
+                time_left = deadline - (self._monotonic() - started)
             timeout = (
                 self._connect_timeout,
-                min(self._read_timeout, time_left - self._connect_timeout),
+                max(MIN_READ_TIMEOUT, min(self._read_timeout, time_left - self._connect_timeout)),
             )
             payload, error = self._send(command, body, random=random, timeout=timeout)
             if error is None:

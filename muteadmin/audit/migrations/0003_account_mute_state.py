@@ -32,4 +32,13 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['active_until'], name='mutestate_active_until'), models.Index(fields=['last_operator', 'active_until'], name='mutestate_operator')],
             },
         ),
+        migrations.AddField(
+            model_name="auditentry",
+            name="job_id",
+            field=models.PositiveBigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddIndex(
+            model_name="auditentry",
+            index=models.Index(fields=["job_id", "-id"], name="audit_job_recent"),
+        ),
     ]

@@ -1,0 +1,214 @@
+"""The audit log's hash chain: each completed row's hash covers its fields and the previous hash.
+
+Completed rows are numbered 1, 2, 3... (`chain_seq`) in the order they completed, and
+`chain_hash` is the lowercase hex SHA-256 of this canonical serialisation (version 1; stored
+hashes depend on it, so it never changes):
+
+    the UTF-8 bytes of the JSON text of {"prev": <previous>, "row": {<field>: <value>, ...}}
+    written with keys sorted at every level, no whitespace (separators "," and ":") and every
+    non-ASCII character escaped as \\uXXXX, where
+
+    - <previous> is the chain_hash of the row at chain_seq - 1, or GENESIS_HASH for the first;
+    - "row" holds exactly CHAIN_FIELDS (no more, no fewer): integers as JSON numbers, text as
+      JSON strings, null for no value (and for a field the caller left out, such as a column
+      a raw insert does not write); created_at and completed_at in UTC as
+      "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fractional digits); details as the JSON value
+      itself (given as text, it is parsed first).
+
+operator_id is left out on purpose: deleting a user sets it to NULL, which must not break the
+chain; operator_username still names who acted. chain_hash itself is of course not covered.
+Anyone can recompute the chain, so it proves rows were not changed or removed from the middle
+without also rewriting every hash after them; `manage.py audit_verify` prints the last hash so an
+operator can keep it elsewhere and notice rows cut from the end or a rewritten chain.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from muteadmin.audit.models import AuditEntry
+
+GENESIS_HASH = "0" * 64
+CHAIN_FIELDS = (
+    "id",
+    "created_at",
+    "operator_username",
+    "action",
+    "account",
+    "c2c_requested",
+    "group_requested",
+    "c2c_observed",
+    "group_observed",
+    "reason",
+    "outcome",
+    "error_code",
+    "error_info",
+    "latency_ms",
+    "request_random",
+    "client_ip",
+    "details",
+    "job_id",
+    "completed_at",
+    "chain_seq",
+)
+_DATETIME_FIELDS = frozenset({"created_at", "completed_at"})
+# Any constant of our own: transactions appending to the chain queue on this advisory lock.
+CHAIN_LOCK_KEY = 0x6D75_7465_6164_6D69
+# Rows read per query by audit_chain_verify: enough to amortise the round trip, small in memory.
+VERIFY_BATCH = 5_000
+
+
+def chain_serialise(*, previous: str, fields: Mapping[str, Any]) -> bytes:
+    """The canonical bytes hashed for a row (see the module docstring)."""
+    row = {name: _canonical(name, fields.get(name)) for name in CHAIN_FIELDS}
+    text = json.dumps(
+        {"prev": previous, "row": row}, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+    return text.encode()
+
+
+def chain_hash(*, previous: str, fields: Mapping[str, Any]) -> str:
+    """The chain_hash of a row with these fields that follows a row whose hash is `previous`."""
+    return hashlib.sha256(chain_serialise(previous=previous, fields=fields)).hexdigest()
+
+
+def _canonical(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _DATETIME_FIELDS:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        # Naive times are UTC: that is how the database hands them back without time zone support.
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return f"{moment.isoformat(timespec='microseconds')}Z"
+    if name == "details" and isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
+def chain_lock(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wait until no other transaction is appending to the chain; held until this one ends.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing to do, because a transaction
+    that has written holds the database's one write lock until it ends (and settings start every
+    transaction with BEGIN IMMEDIATE), so callers write before they read the chain's head.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise RuntimeError("chain_lock() only makes sense inside a transaction.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
+def chain_head(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
+    """The last chain position and its hash, (0, GENESIS_HASH) while the chain is empty."""
+    head = (
+        AuditEntry.objects.using(using)
+        .filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "chain_hash")
+        .first()
+    )
+    return head if head is not None else (0, GENESIS_HASH)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first row at which the chain no longer holds, and why."""
+
+    entry_id: int
+    position: int | None
+    why: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What walking the chain found."""
+
+    checked: int
+    head_hash: str
+    broken: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+    @property
+    def sentence(self) -> str:
+        if self.broken is None:
+            return f"Chain intact: {self.checked} rows checked."
+        where = (
+            "no chain position"
+            if self.broken.position is None
+            else f"chain position {self.broken.position}"
+        )
+        return f"Chain broken at audit row #{self.broken.entry_id} ({where}): {self.broken.why}."
+
+
+def audit_chain_verify(
+    *, batch_size: int = VERIFY_BATCH, using: str = DEFAULT_DB_ALIAS
+) -> ChainReport:
+    """Recompute the chain from the first completed row to the last, stopping at the first break."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1.")
+    rows = AuditEntry.objects.using(using).order_by("chain_seq")
+    previous, expected, checked = GENESIS_HASH, 1, 0
+    while True:
+        # Keyset pages on the unique chain_seq index: memory stays flat however long the chain.
+        batch = list(
+            rows.filter(chain_seq__gte=expected).values(*CHAIN_FIELDS, "chain_hash")[:batch_size]
+        )
+        for row in batch:
+            if row["chain_seq"] != expected:
+                missing = (
+                    f"position {expected} is"
+                    if row["chain_seq"] == expected + 1
+                    else f"positions {expected} to {row['chain_seq'] - 1} are"
+                )
+                why = f"chain {missing} missing, so rows before it were deleted or renumbered"
+                return _broken(row, why, checked=checked, head=previous)
+            if row["outcome"] == AuditEntry.Outcome.PENDING:
+                why = "it is marked pending, yet it completed and was chained"
+                return _broken(row, why, checked=checked, head=previous)
+            if chain_hash(previous=previous, fields=row) != row["chain_hash"]:
+                why = (
+                    "its contents no longer match the hash written when it completed, "
+                    "so it was changed afterwards"
+                )
+                return _broken(row, why, checked=checked, head=previous)
+            previous, expected, checked = row["chain_hash"], expected + 1, checked + 1
+        if len(batch) < batch_size:
+            break
+    unchained = (
+        AuditEntry.objects.using(using)
+        .filter(chain_seq__isnull=True)
+        .exclude(outcome=AuditEntry.Outcome.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if unchained is not None:
+        return ChainReport(
+            checked=checked,
+            head_hash=previous,
+            broken=ChainBreak(
+                entry_id=unchained,
+                position=None,
+                why="it is completed but was never linked into the chain",
+            ),
+        )
+    return ChainReport(checked=checked, head_hash=previous, broken=None)
+
+
+def _broken(row: Mapping[str, Any], why: str, *, checked: int, head: str) -> ChainReport:
+    return ChainReport(
+        checked=checked,
+        head_hash=head,
+        broken=ChainBreak(entry_id=row["id"], position=row["chain_seq"], why=why),
+    )

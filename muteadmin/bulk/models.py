@@ -1,0 +1,127 @@
+"""Bulk jobs: one row per job, one per account in it, so a job survives any worker's death."""
+
+from django.conf import settings
+from django.db import models
+
+
+class BulkJob(models.Model):
+    """A lookup, set or lift over many accounts, run in the background by db_worker processes."""
+
+    class Operation(models.TextChoices):
+        LOOKUP = "lookup", "Look up"
+        SET = "set", "Set mutes"
+        LIFT = "lift", "Lift mutes"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    operation = models.CharField(max_length=16, choices=Operation)
+    # For "set": the new lengths in seconds (None leaves that mute alone); "lift" stores 0 and 0.
+    c2c_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    group_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept beside the foreign key so the job still names its author after the user is deleted.
+    created_by_username = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    # done = ok + errors; accounts never sent (a cancelled job's rest) are total - done.
+    done = models.PositiveIntegerField(default=0)
+    ok = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Every worker on the job touches this every few seconds; when it goes stale the job is
+    # picked up again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # The ids of the tasks queued for this job, so recovery can tell "waiting in line" from "lost".
+    task_ids = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ()
+        permissions = [("run_bulk", "Can run bulk lookups and mutes")]
+        indexes = [
+            # Recovery's "unfinished jobs whose heartbeat went stale".
+            models.Index(fields=["state", "heartbeat_at"], name="bulkjob_state_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk {self.operation} #{self.pk} ({self.state}, {self.done}/{self.total})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.CANCELLED)
+
+    @property
+    def not_sent(self) -> int:
+        return self.total - self.done
+
+
+class BulkItem(models.Model):
+    """One account of a job: claimed (committed) before its call, finished after it."""
+
+    class State(models.TextChoices):
+        TODO = "todo", "Not sent"
+        IN_FLIGHT = "in_flight", "In flight"
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    # The account's place in the deduplicated list, from 1: results are shown in this order.
+    position = models.PositiveIntegerField()
+    account = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State, default=State.TODO)
+    # Which worker holds the claim ("host:pid:task"), and until when unless it renews it.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    # The first claim, kept when a dead worker's claim is taken over: the earliest the call
+    # could have been sent, which bounds how far a mute it set has run down since.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_info = models.TextField(blank=True)
+    c2c_observed = models.BigIntegerField(null=True, blank=True)
+    group_observed = models.BigIntegerField(null=True, blank=True)
+    audit_entry = models.ForeignKey(
+        "audit.AuditEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+
+    class Meta:
+        ordering = ["job", "position"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["job", "account"], name="bulkitem_job_account"),
+            # Also serves the results table and CSV: a job's items in order, from a cursor.
+            models.UniqueConstraint(fields=["job", "position"], name="bulkitem_job_position"),
+        ]
+        indexes = [
+            # Claiming: the next unsent items in order, and in-flight ones whose lease ran out.
+            models.Index(fields=["job", "state", "position"], name="bulkitem_claim"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} in job #{self.job_id} ({self.state})"
+
+    @property
+    def outcome(self) -> str:
+        """ok, error, or not_sent for an account the job never got to (cancelled)."""
+        if self.state in (self.State.OK, self.State.ERROR):
+            return self.state
+        return "not_sent"

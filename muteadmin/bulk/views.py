@@ -1,0 +1,137 @@
+"""Bulk pages: the form and its preview, a job's live progress, cancel, and its results."""
+
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from muteadmin.bulk.forms import BULK_MAX_ACCOUNTS, PREVIEW_LIMIT, BulkForm
+from muteadmin.bulk.models import BulkJob
+from muteadmin.bulk.selectors import (
+    RESULTS_CSV_HEADER,
+    bulk_job_status,
+    bulk_recent_jobs,
+    bulk_results_page,
+    bulk_results_rows,
+)
+from muteadmin.bulk.services import bulk_job_cancel, bulk_job_create, bulk_jobs_recover
+from muteadmin.spreadsheets import csv_lines
+
+
+class BulkPermissionMixin(PermissionRequiredMixin):
+    permission_required = "bulk.run_bulk"
+    raise_exception = True
+
+
+class BulkFormView(BulkPermissionMixin, View):
+    """GET: the form. POST: a preview; POST again with confirm=1: the job starts."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_form(self.make_form())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.make_form(data=request.POST, files=request.FILES)
+        if not form.is_valid():
+            return self.render_form(form)
+        if form.cleaned_data["confirm"] and not form.has_invalid_lines:
+            cleaned = form.cleaned_data
+            job = bulk_job_create(
+                operator=request.user,
+                operation=cleaned["operation"],
+                accounts=form.account_list.valid,
+                c2c_seconds=cleaned["c2c_seconds"],
+                group_seconds=cleaned["group_seconds"],
+                reason=cleaned["reason"],
+            )
+            return redirect("bulk:job", job_id=job.pk)
+        return self.render_preview(form)
+
+    def make_form(self, data=None, files=None) -> BulkForm:
+        user = self.request.user
+        return BulkForm(
+            data=data,
+            files=files,
+            can_change=user.has_perm("mutes.change_mute"),
+            can_mute_permanently=user.has_perm("mutes.mute_permanently"),
+        )
+
+    def render_form(self, form: BulkForm) -> HttpResponse:
+        context = {
+            "form": form,
+            "account_list": form.account_list if form.is_bound else None,
+            "preview_limit": PREVIEW_LIMIT,
+            "max_accounts": f"{BULK_MAX_ACCOUNTS:,}",
+            "jobs": bulk_recent_jobs(),
+        }
+        return render(self.request, "bulk/form.html", context)
+
+    def render_preview(self, form: BulkForm) -> HttpResponse:
+        account_list = form.account_list
+        context = {
+            "form": form,
+            "account_list": account_list,
+            "accounts_text": "\n".join(account_list.valid),
+            "carried": form.carried_fields(),
+            "operation": BulkJob.Operation(form.cleaned_data["operation"]),
+            "c2c_seconds": form.cleaned_data["c2c_seconds"],
+            "group_seconds": form.cleaned_data["group_seconds"],
+            "preview_limit": PREVIEW_LIMIT,
+            "max_accounts": f"{BULK_MAX_ACCOUNTS:,}",
+        }
+        return render(self.request, "bulk/preview.html", context)
+
+
+def _after(request: HttpRequest) -> int:
+    raw = request.GET.get("after", "")
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
+
+
+class BulkJobView(BulkPermissionMixin, View):
+    """A job's progress (kept live by bulk.js), cancel button, and results once it is over."""
+
+    def get(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = get_object_or_404(BulkJob, pk=job_id)
+        context = {"job": job, "status": bulk_job_status(job=job)}
+        if job.finished:
+            context["page"] = bulk_results_page(job=job, after=_after(request))
+        return render(request, "bulk/job.html", context)
+
+
+class BulkJobStatusView(BulkPermissionMixin, View):
+    """The progress bar's data; polling it also rescues the job if its workers died."""
+
+    def get(self, request: HttpRequest, job_id: int) -> JsonResponse:
+        job = get_object_or_404(BulkJob, pk=job_id)
+        if not job.finished and bulk_jobs_recover(job_id=job.pk):
+            job.refresh_from_db()
+        response = JsonResponse(bulk_job_status(job=job))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class BulkJobCancelView(BulkPermissionMixin, View):
+    """Stop a job: nothing more is sent; calls already in flight finish."""
+
+    def post(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = get_object_or_404(BulkJob, pk=job_id)
+        bulk_job_cancel(job=job)
+        return redirect("bulk:job", job_id=job.pk)
+
+
+class BulkResultsCsvView(BulkPermissionMixin, View):
+    """Every account's outcome, streamed, once the job is over."""
+
+    def get(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = get_object_or_404(BulkJob, pk=job_id)
+        if not job.finished:
+            return HttpResponse(
+                "The results are ready when the job is done or cancelled.",
+                status=409,
+                content_type="text/plain; charset=utf-8",
+            )
+        response = StreamingHttpResponse(
+            csv_lines(RESULTS_CSV_HEADER, bulk_results_rows(job=job)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="bulk-{job.pk}-results.csv"'
+        return response

@@ -1,0 +1,68 @@
+"""The mute report's filters: the audit log's operator and date fields, read the same way."""
+
+from django import forms
+
+from muteadmin.audit.filters import AuditFilterForm
+from muteadmin.reports.selectors import FILTER_NAMES, CursorError, MuteReportFilters, ReportCursor
+
+
+class MuteReportForm(AuditFilterForm):
+    """Operator, since and until read as the audit page reads them, plus run-out mutes."""
+
+    # The audit log's other filters mean nothing for a report of accounts.
+    account = None
+    action = None
+    outcome = None
+    q = None
+
+    include_expired = forms.BooleanField(
+        required=False,
+        label="Include mutes that have run out",
+        widget=forms.CheckboxInput(attrs={"value": "1"}),
+    )
+
+    def clean_include_expired(self) -> bool:
+        # A checkbox counts any value as ticked; a shared URL saying include_expired=0 means off.
+        typed = self.data.get("include_expired", "").strip().lower()
+        return typed not in ("", "0", "false", "off")
+
+    def report_filters(self) -> MuteReportFilters:
+        """The cleaned filters; call after is_valid()."""
+        data = self.cleaned_data
+        return MuteReportFilters(
+            operator=(data.get("operator") or "").strip(),
+            since=data.get("since"),
+            until=data.get("until"),
+            include_expired=bool(data.get("include_expired")),
+            # The filters exactly as typed (self.data is the request's QueryDict).
+            query_string={
+                name: self.data.getlist(name) for name in FILTER_NAMES if name in self.data
+            },
+        )
+
+
+class MuteReportPageForm(MuteReportForm):
+    """The report's filters plus the page's cursor (`after` or `before`)."""
+
+    error_messages = {
+        **MuteReportForm.error_messages,
+        "cursor": "This page link is damaged or out of date; start again from the first page.",
+    }
+
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_after(self) -> ReportCursor | None:
+        return self._cursor("after")
+
+    def clean_before(self) -> ReportCursor | None:
+        return self._cursor("before")
+
+    def _cursor(self, name: str) -> ReportCursor | None:
+        text = self.cleaned_data.get(name, "").strip()
+        if not text:
+            return None
+        try:
+            return ReportCursor.decode(text)
+        except CursorError:
+            raise forms.ValidationError(self.error_messages["cursor"], code="cursor") from None

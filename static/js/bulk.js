@@ -1,0 +1,88 @@
+// Bulk pages: the form shows only the fields the chosen operation uses, and a job's page keeps
+// its progress bar live from status.json until the job is over, then reloads to show results.
+(function () {
+  "use strict";
+
+  var POLL_MS = 1000;
+  var SLOW_POLL_MS = 5000;
+  var STATES = {queued: "Queued", running: "Running", done: "Done", cancelled: "Cancelled"};
+  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+
+  function duration(seconds) {
+    if (seconds <= 0) { return "0 s"; }
+    var parts = [];
+    UNITS.forEach(function (unit) {
+      var count = Math.floor(seconds / unit[1]);
+      seconds -= count * unit[1];
+      if (count) { parts.push(count + " " + unit[0]); }
+    });
+    // Two units are plenty for an estimate.
+    return parts.slice(0, 2).join(" ");
+  }
+
+  function showFieldsFor(form) {
+    var checked = form.querySelector("[data-bulk-operation] input:checked");
+    var operation = checked ? checked.value : "lookup";
+    var lengths = form.querySelector("[data-bulk-lengths]");
+    var reason = form.querySelector("[data-bulk-reason]");
+    if (lengths) { lengths.hidden = operation !== "set"; }
+    if (reason) { reason.hidden = operation === "lookup"; }
+  }
+
+  function setField(root, name, text) {
+    var out = root.querySelector("[data-field='" + name + "']");
+    if (out) { out.textContent = text; }
+  }
+
+  function watch(panel) {
+    var url = panel.getAttribute("data-status-url");
+    var progress = panel.querySelector("[data-progress]");
+    var live = panel.querySelector("[data-live]");
+
+    function show(status) {
+      progress.max = Math.max(status.total, 1);
+      progress.value = status.done;
+      progress.textContent = status.done + " / " + status.total;
+      var state = STATES[status.state] || status.state;
+      if (status.cancel_requested && status.state === "running") { state += " (cancelling)"; }
+      setField(panel, "state", state);
+      ["done", "total", "ok", "errors", "calls_per_second"].forEach(function (name) {
+        setField(panel, name, String(status[name]));
+      });
+      setField(panel, "eta", status.eta_seconds === null ? "working it out…" : "about " + duration(status.eta_seconds));
+    }
+
+    function poll() {
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (status) {
+          if (live) { live.textContent = ""; }
+          show(status);
+          if (status.state === "done" || status.state === "cancelled") {
+            // The results table is rendered by the server.
+            window.location.reload();
+            return;
+          }
+          window.setTimeout(poll, POLL_MS);
+        })
+        .catch(function () {
+          if (live) { live.textContent = "Lost touch with the server; still trying…"; }
+          window.setTimeout(poll, SLOW_POLL_MS);
+        });
+    }
+
+    var state = panel.getAttribute("data-state");
+    if (state === "queued" || state === "running") { window.setTimeout(poll, POLL_MS); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-bulk-form]").forEach(function (form) {
+      showFieldsFor(form);
+      form.addEventListener("change", function () { showFieldsFor(form); });
+    });
+    document.querySelectorAll("[data-bulk-job]").forEach(watch);
+  });
+}());

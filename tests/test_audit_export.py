@@ -1,0 +1,269 @@
+"""The audit log as a CSV download: exact columns, safe cells, streamed, and itself audited."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from muteadmin.audit import exports
+from muteadmin.audit.exports import AUDIT_EXPORT_HEADER, CHUNK_ROWS, audit_export_rows
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.views import AuditExportView
+from muteadmin.tencent.client import PERMANENT
+from tests.test_audit_filters import filters_from, write_row
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "id,time_utc,operator,action,account,c2c_requested,group_requested,c2c_observed,"
+    "group_observed,reason,outcome,error_code,error_info,latency_ms"
+)
+
+
+def download(client, query: str = "") -> tuple:
+    """The response and its parsed rows (header first), consuming the whole stream."""
+    response = client.get(reverse("audit:export") + query)
+    assert response.status_code == 200
+    assert response.streaming
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return response, body, list(csv.reader(io.StringIO(body, newline="")))
+
+
+def export_response(user: User, query: str = ""):
+    """The export view's response as the server gets it, before anything is read."""
+    request = RequestFactory().get(reverse("audit:export") + query)
+    request.user = user
+    return AuditExportView.as_view()(request)
+
+
+def hang_up(response) -> None:
+    """Close the response as the server does when the client goes away."""
+    # As Django's test client does: the test's own connection must outlive request_finished.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def user_with(username: str, *codenames: str) -> User:
+    user = User.objects.create_user(username=username, password="pw-for-tests")
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="audit", codename__in=codenames)
+    )
+    return user
+
+
+def test_header_is_exact_and_the_download_is_utf8_csv(as_lead):
+    write_row()
+    response, body, _ = download(as_lead)
+    assert body.splitlines()[0] == HEADER
+    assert ",".join(AUDIT_EXPORT_HEADER) == HEADER
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    disposition = response["Content-Disposition"]
+    assert disposition == (
+        f'attachment; filename="muteadmin-audit-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+
+
+def test_rows_come_newest_first_with_every_column(as_lead, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    older = write_row(at=datetime(2026, 11, 24, 16, 30, 5, 250000, tzinfo=UTC))
+    newer = write_row(
+        at=datetime(2026, 11, 24, 17, 0, tzinfo=UTC),
+        action="change",
+        account="bob",
+        operator="lead",
+        c2c_requested=PERMANENT,
+        group_requested=0,
+        c2c_observed=PERMANENT,
+        group_observed=0,
+        reason="raid",
+        outcome="error",
+        error_code=70107,
+        error_info="not imported",
+        latency_ms=123,
+    )
+    _, _, rows = download(as_lead)
+    data = rows[1:-1] if rows[1][3] == "export" else rows[1:]
+    assert [row[0] for row in rows[1:]] == [str(newer.pk), str(older.pk)]
+    assert data[0] == [
+        str(newer.pk),
+        "2026-11-24T17:00:00Z",
+        "lead",
+        "change",
+        "bob",
+        str(PERMANENT),
+        "0",
+        str(PERMANENT),
+        "0",
+        "raid",
+        "error",
+        "70107",
+        "not imported",
+        "123",
+    ]
+    # Times are in UTC whatever the moderator's zone.
+    assert data[1][1] == "2026-11-24T16:30:05.250000Z"
+
+
+def test_nulls_are_blank_cells(as_lead):
+    row = write_row(c2c_observed=None, group_observed=None, latency_ms=None, error_code=None)
+    _, _, rows = download(as_lead)
+    assert rows[1][0] == str(row.pk)
+    assert rows[1][5:9] == ["", "", "", ""]
+    assert rows[1][11] == ""
+    assert rows[1][13] == ""
+
+
+def test_commas_quotes_and_newlines_survive_quoting(as_lead):
+    reason = 'spam, "free coins"\nsecond line\r\nthird; 中文'
+    write_row(action="change", reason=reason, account="a,b")
+    _, body, rows = download(as_lead)
+    assert rows[1][9] == reason
+    assert rows[1][4] == "a,b"
+    assert '"spam, ""free coins""' in body
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_formula_looking_cells_are_neutralised(as_lead, start):
+    write_row(
+        action="change",
+        reason=f'{start}HYPERLINK("http://x")',
+        account=f"{start}cmd",
+        operator=f"{start}op",
+        error_info=f"{start}1+1",
+    )
+    _, _, rows = download(as_lead)
+    row = rows[1]
+    for column in ("reason", "account", "operator", "error_info"):
+        cell = row[AUDIT_EXPORT_HEADER.index(column)]
+        assert cell.startswith(f"'{start}"), (column, cell)
+
+
+def test_filters_apply_to_the_export(as_lead):
+    write_row(account="alice", action="query")
+    kept = write_row(account="alice", action="change", reason="spam")
+    write_row(account="bob", action="change", reason="spam")
+    _, _, rows = download(as_lead, "?account=alice&action=change&action=export&q=SPAM")
+    assert [row[0] for row in rows[1:]] == [str(kept.pk)]
+
+
+def test_export_is_audited_with_its_filters(as_auditor, auditor):
+    write_row(account="alice")
+    query = "?account=alice&action=query&since=2026-01-01"
+    response = as_auditor.get(reverse("audit:export") + query)
+    # Written before the first byte, pending until the stream ends.
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.outcome == "pending"
+    assert (entry.operator, entry.operator_username, entry.account, entry.reason) == (
+        auditor,
+        "auditor",
+        "",
+        "",
+    )
+    filters = {"account": ["alice"], "action": ["query"], "since": ["2026-01-01"]}
+    assert entry.details == {"filters": filters}
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 2
+    entry.refresh_from_db()
+    assert entry.outcome == "ok"
+    assert entry.latency_ms is not None
+    assert entry.error_info == ""
+    assert entry.completed_at is not None
+    assert entry.details == {"filters": filters, "rows": 1}
+
+
+def test_the_export_row_appears_in_the_next_export_not_its_own(as_lead):
+    write_row()
+    _, _, first = download(as_lead)
+    first_export = AuditEntry.objects.get(action="export")
+    assert str(first_export.pk) not in [row[0] for row in first[1:]]
+    _, _, second = download(as_lead)
+    assert second[1][0] == str(first_export.pk)
+    assert second[1][3] == "export"
+    assert second[1][10] == "ok"
+    assert AuditEntry.objects.filter(action="export").count() == 2
+
+
+def test_an_interrupted_download_is_recorded_as_such(lead):
+    for _ in range(CHUNK_ROWS + 10):
+        write_row()
+    response = export_response(lead)
+    chunks = iter(response)
+    assert next(chunks).decode().strip() == HEADER
+    assert next(chunks).count(b"\n") == CHUNK_ROWS
+    hang_up(response)
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.outcome == "error"
+    assert entry.error_info == f"Export interrupted after {CHUNK_ROWS} rows."
+    assert entry.details == {"filters": {}, "rows": CHUNK_ROWS}
+
+
+def test_a_download_closed_before_its_first_byte_is_recorded(lead):
+    hang_up(export_response(lead))
+    entry = AuditEntry.objects.get(action="export")
+    assert (entry.outcome, entry.error_info) == ("error", "Export interrupted after 0 rows.")
+
+
+def test_export_permission_is_separate_from_viewing(client):
+    write_row()
+    client.force_login(user_with("viewer", "view_audit_log"))
+    assert client.get(reverse("audit:list")).status_code == 200
+    assert client.get(reverse("audit:export")).status_code == 403
+    client.force_login(user_with("exporter", "export_audit_log"))
+    assert client.get(reverse("audit:list")).status_code == 403
+    _, _, rows = download(client)
+    assert len(rows) == 2
+    assert AuditEntry.objects.filter(action="export").count() == 1
+
+
+def test_moderators_cannot_export(as_moderator):
+    write_row()
+    assert as_moderator.get(reverse("audit:export")).status_code == 403
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_invalid_filters_export_nothing(as_lead):
+    response = as_lead.get(reverse("audit:export") + "?since=soon&action=delete")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Nothing was exported" in text
+    assert "Enter a date as 2026-11-25" in text
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_rows_are_read_in_keyset_batches_without_offset():
+    ids = [write_row(account=f"u{n}").pk for n in range(7)]
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(audit_export_rows(filters=filters_from(""), batch_size=3))
+    assert [row[0] for row in rows] == ids[::-1]
+    assert len(queries) == 3
+    assert not any("OFFSET" in query["sql"].upper() for query in queries)
+    # Each batch starts below the last id of the one before.
+    assert f'"id" < {ids[-3]}' in queries[1]["sql"]
+    assert f'"id" < {ids[-6]}' in queries[2]["sql"]
+    assert all(isinstance(row, tuple) for row in rows)
+
+
+def test_a_large_export_streams_in_many_chunks(as_lead, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 50)
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 40)
+    for n in range(130):
+        write_row(account=f"u{n}")
+    response = as_lead.get(reverse("audit:export"))
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 4  # the header alone, then 40 + 40 + 40 + 10 rows
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert len(rows) == 131
+    assert [int(row[0]) for row in rows[1:]] == sorted(
+        (int(row[0]) for row in rows[1:]), reverse=True
+    )

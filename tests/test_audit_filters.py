@@ -1,0 +1,259 @@
+"""The audit page's filters, alone and together, with days bounded in the moderator's zone."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from muteadmin.audit.filters import AuditFilterForm
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.selectors import audit_filtered
+
+pytestmark = pytest.mark.django_db
+
+
+def write_row(
+    *,
+    at: datetime | None = None,
+    action: str = "query",
+    outcome: str = "ok",
+    account: str = "alice",
+    operator: str = "mod",
+    **fields,
+) -> AuditEntry:
+    """A completed row as if written at `at` (rows must be written oldest first)."""
+    at = at or timezone.now()
+    defaults = {"latency_ms": 20, "completed_at": at}
+    if action == "query":
+        defaults |= {"c2c_observed": 0, "group_observed": 0}
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        return AuditEntry.objects.create(
+            action=action,
+            outcome=outcome,
+            account=account,
+            operator_username=operator,
+            **(defaults | fields),
+        )
+
+
+def filters_from(query: str):
+    """The filters a query string asks for, as the page reads them."""
+    form = AuditFilterForm(data=QueryDict(query))
+    assert form.is_valid(), form.errors
+    return form.filters()
+
+
+def shown(response) -> list[int]:
+    """The ids of the rows the audit page lists, top to bottom."""
+    assert response.status_code == 200
+    return [int(pk) for pk in re.findall(r'<tr data-entry="(\d+)"', response.content.decode())]
+
+
+def listed(client, **params) -> list[int]:
+    return shown(client.get(reverse("audit:list"), params))
+
+
+@pytest.fixture
+def history():
+    """A small history: two accounts, two operators, every action and outcome."""
+    start = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    rows = {
+        "alice_query": write_row(at=start, account="alice", operator="mod"),
+        "alice_change": write_row(
+            at=start + timedelta(minutes=1),
+            action="change",
+            account="alice",
+            operator="mod",
+            c2c_requested=600,
+            reason="Spam in the lobby",
+        ),
+        "bob_change_error": write_row(
+            at=start + timedelta(minutes=2),
+            action="change",
+            outcome="error",
+            account="bob",
+            operator="lead",
+            group_requested=0,
+            reason="appeal accepted",
+            error_code=70107,
+        ),
+        "alice2_query": write_row(at=start + timedelta(minutes=3), account="alice2"),
+        "Alice_query": write_row(at=start + timedelta(minutes=4), account="Alice"),
+        "export": write_row(
+            at=start + timedelta(minutes=5), action="export", account="", operator="lead"
+        ),
+        "bob_pending": write_row(
+            at=start + timedelta(minutes=6), account="bob", outcome="pending", latency_ms=None
+        ),
+    }
+    return {name: row.pk for name, row in rows.items()}
+
+
+def test_no_filter_lists_every_row_newest_first(as_lead, history):
+    assert listed(as_lead) == sorted(history.values(), reverse=True)
+
+
+def test_account_is_matched_exactly(as_lead, history):
+    ids = listed(as_lead, account="alice")
+    assert ids == [history["alice_change"], history["alice_query"]]
+
+
+def test_operator_filter(as_lead, history):
+    assert listed(as_lead, operator="lead") == [history["export"], history["bob_change_error"]]
+
+
+def test_several_actions_at_once(as_auditor, history):
+    response = as_auditor.get(reverse("audit:list") + "?action=change&action=export")
+    assert shown(response) == [
+        history["export"],
+        history["bob_change_error"],
+        history["alice_change"],
+    ]
+    html = response.content.decode()
+    assert re.search(r'<input[^>]*value="change"[^>]*checked', html)
+    assert re.search(r'<input[^>]*value="export"[^>]*checked', html)
+    assert not re.search(r'<input[^>]*value="query"[^>]*checked', html)
+
+
+def test_outcome_filter(as_lead, history):
+    assert listed(as_lead, outcome="error") == [history["bob_change_error"]]
+    assert listed(as_lead, outcome="pending") == [history["bob_pending"]]
+
+
+def test_text_is_searched_in_the_reason_ignoring_case(as_lead, history):
+    assert listed(as_lead, q="spam") == [history["alice_change"]]
+    assert listed(as_lead, q="APPEAL") == [history["bob_change_error"]]
+
+
+def test_filters_combine(as_lead, history):
+    assert listed(as_lead, account="bob", action="change") == [history["bob_change_error"]]
+    assert listed(as_lead, account="bob", outcome="ok") == []
+    assert listed(as_lead, operator="mod", action="query", account="alice2") == [
+        history["alice2_query"]
+    ]
+    assert listed(as_lead, account="alice", q="lobby", outcome="ok", action="change") == [
+        history["alice_change"]
+    ]
+
+
+def test_filters_stay_in_the_form_for_sharing(as_lead, history):
+    html = as_lead.get(reverse("audit:list"), {"account": "bob", "q": "appeal"}).content.decode()
+    assert re.search(r'name="account"[^>]*value="bob"', html)
+    assert re.search(r'name="q"[^>]*value="appeal"', html)
+
+
+# Days begin and end in the moderator's zone.
+
+
+@pytest.fixture(params=["Asia/Shanghai", "America/New_York"])
+def zone(request, settings) -> ZoneInfo:
+    settings.TIME_ZONE = request.param
+    return ZoneInfo(request.param)
+
+
+@pytest.fixture
+def day_edge(zone):
+    """Rows one minute either side of midnight between the 24th and 25th, local time."""
+    before = write_row(at=datetime(2026, 11, 24, 23, 59, tzinfo=zone), account="edge")
+    after = write_row(at=datetime(2026, 11, 25, 0, 0, tzinfo=zone), account="edge")
+    return before.pk, after.pk
+
+
+def test_since_a_date_starts_at_local_midnight(as_lead, day_edge):
+    late_on_24th, midnight_25th = day_edge
+    assert listed(as_lead, since="2026-11-25") == [midnight_25th]
+    assert listed(as_lead, since="2026-11-24") == [midnight_25th, late_on_24th]
+
+
+def test_until_a_date_runs_to_the_end_of_that_local_day(as_lead, day_edge):
+    late_on_24th, midnight_25th = day_edge
+    assert listed(as_lead, until="2026-11-24") == [late_on_24th]
+    assert listed(as_lead, until="2026-11-25") == [midnight_25th, late_on_24th]
+
+
+def test_since_and_until_as_local_date_times(as_lead, day_edge):
+    late_on_24th, midnight_25th = day_edge
+    assert listed(as_lead, since="2026-11-24 23:59") == [midnight_25th, late_on_24th]
+    assert listed(as_lead, since="2026-11-24T23:59:30") == [midnight_25th]
+    # until is exclusive: the moment itself is left out.
+    assert listed(as_lead, until="2026-11-25 00:00") == [late_on_24th]
+    assert listed(as_lead, since="2026-11-24 23:00", until="2026-11-24 23:59:01") == [late_on_24th]
+
+
+def test_one_day_from_since_to_until(as_lead, day_edge):
+    late_on_24th, _ = day_edge
+    assert listed(as_lead, since="2026-11-24", until="2026-11-24") == [late_on_24th]
+
+
+def test_the_form_turns_local_days_into_utc_bounds(zone):
+    filters = filters_from("since=2026-11-25&until=2026-11-25")
+    midnight = datetime(2026, 11, 25, tzinfo=zone)
+    assert filters.since == midnight
+    assert filters.until == midnight + timedelta(days=1)
+    assert filters.since.utcoffset() == timedelta(0)
+
+
+def test_time_filters_on_rows_in_the_selector(day_edge, zone):
+    _, midnight_25th = day_edge
+    filters = filters_from("since=2026-11-25")
+    assert list(audit_filtered(filters=filters).values_list("id", flat=True)) == [midnight_25th]
+
+
+def test_a_range_after_every_row_lists_nothing(as_lead, day_edge):
+    assert listed(as_lead, since="2030-01-01") == []
+    assert listed(as_lead, until="2020-01-01") == []
+
+
+# Filters that make no sense are shown as form errors, never as a server error.
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"action": "delete"}, "Select a valid choice"),
+        ({"outcome": "maybe"}, "Select a valid choice"),
+        ({"since": "yesterday"}, "Enter a date as 2026-11-25"),
+        ({"until": "2026-13-45"}, "Enter a date as 2026-11-25"),
+        ({"since": "2026-11-25", "until": "2026-11-24"}, "swap them"),
+        ({"account": "x" * 65}, "at most 64 characters"),
+    ],
+)
+def test_invalid_filters_show_errors_and_no_rows(as_lead, history, params, message):
+    response = as_lead.get(reverse("audit:list"), params)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    assert shown(response) == []
+    assert "until the filters above are corrected" in html
+    assert "data-export" not in html
+    assert "data-chart" not in html
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"before": "abc"},
+        {"after": "-4"},
+        {"before": "1e9"},
+        {"before": "²"},
+        {"before": "0"},
+        {"before": "5", "after": "2"},
+    ],
+)
+def test_damaged_page_links_are_explained(as_lead, history, params):
+    response = as_lead.get(reverse("audit:list"), params)
+    assert response.status_code == 200
+    assert "data-cursor-error" in response.content.decode()
+    assert shown(response) == []
+
+
+@pytest.mark.parametrize("param", ["before", "after"])
+def test_a_cursor_past_any_id_is_harmless(as_lead, history, param):
+    response = as_lead.get(reverse("audit:list"), {param: "9" * 30})
+    expected = sorted(history.values(), reverse=True) if param == "before" else []
+    assert shown(response) == expected
