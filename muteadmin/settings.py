@@ -53,6 +53,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "muteadmin.urls"
+# A bulk job's pasted list of up to 100,000 UserIDs is a few megabytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 WSGI_APPLICATION = "muteadmin.wsgi.application"
 
 TEMPLATES = [

@@ -28,6 +28,8 @@ from muteadmin.tencent.regions import region_base_url
 # BEFORE_CHANGE_DEADLINE of it on the query that records the state before the change.
 INTERACTIVE_DEADLINE = 15.0
 BEFORE_CHANGE_DEADLINE = 6.0
+# No call, not even a bulk job's in the background, keeps retrying longer than this.
+LONGEST_DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         secret_key=config.secret_key,
         identifier=config.identifier,
         base_url=config.base_url,
-        deadline=INTERACTIVE_DEADLINE,
+        deadline=LONGEST_DEADLINE,
         # Every attempt, the emulator's included, takes a slot under the cap shared by every
         # process using this database.
         before_attempt=lambda seconds: upstream_slot(timeout=seconds),
@@ -108,7 +110,7 @@ def mute_get(
     account: str,
     operator: AbstractBaseUser,
     client_ip: str | None = None,
-    deadline: float | None = None,
+    deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run, leaving an audit row."""
