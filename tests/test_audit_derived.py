@@ -7,7 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
+from muteadmin.audit.models import (
+    AccountMuteState,
+    AuditEntry,
+    AuditHourlyCount,
+    AuditOperatorHourlyCount,
+)
 from muteadmin.audit.services import audit_begin, audit_complete
 from muteadmin.mutes.services import mute_change
 from muteadmin.tencent.client import PERMANENT
@@ -85,6 +90,13 @@ def counts() -> dict[tuple[datetime, str, str], int]:
     }
 
 
+def operator_counts() -> dict[tuple[str, datetime, str, str], int]:
+    return {
+        (row.operator_username, row.hour, row.action, row.outcome): row.count
+        for row in AuditOperatorHourlyCount.objects.all()
+    }
+
+
 def state(account: str = "alice") -> AccountMuteState:
     return AccountMuteState.objects.get(account=account)
 
@@ -118,6 +130,26 @@ def test_hours_are_utc_whatever_the_site_time_zone(clock, settings):
     settings.TIME_ZONE = "Asia/Kolkata"  # UTC+05:30: local hours start at :30 UTC
     finish(begin(), 0, 0)
     assert list(counts()) == [(T0.replace(minute=0, second=0), "query", "ok")]
+
+
+def test_each_operators_rows_are_counted_apart_as_well(clock, moderator, lead):
+    ten = T0.replace(minute=0, second=0)
+    finish(begin(operator=moderator), 0, 0)
+    finish(begin(operator=moderator), 0, 0)
+    finish(begin(operator=lead), outcome="error", error_code=70107)
+    changed("bob", (600, None), (600, 0), reason="spam", operator=lead)
+    finish(begin(), 0, 0)  # no operator: counted among everyone's rows only
+    begin(operator=lead)  # still pending: not counted yet
+    assert counts() == {
+        (ten, "query", "ok"): 3,
+        (ten, "query", "error"): 1,
+        (ten, "change", "ok"): 1,
+    }
+    assert operator_counts() == {
+        (moderator.username, ten, "query", "ok"): 2,
+        (lead.username, ten, "query", "error"): 1,
+        (lead.username, ten, "change", "ok"): 1,
+    }
 
 
 # The account's last seen state
@@ -250,11 +282,16 @@ def test_a_late_change_still_counts_as_the_last_change_but_not_as_the_newest_sta
 # Rebuilding from the log
 
 
-def derived_tables() -> tuple[list[tuple], list[tuple]]:
+def derived_tables() -> tuple[list[tuple], list[tuple], list[tuple]]:
     hourly = sorted(AuditHourlyCount.objects.values_list("hour", "action", "outcome", "count"))
     fields = [f.attname for f in AccountMuteState._meta.concrete_fields if f.name != "id"]
     states = sorted(AccountMuteState.objects.values_list(*fields))
-    return hourly, states
+    per_operator = sorted(
+        AuditOperatorHourlyCount.objects.values_list(
+            "operator_username", "hour", "action", "outcome", "count"
+        )
+    )
+    return hourly, states, per_operator
 
 
 def test_rebuilding_gives_what_completing_rows_built(clock, moderator, lead):
@@ -280,19 +317,46 @@ def test_rebuilding_gives_what_completing_rows_built(clock, moderator, lead):
     finish(begin("export", ""), details={"rows": 12})
     incremental = derived_tables()
     assert len(incremental[1]) == 5
+    assert {row[0] for row in incremental[2]} == {moderator.username, lead.username}
     out = StringIO()
     call_command("audit_rebuild_derived", stdout=out)
     assert derived_tables() == incremental
     assert out.getvalue().strip() == (
         f"Rebuilt from 36 completed audit rows: {len(incremental[0])} hourly counts, "
-        "5 account states."
+        f"{len(incremental[2])} per operator, 5 account states."
     )
 
 
-def test_rebuilding_replaces_stale_derived_rows(clock):
-    finish(begin(), 600, 0)
+def test_rebuilding_replaces_stale_derived_rows(clock, moderator):
+    finish(begin(operator=moderator), 600, 0)
     AuditHourlyCount.objects.update(count=99)
+    AuditOperatorHourlyCount.objects.update(count=99)
+    AuditOperatorHourlyCount.objects.create(
+        operator_username="gone", hour=T0, action="query", outcome="ok", count=5
+    )
     AccountMuteState.objects.update(c2c_seconds=1)
     call_command("audit_rebuild_derived", verbosity=0)
     assert list(counts().values()) == [1]
+    assert list(operator_counts().values()) == [1]
     assert state().c2c_seconds == 600
+
+
+def test_upgrading_counts_what_each_operator_did_before_the_upgrade(clock, moderator, lead):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    upgrade = import_module("muteadmin.audit.migrations.0005_operator_hourly_reason_index")
+    for n in range(12):
+        clock.moment = T0 + timedelta(minutes=25 * n)
+        operator = (moderator, lead, None)[n % 3]
+        outcome = "error" if n % 4 == 0 else "ok"
+        finish(begin("change" if n % 5 == 0 else "query", operator=operator), outcome=outcome)
+    begin(operator=lead)  # still pending
+    before = operator_counts()
+    AuditOperatorHourlyCount.objects.all().delete()
+    upgrade.operator_hourly_counts_fill(apps, SimpleNamespace(connection=connection))
+    assert operator_counts() == before
+    assert sum(before.values()) == 8

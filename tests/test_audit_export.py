@@ -2,7 +2,9 @@
 
 import csv
 import io
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -14,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from muteadmin.audit import exports
-from muteadmin.audit.exports import AUDIT_EXPORT_HEADER, CHUNK_ROWS, audit_export_rows
+from muteadmin.audit.exports import AUDIT_EXPORT_HEADER, audit_export_batches
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.views import AuditExportView
+from muteadmin.spreadsheets import csv_lines
 from muteadmin.tencent.client import PERMANENT
 from tests.test_audit_filters import filters_from, write_row
 
@@ -194,18 +197,19 @@ def test_the_export_row_appears_in_the_next_export_not_its_own(as_lead):
     assert AuditEntry.objects.filter(action="export").count() == 2
 
 
-def test_an_interrupted_download_is_recorded_as_such(lead):
-    for _ in range(CHUNK_ROWS + 10):
+def test_an_interrupted_download_is_recorded_as_such(lead, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 5)
+    for _ in range(12):
         write_row()
     response = export_response(lead)
     chunks = iter(response)
     assert next(chunks).decode().strip() == HEADER
-    assert next(chunks).count(b"\n") == CHUNK_ROWS
+    assert next(chunks).count(b"\n") == 5
     hang_up(response)
     entry = AuditEntry.objects.get(action="export")
     assert entry.outcome == "error"
-    assert entry.error_info == f"Export interrupted after {CHUNK_ROWS} rows."
-    assert entry.details == {"filters": {}, "rows": CHUNK_ROWS}
+    assert entry.error_info == "Export interrupted after 5 rows."
+    assert entry.details == {"filters": {}, "rows": 5}
 
 
 def test_a_download_closed_before_its_first_byte_is_recorded(lead):
@@ -244,19 +248,21 @@ def test_invalid_filters_export_nothing(as_lead):
 def test_rows_are_read_in_keyset_batches_without_offset():
     ids = [write_row(account=f"u{n}").pk for n in range(7)]
     with CaptureQueriesContext(connection) as queries:
-        rows = list(audit_export_rows(filters=filters_from(""), batch_size=3))
-    assert [row[0] for row in rows] == ids[::-1]
+        batches = list(audit_export_batches(filters=filters_from(""), batch_size=3))
+    assert [batch.rows for batch in batches] == [3, 3, 1]
+    rows = [row for batch in batches for row in csv.reader(io.StringIO(batch.text.decode()))]
+    assert [int(row[0]) for row in rows] == ids[::-1]
+    assert [row[4] for row in rows] == [f"u{n}" for n in reversed(range(7))]
+    assert [batch.last_id for batch in batches] == [ids[-3], ids[-6], ids[0]]
     assert len(queries) == 3
     assert not any("OFFSET" in query["sql"].upper() for query in queries)
     # Each batch starts below the last id of the one before.
     assert f'"id" < {ids[-3]}' in queries[1]["sql"]
     assert f'"id" < {ids[-6]}' in queries[2]["sql"]
-    assert all(isinstance(row, tuple) for row in rows)
 
 
 def test_a_large_export_streams_in_many_chunks(as_lead, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 50)
-    monkeypatch.setattr(exports, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 40)
     for n in range(130):
         write_row(account=f"u{n}")
     response = as_lead.get(reverse("audit:export"))
@@ -267,3 +273,95 @@ def test_a_large_export_streams_in_many_chunks(as_lead, monkeypatch):
     assert [int(row[0]) for row in rows[1:]] == sorted(
         (int(row[0]) for row in rows[1:]), reverse=True
     )
+
+
+# Cells a spreadsheet or a CSV reader could trip on, mixed into every text column.
+AWKWARD_TEXTS = (
+    "",
+    "alice",
+    "=1+2",
+    "+cmd",
+    "-5",
+    "@SUM(A1)",
+    "\tlead",
+    "\rcr",
+    "=",
+    "-",
+    "'quoted already",
+    "a,b",
+    'say "hi"',
+    '"',
+    ",",
+    "line\nbreak",
+    "crlf\r\nend",
+    "\n",
+    "\r\n",
+    "x\ty",
+    " spaced ",
+    "\\.",
+    "中文 ünïcödé 😀",
+    "long " * 40,
+)
+
+
+def old_export_body(*, below: int) -> bytes:
+    """What the export wrote before it read batches as text: csv_cell on every ORM value."""
+    rows = AuditEntry.objects.filter(id__lt=below).order_by("-id").values_list(*exports._COLUMNS)
+    return "".join(csv_lines(AUDIT_EXPORT_HEADER, rows)).encode()
+
+
+def varied_rows(count: int, *, seed: int = 7) -> list[AuditEntry]:
+    """`count` completed rows with awkward text, nulls and times with and without microseconds."""
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    times = [
+        start + timedelta(seconds=n * 37, microseconds=rng.choice([0, 0, 1, 250000, 999999]))
+        for n in range(count)
+    ]
+    numbers = (None, 0, 1, 59, 3600, PERMANENT, 2**40)
+    entries = [
+        AuditEntry(
+            operator_username=rng.choice(AWKWARD_TEXTS)[:150],
+            action=rng.choice(["query", "change", "export"]),
+            account=rng.choice(AWKWARD_TEXTS)[:64],
+            c2c_requested=rng.choice(numbers),
+            group_requested=rng.choice(numbers),
+            c2c_observed=rng.choice(numbers),
+            group_observed=rng.choice(numbers),
+            reason=rng.choice(AWKWARD_TEXTS),
+            outcome=rng.choice(["ok", "error", "pending"]),
+            error_code=rng.choice([None, None, 0, 70107, 130014]),
+            error_info=rng.choice(AWKWARD_TEXTS),
+            latency_ms=rng.choice([None, 0, 87, 15000]),
+            completed_at=time,
+        )
+        for time in times
+    ]
+    # created_at is stamped from timezone.now() as each row goes in.
+    with mock.patch("django.utils.timezone.now", side_effect=times):
+        return AuditEntry.objects.bulk_create(entries)
+
+
+def test_the_export_writes_byte_for_byte_what_csv_cell_writes(as_lead, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 700)
+    varied_rows(3000)
+    with CaptureQueriesContext(connection) as queries:
+        _, body, rows = download(as_lead)
+    export = AuditEntry.objects.get(action="export", operator_username="lead")
+    assert body.encode() == old_export_body(below=export.pk)
+    assert len(rows) == 3001
+    # 700 x 4 + 200: five reads, none repeated (no batch fell back to the slower path).
+    reads = [query["sql"] for query in queries if "LIMIT 700" in query["sql"]]
+    assert len(reads) == 5
+
+
+def test_negative_numbers_are_neutralised_like_any_cell(as_lead):
+    write_row(action="change", c2c_requested=-5, error_code=-1, reason="x")
+    write_row(action="change", reason="kept, -as is")
+    write_row(action="query", c2c_observed=-3600)
+    _, body, rows = download(as_lead)
+    export = AuditEntry.objects.get(action="export")
+    assert body.encode() == old_export_body(below=export.pk)
+    assert (rows[3][5], rows[3][11]) == ("'-5", "'-1")
+    assert rows[2][9] == "kept, -as is"
+    assert rows[1][7] == "'-3600"

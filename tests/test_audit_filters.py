@@ -6,6 +6,9 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.db.models import Count
+from django.forms.renderers import DjangoTemplates
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -128,6 +131,62 @@ def test_outcome_filter(as_lead, history):
 def test_text_is_searched_in_the_reason_ignoring_case(as_lead, history):
     assert listed(as_lead, q="spam") == [history["alice_change"]]
     assert listed(as_lead, q="APPEAL") == [history["bob_change_error"]]
+
+
+def sqlite_plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return " / ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+def test_text_search_and_its_chart_read_only_the_index_of_rows_with_a_reason():
+    from muteadmin.audit.selectors import _DayIndex
+
+    rows = audit_filtered(filters=filters_from("q=spam"))
+    assert "USING INDEX audit_reason_recent" in sqlite_plan(rows[:51])
+    bounds = [datetime(2026, 11, day, tzinfo=UTC) for day in (23, 24, 25)]
+    per_day = (
+        rows.filter(id__gte=1, id__lt=10**6)
+        .order_by()
+        .annotate(day_index=_DayIndex("created_at", bounds))
+        .values("day_index", "action")
+        .annotate(total=Count("id"))
+    )
+    assert "USING COVERING INDEX audit_reason_recent" in sqlite_plan(per_day)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+def test_an_accounts_chart_reads_only_the_account_index():
+    from muteadmin.audit.selectors import _DayIndex
+
+    bounds = [datetime(2026, 11, day, tzinfo=UTC) for day in (23, 24, 25)]
+    per_day = (
+        audit_filtered(filters=filters_from("account=alice"))
+        .filter(id__gte=1, id__lt=10**6)
+        .order_by()
+        .annotate(day_index=_DayIndex("created_at", bounds))
+        .values("day_index", "action")
+        .annotate(total=Count("id"))
+    )
+    assert "USING COVERING INDEX audit_account_recent" in sqlite_plan(per_day)
+
+
+def test_the_search_index_holds_reasons_on_sqlite_only():
+    # A PostgreSQL btree entry must fit in about 2.7 kB, which a reason need not.
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_reason_recent'")
+        else:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_reason_recent'"
+            )
+        (definition,) = cursor.fetchone()
+    created, condition = definition.split("WHERE")
+    columns = created[created.index("(") :]
+    assert "reason" in condition
+    assert ("reason" in columns) == (connection.vendor == "sqlite")
 
 
 def test_filters_combine(as_lead, history):
@@ -257,3 +316,30 @@ def test_a_cursor_past_any_id_is_harmless(as_lead, history, param):
     response = as_lead.get(reverse("audit:list"), {param: "9" * 30})
     expected = sorted(history.values(), reverse=True) if param == "before" else []
     assert shown(response) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "account=alice&operator=mod&action=query&action=export&outcome=error&q=spam",
+        "account=a\"b<c>&d'e&operator=<script>&q=%3D1%2B2&since=2026-11-24 10:30&until=2026-11-25",
+        "action=delete&outcome=maybe&since=yesterday&until=2026-13-45&account=" + "x" * 65,
+        "since=2026-11-25&until=2026-11-24&outcome=",
+        "action=change&action=change&account=%20padded%20",
+    ],
+)
+def test_the_filter_form_is_drawn_as_djangos_templates_draw_it(query):
+    from muteadmin.audit.views import FILTER_FORM_RENDERER
+
+    def drawn(renderer) -> list[str]:
+        """Each widget as the page draws it (the actions one checkbox at a time)."""
+        form = AuditFilterForm(data=QueryDict(query), renderer=renderer)
+        form.is_valid()
+        fields = [str(form[name]) for name in form.fields if name != "action"]
+        return fields + [str(choice.tag()) for choice in form["action"]]
+
+    expected = drawn(None)
+    # Drawn without the template engine, and the same.
+    with mock.patch.object(DjangoTemplates, "render", side_effect=AssertionError):
+        assert drawn(FILTER_FORM_RENDERER) == expected

@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
-from muteadmin.audit.models import AuditEntry, AuditHourlyCount
+from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
 from muteadmin.audit.selectors import (
     CHART_DEFAULT_DAYS,
     CHART_MAX_DAYS,
@@ -20,6 +21,7 @@ from muteadmin.audit.selectors import (
     audit_daily_counts,
     audit_filtered,
 )
+from muteadmin.audit.services import audit_derived_rebuild
 from muteadmin.tencent.client import PERMANENT
 from tests.test_audit_filters import filters_from, shown, write_row
 
@@ -159,6 +161,28 @@ def test_rows_link_to_the_account_and_the_detail_page(as_lead):
     assert 'class="outcome outcome-error">Error<' in html
 
 
+@pytest.mark.parametrize(
+    "account", ["a/b?c#d%e f", "x'y\"z&<w>", "~:@!$&'()*+,;=", "..", "ü-é", "-=1+2"]
+)
+def test_account_links_are_quoted_as_the_url_resolver_quotes_them(as_lead, account):
+    write_row(account=account, reason=f"<b>{account}</b>")
+    html = as_lead.get(reverse("audit:list")).content.decode()
+    expected = reverse("mutes:account", args=[account]).replace("&", "&amp;").replace("'", "&#x27;")
+    assert f'<a href="{expected}"><code class="account">' in html
+    assert f'<code class="account">{escape(account)}</code>' in html
+    assert f'title="{escape(f"<b>{account}</b>")}"' in html
+
+
+def test_a_row_without_an_account_or_operator_says_so(as_lead):
+    write_row(action="export", account="", operator="", outcome="pending")
+    html = as_lead.get(reverse("audit:list")).content.decode()
+    row = re.search(r"<tr data-entry=.*?</tr>", html, re.S).group(0)
+    assert '<span class="none">—</span>' in row
+    assert "<td>—</td><td>Export</td>" in row
+    assert 'class="outcome outcome-pending">Pending<' in row
+    assert "mutes/" not in row
+
+
 def test_long_reasons_are_truncated_in_the_list(as_lead):
     write_row(action="change", reason="flooding " * 30)
     html = as_lead.get(reverse("audit:list")).content.decode()
@@ -166,6 +190,20 @@ def test_long_reasons_are_truncated_in_the_list(as_lead):
     cell = re.search(r'<td class="reason"[^>]*>([^<]*)</td>', html).group(1)
     assert len(cell) <= 60
     assert cell.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("reason", "preview"),
+    [
+        ("e\u0301" * 60, "é" * 60),  # 120 code points, 60 letters once composed: all shown
+        ("é" * 61, "é" * 59 + "…"),
+        ("x" * 60, "x" * 60),
+    ],
+)
+def test_reasons_are_cut_by_letters_as_seen(as_lead, reason, preview):
+    write_row(action="change", reason=reason)
+    html = as_lead.get(reverse("audit:list")).content.decode()
+    assert re.search(r'<td class="reason"[^>]*>([^<]*)</td>', html).group(1) == preview
 
 
 def test_markup_in_account_and_reason_is_shown_as_text(as_lead):
@@ -337,8 +375,15 @@ def chart_days(html: str) -> dict[str, dict[str, int]]:
     return days
 
 
-def hourly(hour: datetime, action: str, count: int, outcome: str = "ok") -> None:
-    AuditHourlyCount.objects.create(hour=hour, action=action, outcome=outcome, count=count)
+def hourly(
+    hour: datetime, action: str, count: int, outcome: str = "ok", operator: str = ""
+) -> None:
+    if operator:
+        AuditOperatorHourlyCount.objects.create(
+            operator_username=operator, hour=hour, action=action, outcome=outcome, count=count
+        )
+    else:
+        AuditHourlyCount.objects.create(hour=hour, action=action, outcome=outcome, count=count)
 
 
 def test_chart_has_one_bar_per_day_of_the_last_month_by_default(as_lead):
@@ -388,6 +433,42 @@ def test_chart_sums_the_hourly_counts_into_local_days(as_lead, settings):
     )
     assert chart_days(changes.content.decode())["2026-11-25"] == {"change": 3, "export": 1}
     assert chart_days(changes.content.decode())["2026-11-24"] == {}
+
+
+def test_an_operators_chart_sums_that_operators_hourly_counts(settings):
+    settings.TIME_ZONE = "America/New_York"
+    hourly(datetime(2026, 11, 25, 4, tzinfo=UTC), "query", 50)  # everyone: not read
+    hourly(datetime(2026, 11, 25, 4, tzinfo=UTC), "query", 5, operator="mod")
+    hourly(datetime(2026, 11, 25, 4, tzinfo=UTC), "query", 2, outcome="error", operator="mod")
+    hourly(datetime(2026, 11, 25, 5, tzinfo=UTC), "change", 3, operator="mod")
+    hourly(datetime(2026, 11, 25, 5, tzinfo=UTC), "change", 7, operator="other")
+    hourly(datetime(2026, 11, 26, 4, tzinfo=UTC), "export", 1, operator="mod")
+    hourly(datetime(2026, 11, 28, 5, tzinfo=UTC), "query", 100, operator="mod")  # after
+    days = [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
+
+    def drawn(query: str) -> list[dict[str, int]]:
+        filters = filters_from(f"since=2026-11-23&until=2026-11-25&{query}")
+        return [
+            {action: n for action, n in day.counts.items() if n}
+            for day in audit_daily_counts(filters=filters, days=days)
+        ]
+
+    assert drawn("operator=mod") == [{}, {"query": 7}, {"change": 3, "export": 1}]
+    assert drawn("operator=mod&outcome=error") == [{}, {"query": 2}, {}]
+    assert drawn("operator=mod&action=change&action=query") == [{}, {"query": 7}, {"change": 3}]
+    assert drawn("operator=other") == [{}, {}, {"change": 7}]
+    assert drawn("operator=nobody") == [{}, {}, {}]
+    assert drawn("") == [{}, {"query": 50}, {}]
+
+
+def test_an_operators_partly_covered_hours_count_only_that_operators_rows():
+    for minute, operator in ((10, "mod"), (40, "mod"), (45, "other"), (50, "mod")):
+        write_row(at=datetime(2026, 11, 24, 10, minute, tzinfo=UTC), operator=operator)
+    write_row(at=datetime(2026, 11, 24, 11, 5, tzinfo=UTC), operator="mod", action="change")
+    audit_derived_rebuild()
+    filters = filters_from("operator=mod&since=2026-11-24T10:30&until=2026-11-24")
+    counts = audit_daily_counts(filters=filters, days=[date(2026, 11, 24)])
+    assert counts[0].counts == {"query": 2, "change": 1, "export": 0}
 
 
 def test_chart_counts_rows_of_a_partly_covered_hour_one_by_one():
@@ -447,8 +528,10 @@ def test_counting_in_the_database_and_in_hand_agree(settings, zone_name):
         (datetime(2026, 11, 25, 0, 0, tzinfo=zone), "query"),
     ):
         write_row(at=at, account="frank", action=action)
+    # An operator alone is counted from the hourly counts per operator.
+    audit_derived_rebuild()
     days = [date(2026, 11, 23), date(2026, 11, 24)]
-    for query in ("account=frank", "account=frank&since=2026-11-23T12:00", "q="):
+    for query in ("account=frank", "account=frank&since=2026-11-23T12:00", "q=", "q=o"):
         filters = filters_from(query + "&operator=mod")
         in_database = audit_daily_counts(filters=filters, days=days)
         every_row = list(audit_filtered(filters=filters))

@@ -167,8 +167,12 @@ def _libpq_url(url: str) -> str:
 
 
 def _postgres_server_url() -> str:
+    """The server the suite runs on (or the local default), by its maintenance database."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres:", "postgresql:")) else DEFAULT_POSTGRES_URL
+    if not url.startswith(("postgres:", "postgresql:")):
+        return DEFAULT_POSTGRES_URL
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from muteadmin.audit.models import AuditEntry
 
 # Names in the query string, in the order a shared URL lists them.
-FILTER_NAMES = ("account", "operator", "action", "outcome", "since", "until", "q")
+FILTER_NAMES = ("account", "operator", "action", "outcome", "since", "until", "q", "job")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class AuditFilters:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     q: str = ""
+    job: int | None = None
     query_string: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     @property
@@ -36,6 +37,7 @@ class AuditFilters:
             or self.since
             or self.until
             or self.q
+            or self.job
         )
 
     def as_details(self) -> dict[str, list[str]]:
@@ -80,6 +82,7 @@ class AuditFilterForm(forms.Form):
 
     error_messages = {
         "reversed": "The 'since' moment is after the 'until' moment; swap them.",
+        "job": "A bulk job is named by its number, as in /bulk/12/.",
     }
 
     account = forms.CharField(required=False, max_length=64, strip=False)
@@ -95,6 +98,15 @@ class AuditFilterForm(forms.Form):
         required=False, help_text="Up to this moment, or to the end of this date (your time zone)."
     )
     q = forms.CharField(required=False, max_length=200, label="Reason contains")
+    job = forms.CharField(required=False, max_length=20, label="Bulk job")
+
+    def clean_job(self) -> int | None:
+        typed = self.cleaned_data.get("job", "").strip()
+        if not typed:
+            return None
+        if not (typed.isascii() and typed.isdigit()) or int(typed) == 0:
+            raise ValidationError(self.error_messages["job"], code="job")
+        return int(typed)
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -118,6 +130,7 @@ class AuditFilterForm(forms.Form):
             since=data.get("since"),
             until=data.get("until"),
             q=(data.get("q") or "").strip(),
+            job=data.get("job"),
             # The filters exactly as typed (self.data is the request's QueryDict).
             query_string={
                 name: self.data.getlist(name) for name in FILTER_NAMES if name in self.data

@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Max, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Count, Expression, F, IntegerField, Max, QuerySet, Sum
 from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilters
-from muteadmin.audit.models import AuditEntry, AuditHourlyCount
+from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
 
 
 def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -32,7 +32,9 @@ def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
     if filters.until is not None:
         rows = rows.filter(id__lt=audit_first_id_from(moment=filters.until))
     if filters.q:
-        rows = rows.filter(reason__icontains=filters.q)
+        # Only a row with a reason can contain the text: saying so lets the database walk the
+        # index of those rows (audit_reason_recent) instead of every row.
+        rows = rows.exclude(reason="").filter(reason__icontains=filters.q)
     return rows.order_by("-id")
 
 
@@ -54,8 +56,6 @@ PAGE_SIZE = 50
 # Without since/until the chart covers the last month; a longer range shows its latest days only.
 CHART_DEFAULT_DAYS = 30
 CHART_MAX_DAYS = 92
-# A day bound no row has reached yet: every id is below it.
-_PAST_LAST_ID = 2**63 - 1
 _HOUR = timedelta(hours=1)
 
 
@@ -145,11 +145,11 @@ def audit_daily_counts(
     counts: list[Counter] = [Counter() for _ in days]
     if days:
         bounds = _day_bounds(filters=filters, days=days)
-        if filters.account or filters.operator or filters.q:
-            if every_row is not None:
-                _count_rows_in_hand(rows=every_row, bounds=bounds, counts=counts)
-            else:
-                _count_rows_directly(filters=filters, bounds=bounds, counts=counts)
+        narrow = filters.account or filters.operator or filters.q
+        if narrow and every_row is not None:
+            _count_rows_in_hand(rows=every_row, bounds=bounds, counts=counts)
+        elif filters.account or filters.q:
+            _count_rows_directly(filters=filters, bounds=bounds, counts=counts)
         else:
             _count_from_hourly_table(filters=filters, bounds=bounds, counts=counts)
     return [
@@ -174,12 +174,16 @@ def _day_bounds(*, filters: AuditFilters, days: Sequence[date]) -> list[datetime
 def _count_from_hourly_table(
     *, filters: AuditFilters, bounds: list[datetime], counts: list[Counter]
 ) -> None:
-    """Sum the hourly table over whole hours; count the rows of a partial hour at either end."""
+    """Sum the hourly tables over whole hours; count the rows of a partial hour at either end."""
     low, high = bounds[0], bounds[-1]
     first_hour = _hour_floor(low) + (_HOUR if _hour_floor(low) < low else timedelta())
     last_hour = _hour_floor(high)
     if first_hour < last_hour:
-        hourly = AuditHourlyCount.objects.filter(hour__gte=first_hour, hour__lt=last_hour)
+        if filters.operator:
+            hourly = AuditOperatorHourlyCount.objects.filter(operator_username=filters.operator)
+        else:
+            hourly = AuditHourlyCount.objects.all()
+        hourly = hourly.filter(hour__gte=first_hour, hour__lt=last_hour)
         if filters.actions:
             hourly = hourly.filter(action__in=filters.actions)
         if filters.outcome:
@@ -188,7 +192,7 @@ def _count_from_hourly_table(
         # UTC by whole hours); the database sorts hours into days, so only totals come back.
         totals = (
             hourly.order_by()
-            .annotate(day_index=_day_index(field="hour", bounds=bounds))
+            .annotate(day_index=_DayIndex("hour", bounds))
             .values("day_index", "action")
             .annotate(total=Sum("count"))
             .values_list("day_index", "action", "total")
@@ -201,17 +205,14 @@ def _count_from_hourly_table(
     for start, end in partial_hours:
         if start >= end:
             continue
-        rows = AuditEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-        if filters.actions:
-            rows = rows.filter(action__in=filters.actions)
-        if filters.outcome:
-            rows = rows.filter(outcome=filters.outcome)
+        # As id bounds, like the list: an operator's index then holds just this part of an hour.
+        rows = audit_filtered(filters=replace(filters, since=start, until=end))
         tally = counts[bisect_right(bounds, start) - 1]
         for action, total in (
-            rows.values("action")
+            rows.order_by()
+            .values("action")
             .annotate(total=Count("id"))
             .values_list("action", "total")
-            .order_by()
         ):
             tally[action] += total
 
@@ -227,34 +228,13 @@ def _count_rows_in_hand(
 def _count_rows_directly(
     *, filters: AuditFilters, bounds: list[datetime], counts: list[Counter]
 ) -> None:
-    """Count the matching rows per day in one grouped query, days told apart by id bounds."""
-    # The first id written at or after each bound, read in one query.
-    first_ids = (
-        AuditEntry.objects.order_by()
-        .values(
-            **{
-                f"bound_{index}": Subquery(
-                    AuditEntry.objects.filter(created_at__gte=bound)
-                    .order_by("created_at")
-                    .values("id")[:1]
-                )
-                for index, bound in enumerate(bounds)
-            }
-        )
-        .first()
-    )
-    if first_ids is None:
-        return
-    ids = [
-        _PAST_LAST_ID if first_ids[f"bound_{index}"] is None else first_ids[f"bound_{index}"]
-        for index in range(len(bounds))
-    ]
+    """Count the matching rows per day in one grouped query."""
+    # The whole range as id bounds, as the list reads it; days told apart by when rows were
+    # written, as the hourly tables and the rows in hand tell them.
     rows = (
-        audit_filtered(filters=replace(filters, since=None, until=None))
-        .filter(id__gte=ids[0], id__lt=ids[-1])
+        audit_filtered(filters=replace(filters, since=bounds[0], until=bounds[-1]))
         .order_by()
-        # Rows are numbered in the order they were written, so id ranges are time ranges.
-        .annotate(day_index=_day_index(field="id", bounds=ids))
+        .annotate(day_index=_DayIndex("created_at", bounds))
         .values("day_index", "action")
         .annotate(total=Count("id"))
         .values_list("day_index", "action", "total")
@@ -263,22 +243,43 @@ def _count_rows_directly(
         counts[index][action] += total
 
 
-def _day_index(*, field: str, bounds: Sequence[Any]) -> Case | Value:
-    """Which day a row falls in: the i for which bounds[i] <= field < bounds[i + 1]."""
+class _DayIndex(Expression):
+    """Which day a row falls in: the i for which bounds[i] <= column < bounds[i + 1].
 
-    # A binary search written as nested CASEs: a handful of comparisons a row, not one a day.
-    # Rows are already limited to bounds[0] <= field < bounds[-1].
-    def between(low: int, high: int) -> Case | Value:
-        if high - low == 1:
-            return Value(low)
-        middle = (low + high) // 2
-        return Case(
-            When(**{f"{field}__lt": bounds[middle]}, then=between(low, middle)),
-            default=between(middle, high),
-            output_field=IntegerField(),
-        )
+    Values before bounds[1] fall in the first day and values from bounds[-2] on in the last:
+    callers keep rows within bounds[0]..bounds[-1].
+    """
 
-    return between(0, len(bounds) - 1)
+    output_field = IntegerField()
+
+    def __init__(self, column: str, bounds: Sequence[Any]) -> None:
+        super().__init__()
+        self.source = F(column)
+        self.bounds = tuple(bounds)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.source]
+
+    def set_source_expressions(self, expressions: Sequence[Any]) -> None:
+        (self.source,) = expressions
+
+    def as_sql(self, compiler, connection) -> tuple[str, list[Any]]:
+        # A binary search written as nested CASEs: a handful of comparisons a row, not one a
+        # day. Written out here because Case and When take milliseconds to compile for a month.
+        column, column_params = compiler.compile(self.source)
+        field = self.source.output_field
+        values = [field.get_db_prep_value(bound, connection) for bound in self.bounds]
+        params: list[Any] = []
+
+        def between(low: int, high: int) -> str:
+            if high - low == 1:
+                return str(low)
+            middle = (low + high) // 2
+            params.extend([*column_params, values[middle]])
+            below, above = between(low, middle), between(middle, high)
+            return f"CASE WHEN {column} < %s THEN {below} ELSE {above} END"
+
+        return between(0, len(self.bounds) - 1), params
 
 
 def _hour_floor(moment: datetime) -> datetime:

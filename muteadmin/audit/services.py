@@ -1,8 +1,8 @@
 """Writing the audit log: a pending row before each upstream call, completed after it.
 
 Completing a row chains it (see chain.py) and brings the tables derived from the log up to date,
-all in one transaction: AuditHourlyCount for the audit page's chart and AccountMuteState for the
-mute report.
+all in one transaction: AuditHourlyCount and AuditOperatorHourlyCount for the audit page's chart
+and AccountMuteState for the mute report.
 """
 
 import itertools
@@ -19,7 +19,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from muteadmin.audit.chain import CHAIN_FIELDS, chain_hash, chain_head, chain_lock
-from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
+from muteadmin.audit.models import (
+    AccountMuteState,
+    AuditEntry,
+    AuditHourlyCount,
+    AuditOperatorHourlyCount,
+)
 from muteadmin.tencent.client import PERMANENT
 
 # Actions whose successful rows say how long an account's mutes still run.
@@ -118,8 +123,14 @@ def _hour(moment: datetime) -> datetime:
 def _hourly_count_add(row: Mapping[str, Any]) -> None:
     # Race-free without an upsert: every completion holds the chain lock (chain_lock).
     key = {"hour": _hour(row["created_at"]), "action": row["action"], "outcome": row["outcome"]}
-    if not AuditHourlyCount.objects.filter(**key).update(count=F("count") + 1):
-        AuditHourlyCount.objects.create(**key, count=1)
+    counted = [(AuditHourlyCount, key)]
+    if row["operator_username"]:
+        counted.append(
+            (AuditOperatorHourlyCount, {**key, "operator_username": row["operator_username"]})
+        )
+    for model, fields in counted:
+        if not model.objects.filter(**fields).update(count=F("count") + 1):
+            model.objects.create(**fields, count=1)
 
 
 def _observes_mutes(row: Mapping[str, Any]) -> bool:
@@ -242,6 +253,7 @@ class DerivedRebuild:
 
     rows: int
     hourly_counts: int
+    operator_hourly_counts: int
     accounts: int
 
 
@@ -268,7 +280,7 @@ def _completion_order(row: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
-    """Recompute AuditHourlyCount and AccountMuteState from every completed audit row, in one pass.
+    """Recompute the hourly counts and account states from every completed audit row, in one pass.
 
     Each account's rows are replayed in the order they completed, exactly as audit_complete
     applied them. Completions wait while it runs (it holds the chain lock), so none is lost or
@@ -276,6 +288,7 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
     """
     with transaction.atomic():
         AuditHourlyCount.objects.all().delete()
+        AuditOperatorHourlyCount.objects.all().delete()
         AccountMuteState.objects.all().delete()
         chain_lock()
         # One account's rows together, straight off the (account, -id) index; memory holds the
@@ -287,13 +300,17 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
             .iterator(chunk_size=batch_size)
         )
         counts: Counter[tuple[datetime, str, str]] = Counter()
+        operator_counts: Counter[tuple[str, datetime, str, str]] = Counter()
         states: list[AccountMuteState] = []
         read = accounts = 0
         for account, account_rows in itertools.groupby(rows, key=itemgetter("account")):
             observing = []
             for row in account_rows:
                 read += 1
-                counts[_hour(row["created_at"]), row["action"], row["outcome"]] += 1
+                key = (_hour(row["created_at"]), row["action"], row["outcome"])
+                counts[key] += 1
+                if row["operator_username"]:
+                    operator_counts[row["operator_username"], *key] += 1
                 if _observes_mutes(row):
                     observing.append(row)
             state = None
@@ -314,4 +331,22 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
             ),
             batch_size=batch_size,
         )
-    return DerivedRebuild(rows=read, hourly_counts=len(counts), accounts=accounts)
+        AuditOperatorHourlyCount.objects.bulk_create(
+            (
+                AuditOperatorHourlyCount(
+                    operator_username=operator,
+                    hour=hour,
+                    action=action,
+                    outcome=outcome,
+                    count=count,
+                )
+                for (operator, hour, action, outcome), count in operator_counts.items()
+            ),
+            batch_size=batch_size,
+        )
+    return DerivedRebuild(
+        rows=read,
+        hourly_counts=len(counts),
+        operator_hourly_counts=len(operator_counts),
+        accounts=accounts,
+    )

@@ -14,6 +14,7 @@ class MuteReportForm(AuditFilterForm):
     action = None
     outcome = None
     q = None
+    job = None
 
     include_expired = forms.BooleanField(
         required=False,

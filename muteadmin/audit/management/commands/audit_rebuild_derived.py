@@ -16,5 +16,6 @@ class Command(BaseCommand):
         if verbosity >= 1:
             self.stdout.write(
                 f"Rebuilt from {result.rows} completed audit rows: {result.hourly_counts} "
-                f"hourly counts, {result.accounts} account states."
+                f"hourly counts, {result.operator_hourly_counts} per operator, "
+                f"{result.accounts} account states."
             )
