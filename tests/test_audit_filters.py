@@ -343,3 +343,18 @@ def test_the_filter_form_is_drawn_as_djangos_templates_draw_it(query):
     # Drawn without the template engine, and the same.
     with mock.patch.object(DjangoTemplates, "render", side_effect=AssertionError):
         assert drawn(FILTER_FORM_RENDERER) == expected
+
+
+def test_job_filter_shows_only_that_jobs_rows(as_lead, lead):
+    from muteadmin.audit.services import audit_begin, audit_complete
+
+    for job_id, account in ((7, "in-job"), (8, "other-job"), (None, "no-job")):
+        entry = audit_begin(operator=lead, action="query", account=account, job_id=job_id)
+        audit_complete(entry=entry, outcome="ok", latency_ms=1, request_random=1)
+    html = as_lead.get(reverse("audit:list"), {"job": "7"}).content.decode()
+    assert "in-job" in html
+    assert "other-job" not in html
+    assert "no-job" not in html
+    assert 'name="job" value="7"' in html
+    bad = as_lead.get(reverse("audit:list"), {"job": "seven"}).content.decode()
+    assert "named by its number" in bad

@@ -25,6 +25,8 @@ def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
         rows = rows.filter(action__in=filters.actions)
     if filters.outcome:
         rows = rows.filter(outcome=filters.outcome)
+    if filters.job is not None:
+        rows = rows.filter(job_id=filters.job)
     # Times become bounds on id, so every filter walks an (X, id) index in order instead of
     # sorting a time range; rows are numbered in the order they were written, as times are.
     if filters.since is not None:
@@ -148,7 +150,8 @@ def audit_daily_counts(
         narrow = filters.account or filters.operator or filters.q
         if narrow and every_row is not None:
             _count_rows_in_hand(rows=every_row, bounds=bounds, counts=counts)
-        elif filters.account or filters.q:
+        elif filters.account or filters.q or filters.job is not None:
+            # Narrow sets the hourly tables do not break down: counted from the rows themselves.
             _count_rows_directly(filters=filters, bounds=bounds, counts=counts)
         else:
             _count_from_hourly_table(filters=filters, bounds=bounds, counts=counts)
