@@ -365,3 +365,23 @@ def test_negative_numbers_are_neutralised_like_any_cell(as_lead):
     assert (rows[3][5], rows[3][11]) == ("'-5", "'-1")
     assert rows[2][9] == "kept, -as is"
     assert rows[1][7] == "'-3600"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps times as text")
+def test_times_stored_in_another_shape_are_still_written_as_csv_cell_writes_them(as_lead):
+    write_row()
+    odd = [write_row(outcome="pending"), write_row(outcome="pending")]
+    # Django writes "YYYY-MM-DD HH:MM:SS[.ffffff]"; other writers may not.
+    shapes = ["2026-03-01 10:00:00.000000", "2026-03-01 10:00:00.5"]
+    with connection.cursor() as cursor:
+        for entry, shape in zip(odd, shapes, strict=True):
+            cursor.execute(
+                "UPDATE audit_auditentry SET created_at = %s WHERE id = %s", [shape, entry.pk]
+            )
+    with CaptureQueriesContext(connection) as queries:
+        _, body, rows = download(as_lead)
+    export = AuditEntry.objects.get(action="export")
+    assert body.encode() == old_export_body(below=export.pk)
+    assert [row[1] for row in rows[1:3]] == ["2026-03-01T10:00:00.500000Z", "2026-03-01T10:00:00Z"]
+    # The batch was read a second time, as stored values.
+    assert len([query for query in queries if "LIMIT 10000" in query["sql"]]) == 2

@@ -14,12 +14,14 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_filtered
 from muteadmin.audit.services import audit_begin, audit_complete
 from muteadmin.spreadsheets import (
-    CopyCsvText,
-    CopyCsvTime,
+    CsvNumber,
+    CsvText,
+    CsvTime,
     copy_csv,
     csv_crlf,
     csv_last_record,
     csv_text,
+    csv_text_from_cells,
     csv_text_from_records,
 )
 
@@ -59,21 +61,24 @@ _COLUMNS = (
 # Cells anyone can type (a username, an account id, a reason, Tencent's message) may start like a
 # formula; action and outcome are fixed words.
 _TEXT_COLUMNS = ("operator_username", "account", "reason", "error_info")
-# Seconds and error codes arrive from forms and from Tencent: a negative one would start with "-".
+# Seconds, error codes and latencies are integers; csv_cell would neutralise a negative one.
 _NUMBER_COLUMNS = (
     "c2c_requested",
     "group_requested",
     "c2c_observed",
     "group_observed",
     "error_code",
+    "latency_ms",
 )
 _TIME_COLUMN = "created_at"
-# Rows read per query: each query is short, so no read transaction outlives a batch, memory stays
-# flat (a batch is about 0.5 MB of CSV), and the per-query cost is spread over many rows.
-EXPORT_BATCH_SIZE = 5000
-# COPY writes numbers as they are; csv_cell puts a ' before a negative one. Outside quotes ",-" can
-# only be a negative number (text cells starting with "-" are neutralised by the query).
-_NEGATIVE_NUMBER = b",-"
+# Where the cells made by the query are text (the rest are integers): the time, and every column
+# of words, fixed ones included, so that even an unexpected comma would be quoted.
+_CELL_TEXT_INDEXES = [
+    _COLUMNS.index(name) for name in (_TIME_COLUMN, *_TEXT_COLUMNS, "action", "outcome")
+]
+# Rows read per query: each query is short (tens of milliseconds), so no read transaction outlives
+# a batch; memory stays flat (a batch is about 1 MB of CSV); the per-query cost is spread thin.
+EXPORT_BATCH_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,7 @@ def audit_export_batches(
 ) -> Iterator[AuditCsvBatch]:
     """Rows matching `filters` (below id `before`), newest first, as CSV a batch at a time."""
     rows = audit_filtered(filters=filters)
-    # PostgreSQL writes the CSV itself (COPY); elsewhere the stored values become cells here.
-    read = _batch_copied if connections[rows.db].vendor == "postgresql" else _batch_formatted
+    read = _BATCH_READERS.get(connections[rows.db].vendor, _batch_from_values)
     last_id = before
     while True:
         batch = read(rows if last_id is None else rows.filter(id__lt=last_id), size=batch_size)
@@ -103,21 +107,43 @@ def audit_export_batches(
         last_id = batch.last_id
 
 
-def _batch_formatted(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
-    """The first `size` rows, read as stored and made into cells here (SQLite)."""
-    connection = connections[rows.db]
-    columns = [
+def _cells() -> list:
+    """The export's columns as the cells csv_cell would write, made by the database."""
+    cells = {_TIME_COLUMN: CsvTime(_TIME_COLUMN)}
+    cells |= {name: CsvText(name) for name in _TEXT_COLUMNS}
+    cells |= {name: CsvNumber(name) for name in _NUMBER_COLUMNS}
+    return [cells.get(name, name) for name in _COLUMNS]
+
+
+def _batch_copied(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
+    """The first `size` rows as CSV written by PostgreSQL itself (COPY), cells made by the query."""
+    sql, params = _compiled(rows.values_list(*_cells())[:size])
+    text, count = copy_csv(connection=connections[rows.db], sql=sql, params=params)
+    if not count:
+        return None
+    last = csv_last_record(text)
+    return AuditCsvBatch(text=csv_crlf(text), rows=count, last_id=int(last[: last.index(b",")]))
+
+
+def _batch_from_cells(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
+    """The first `size` rows with cells made by the query (SQLite), joined into lines here."""
+    records = _fetched(rows.values_list(*_cells())[:size])
+    if not records:
+        return None
+    text = csv_text_from_cells(records, text_columns=_CELL_TEXT_INDEXES)
+    if text is None:
+        # A time stored in a shape the query does not rearrange: this batch takes the long way.
+        return _batch_from_values(rows, size=size)
+    return AuditCsvBatch(text=text.encode(), rows=len(records), last_id=records[-1][0])
+
+
+def _batch_from_values(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
+    """The first `size` rows read as stored values and made into cells here, one by one."""
+    columns = list(_COLUMNS)
+    if connections[rows.db].vendor == "sqlite":
         # As text: sqlite3 would parse each time into a datetime just to turn it back into text.
-        Cast(name, output_field=TextField())
-        if name == _TIME_COLUMN and connection.vendor == "sqlite"
-        else name
-        for name in _COLUMNS
-    ]
-    sql, params = _compiled(rows.values_list(*columns)[:size])
-    # Django's per-value converters are skipped: the cells need the stored values, not objects.
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        records = cursor.fetchall()
+        columns[_COLUMNS.index(_TIME_COLUMN)] = Cast(_TIME_COLUMN, output_field=TextField())
+    records = _fetched(rows.values_list(*columns)[:size])
     if not records:
         return None
     text = csv_text_from_records(
@@ -129,29 +155,16 @@ def _batch_formatted(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch 
     return AuditCsvBatch(text=text.encode(), rows=len(records), last_id=records[-1][0])
 
 
-def _batch_copied(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
-    """The first `size` rows as CSV written by PostgreSQL itself, its cells made by the query."""
-    columns = [
-        CopyCsvTime(name)
-        if name == _TIME_COLUMN
-        else CopyCsvText(name)
-        if name in _TEXT_COLUMNS
-        else name
-        for name in _COLUMNS
-    ]
-    sql, params = _compiled(rows.values_list(*columns)[:size])
-    text, count = copy_csv(connection=connections[rows.db], sql=sql, params=params)
-    if not count:
-        return None
-    if _NEGATIVE_NUMBER in text:
-        # Rare (or ",-" inside a quoted cell): this batch is read again and formatted here.
-        return _batch_formatted(rows, size=size)
-    last = csv_last_record(text)
-    return AuditCsvBatch(
-        text=csv_crlf(text),
-        rows=count,
-        last_id=int(last[: last.index(b",")]),
-    )
+# PostgreSQL writes the CSV itself; SQLite makes the cells; any other database gets the long way.
+_BATCH_READERS = {"postgresql": _batch_copied, "sqlite": _batch_from_cells}
+
+
+def _fetched(rows: QuerySet) -> list[tuple]:
+    # Django's per-value converters are skipped: the rows are cells or stored values already.
+    sql, params = _compiled(rows)
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _compiled(rows: QuerySet) -> tuple[str, tuple]:
