@@ -171,26 +171,30 @@ def _compiled(rows: QuerySet) -> tuple[str, tuple]:
     return rows.query.get_compiler(using=rows.db).as_sql()
 
 
-class AuditExport:
-    """An export in progress: iterate it for CSV text; its audit row completes when it ends."""
+class AuditedExport:
+    """A CSV download in progress: audited before its first byte, the row completed at its end.
 
-    def __init__(
-        self, *, filters: AuditFilters, operator: AbstractBaseUser, client_ip: str | None
-    ) -> None:
-        self.filters = filters
+    Subclasses yield (text, rows in it) from `chunks()`; iterate the export for the text.
+    """
+
+    def __init__(self, *, operator: AbstractBaseUser, client_ip: str | None, details: dict) -> None:
         self.rows_sent = 0
         self._started = time.monotonic()
+        # Written now, before the first byte leaves, so an export that never finishes still shows.
         self.entry = audit_begin(
             operator=operator,
             action=AuditEntry.Action.EXPORT,
             account="",
             reason="",
             client_ip=client_ip,
-            details={"filters": filters.as_details()},
+            details=details,
         )
         self._chunks = self._generate()
 
-    def __iter__(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[tuple[str | bytes, int]]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[str | bytes]:
         return self._chunks
 
     def close(self) -> None:
@@ -200,19 +204,13 @@ class AuditExport:
         if not self.entry.is_completed:
             self._complete(outcome=AuditEntry.Outcome.ERROR, error_info=self._interrupted())
 
-    def _generate(self) -> Iterator[bytes]:
+    def _generate(self) -> Iterator[str | bytes]:
         outcome, error_info = AuditEntry.Outcome.ERROR, ""
         try:
-            # The header goes out alone, so the download starts before the first query.
-            yield csv_text([AUDIT_EXPORT_HEADER]).encode()
-            # Rows written after the export began (its own row among them) belong to the next one.
-            batches = audit_export_batches(
-                filters=self.filters, before=self.entry.pk, batch_size=EXPORT_BATCH_SIZE
-            )
-            for batch in batches:
+            for text, rows in self.chunks():
                 # Counted as sent once handed over, even if the client then goes away.
-                self.rows_sent += batch.rows
-                yield batch.text
+                self.rows_sent += rows
+                yield text
             outcome = AuditEntry.Outcome.OK
         except GeneratorExit:
             error_info = self._interrupted()
@@ -236,6 +234,28 @@ class AuditExport:
             error_info=error_info,
             details={"rows": self.rows_sent},
         )
+
+
+class AuditExport(AuditedExport):
+    """The audit log's rows matching some filters, newest first."""
+
+    def __init__(
+        self, *, filters: AuditFilters, operator: AbstractBaseUser, client_ip: str | None
+    ) -> None:
+        self.filters = filters
+        super().__init__(
+            operator=operator, client_ip=client_ip, details={"filters": filters.as_details()}
+        )
+
+    def chunks(self) -> Iterator[tuple[bytes, int]]:
+        # The header goes out alone, so the download starts before the first query.
+        yield csv_text([AUDIT_EXPORT_HEADER]).encode(), 0
+        # Rows written after the export began (its own row among them) belong to the next one.
+        batches = audit_export_batches(
+            filters=self.filters, before=self.entry.pk, batch_size=EXPORT_BATCH_SIZE
+        )
+        for batch in batches:
+            yield batch.text, batch.rows
 
 
 def audit_export(
