@@ -49,23 +49,6 @@ MEMORY_TARGET_MB = 100.0
 DEEP_POSITION = 900_000
 # The admin's deepest page takes seconds: fewer repeats keep a run within minutes.
 ADMIN_REPEAT = 3
-# The export's columns in the order, as stored.
-EXPORT_COLUMNS = (
-    "id",
-    "created_at",
-    "operator_username",
-    "action",
-    "account",
-    "c2c_requested",
-    "group_requested",
-    "c2c_observed",
-    "group_observed",
-    "reason",
-    "outcome",
-    "error_code",
-    "error_info",
-    "latency_ms",
-)
 # A missed page is profiled in Python when its SQL took less than this share of its time.
 SQL_BOUND_SHARE = 0.5
 # Rows of the export run under the profiler when it misses (the whole export would take minutes).
@@ -386,11 +369,12 @@ def _status_mb(name: str) -> float:
 def export(verdicts: Verdicts) -> None:
     from django.db import connection
 
+    from muteadmin.audit.exports import AUDIT_EXPORT_COLUMNS
     from muteadmin.audit.models import AuditEntry
 
     vendor = connection.vendor
     table = AuditEntry._meta.db_table
-    select = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM {table} ORDER BY id DESC"  # noqa: S608
+    select = f"SELECT {', '.join(AUDIT_EXPORT_COLUMNS)} FROM {table} ORDER BY id DESC"  # noqa: S608
     print("\n== CSV export of every row: /audit/export.csv with no filters, as an Auditor")
 
     dump = database_dump(vendor, select)
@@ -401,7 +385,7 @@ def export(verdicts: Verdicts) -> None:
             "(median of 3, to a file)"
         )
     begun = time.perf_counter()
-    rows = AuditEntry.objects.order_by("-id").values_list(*EXPORT_COLUMNS)
+    rows = AuditEntry.objects.order_by("-id").values_list(*AUDIT_EXPORT_COLUMNS)
     fetched = sum(1 for _ in rows.iterator(chunk_size=2000))
     fetch_seconds = time.perf_counter() - begun
     print(

@@ -306,7 +306,11 @@ AWKWARD_TEXTS = (
 
 def old_export_body(*, below: int) -> bytes:
     """What the export wrote before it read batches as text: csv_cell on every ORM value."""
-    rows = AuditEntry.objects.filter(id__lt=below).order_by("-id").values_list(*exports._COLUMNS)
+    rows = (
+        AuditEntry.objects.filter(id__lt=below)
+        .order_by("-id")
+        .values_list(*exports.AUDIT_EXPORT_COLUMNS)
+    )
     return "".join(csv_lines(AUDIT_EXPORT_HEADER, rows)).encode()
 
 

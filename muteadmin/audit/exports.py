@@ -42,7 +42,7 @@ AUDIT_EXPORT_HEADER = (
     "latency_ms",
 )
 # The model fields behind each header name, in the same order.
-_COLUMNS = (
+AUDIT_EXPORT_COLUMNS = (
     "id",
     "created_at",
     "operator_username",
@@ -74,7 +74,7 @@ _TIME_COLUMN = "created_at"
 # Where the cells made by the query are text (the rest are integers): the time, and every column
 # of words, fixed ones included, so that even an unexpected comma would be quoted.
 _CELL_TEXT_INDEXES = [
-    _COLUMNS.index(name) for name in (_TIME_COLUMN, *_TEXT_COLUMNS, "action", "outcome")
+    AUDIT_EXPORT_COLUMNS.index(name) for name in (_TIME_COLUMN, *_TEXT_COLUMNS, "action", "outcome")
 ]
 # Rows read per query: each query is short (tens of milliseconds), so no read transaction outlives
 # a batch; memory stays flat (a batch is about 1 MB of CSV); the per-query cost is spread thin.
@@ -112,7 +112,7 @@ def _cells() -> list:
     cells = {_TIME_COLUMN: CsvTime(_TIME_COLUMN)}
     cells |= {name: CsvText(name) for name in _TEXT_COLUMNS}
     cells |= {name: CsvNumber(name) for name in _NUMBER_COLUMNS}
-    return [cells.get(name, name) for name in _COLUMNS]
+    return [cells.get(name, name) for name in AUDIT_EXPORT_COLUMNS]
 
 
 def _batch_copied(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
@@ -139,18 +139,20 @@ def _batch_from_cells(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch
 
 def _batch_from_values(rows: QuerySet[AuditEntry], *, size: int) -> AuditCsvBatch | None:
     """The first `size` rows read as stored values and made into cells here, one by one."""
-    columns = list(_COLUMNS)
+    columns = list(AUDIT_EXPORT_COLUMNS)
     if connections[rows.db].vendor == "sqlite":
         # As text: sqlite3 would parse each time into a datetime just to turn it back into text.
-        columns[_COLUMNS.index(_TIME_COLUMN)] = Cast(_TIME_COLUMN, output_field=TextField())
+        columns[AUDIT_EXPORT_COLUMNS.index(_TIME_COLUMN)] = Cast(
+            _TIME_COLUMN, output_field=TextField()
+        )
     records = _fetched(rows.values_list(*columns)[:size])
     if not records:
         return None
     text = csv_text_from_records(
         records,
-        time_columns=[_COLUMNS.index(_TIME_COLUMN)],
-        text_columns=[_COLUMNS.index(name) for name in _TEXT_COLUMNS],
-        number_columns=[_COLUMNS.index(name) for name in _NUMBER_COLUMNS],
+        time_columns=[AUDIT_EXPORT_COLUMNS.index(_TIME_COLUMN)],
+        text_columns=[AUDIT_EXPORT_COLUMNS.index(name) for name in _TEXT_COLUMNS],
+        number_columns=[AUDIT_EXPORT_COLUMNS.index(name) for name in _NUMBER_COLUMNS],
     )
     return AuditCsvBatch(text=text.encode(), rows=len(records), last_id=records[-1][0])
 
