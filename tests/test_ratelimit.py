@@ -16,6 +16,7 @@ from django.db import connection
 from responses import matchers
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.mutes import ratelimit
 from muteadmin.mutes.ratelimit import WINDOW_MS, UpstreamSlotUnavailable, upstream_slot
 from muteadmin.mutes.services import mute_get
 from muteadmin.sandbox.services import sandbox_fault_push
@@ -179,6 +180,22 @@ def test_a_waiting_caller_gets_the_slot_when_the_oldest_leaves_the_window(settin
 
     waited = time.monotonic() - first
     assert WINDOW <= waited < WINDOW + 0.5
+
+
+@pytest.mark.django_db
+def test_a_wait_of_minus_one_ms_means_try_again_not_never(settings, monkeypatch):
+    # When the call blocking the window left it 2 ms before the check, pyrate-limiter computes a
+    # wait of -1 ms, the very value it otherwise uses for "this weight can never fit".
+    from pyrate_limiter import AbstractBucket, RateItem
+
+    settings.TIM_RATE_LIMIT = 2
+    upstream_slot(timeout=FREE)
+    (bucket,) = ratelimit._limiter().buckets()
+    monkeypatch.setattr(AbstractBucket, "waiting", lambda self, item: -1)
+
+    assert bucket.waiting(RateItem(ratelimit.SLOT_NAME, 0, weight=1)) == 0
+    # A weight above the limit still can never fit.
+    assert bucket.waiting(RateItem(ratelimit.SLOT_NAME, 0, weight=3)) == -1
 
 
 @pytest.mark.django_db

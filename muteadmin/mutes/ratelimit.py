@@ -74,7 +74,21 @@ class UpstreamSlotUnavailable(TencentRateLimited):
 # would admit more than the cap in real time. So each bucket stamps an item itself as it checks it.
 
 
-class _SQLiteUpstreamBucket(SQLiteBucket):
+class _WaitNeverNegative:
+    """pyrate-limiter reads a wait of -1 ms as "this weight can never fit" and gives up.
+
+    A wait is computed as when the blocking call leaves the window, so it is -1 when that call
+    left 2 ms ago (another thread or process was quicker): that means "try again now".
+    """
+
+    def waiting(self, item: RateItem) -> int:
+        wait = super().waiting(item)
+        if wait == -1 and item.weight <= min(rate.limit for rate in self.rates):
+            return 0
+        return wait
+
+
+class _SQLiteUpstreamBucket(_WaitNeverNegative, SQLiteBucket):
     def put(self, item: RateItem) -> bool:
         # Stamped under the file lock, so the log's order is the order calls were admitted.
         with self.lock:
@@ -82,7 +96,7 @@ class _SQLiteUpstreamBucket(SQLiteBucket):
             return super().put(item)
 
 
-class _PostgresUpstreamBucket(PostgresBucket):
+class _PostgresUpstreamBucket(_WaitNeverNegative, PostgresBucket):
     def __init__(self, pool: Any, table: str, rates: list[Rate]) -> None:
         from psycopg import sql
 
