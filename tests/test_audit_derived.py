@@ -360,3 +360,55 @@ def test_upgrading_counts_what_each_operator_did_before_the_upgrade(clock, moder
     upgrade.operator_hourly_counts_fill(apps, SimpleNamespace(connection=connection))
     assert operator_counts() == before
     assert sum(before.values()) == 8
+
+
+# Several rows completed together
+
+
+def test_rows_completed_together_are_chained_counted_and_observed_in_the_order_given(
+    clock, moderator
+):
+    from muteadmin.audit.chain import audit_chain_verify
+    from muteadmin.audit.services import AuditCompletion, audit_begin_many, audit_complete_many
+
+    alice_then_bob = audit_begin_many(
+        operator=moderator, action="change", accounts=["alice", "bob"], c2c_requested=600
+    )
+    alice_again = begin("change", "alice", operator=moderator, c2c_requested=60)
+    already = finish(begin("query", "carol", operator=moderator), 30, 0)
+    clock.moment = T0 + timedelta(seconds=5)
+    audit_complete_many(
+        [
+            AuditCompletion(
+                entry=entry, outcome="ok", latency_ms=40, request_random=1, c2c_observed=seconds
+            )
+            for entry, seconds in [
+                (alice_again, 60),
+                (alice_then_bob[1], 600),
+                (alice_then_bob[0], 600),
+                (already, 999),
+            ]
+        ]
+    )
+
+    chained = AuditEntry.objects.filter(chain_seq__isnull=False).order_by("chain_seq")
+    assert list(chained.values_list("account", "c2c_requested", "c2c_observed")) == [
+        ("carol", None, 30),
+        ("alice", 60, 60),
+        ("bob", 600, 600),
+        ("alice", 600, 600),
+    ]
+    assert audit_chain_verify().intact
+    assert already.c2c_observed == 30  # completed before: left as it was, and shown so
+    assert (alice_again.outcome, alice_again.chain_seq) == ("ok", 2)
+    assert counts() == {
+        (T0.replace(minute=0, second=0), "query", "ok"): 1,
+        (T0.replace(minute=0, second=0), "change", "ok"): 3,
+    }
+    assert operator_counts()["mod", T0.replace(minute=0, second=0), "change", "ok"] == 3
+    # Completed last but begun first, alice's 600 s change is older than her 60 s one.
+    assert (state("alice").c2c_seconds, state("alice").last_change_entry_id) == (
+        60,
+        alice_again.pk,
+    )
+    assert state("bob").c2c_expires_at == T0 + timedelta(seconds=605)

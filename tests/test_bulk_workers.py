@@ -294,6 +294,6 @@ def test_two_workers_share_one_job_on_postgresql(postgres_scratch):
     pids = {str(process.pid) for process in postgres_scratch.processes}
     assert set(claims) == pids, f"both workers should have done some accounts: {claims}"
     changes = change_rows(postgres_scratch, job_id)
-    assert len(changes) == ACCOUNTS
+    assert len(changes) == ACCOUNTS, postgres_scratch.logs()[-6000:]
     assert {outcome for _, outcome in changes} == {"ok"}
     assert len({account for account, _ in changes}) == ACCOUNTS

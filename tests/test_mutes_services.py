@@ -284,3 +284,68 @@ def test_a_bulk_change_can_skip_the_query_and_carries_its_job_id(lead):
     assert (entry.c2c_observed, entry.group_observed) == (600, None)
     mute_get(account="alice", operator=lead, job_id=7)
     assert AuditEntry.objects.filter(job_id=7).count() == 2
+
+
+# Calls in batches (bulk jobs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_commits_every_pending_row_before_its_first_call(django_user_model, monkeypatch):
+    from muteadmin.mutes.services import mute_change_many
+
+    # A transactional test starts without the groups the migrations make.
+    lead = django_user_model.objects.create_superuser("root", password="unused-password-1234")
+    seen = []
+    client = tim_client()
+    original = client.set_mute
+
+    def spying_set_mute(account, **kwargs):
+        rows = AuditEntry.objects.order_by("id").values_list("account", "outcome")
+        seen.append((account, transaction.get_autocommit(), list(rows)))
+        return original(account, **kwargs)
+
+    monkeypatch.setattr(client, "set_mute", spying_set_mute)
+    calls = mute_change_many(
+        accounts=["alice", "bob", "carol"], operator=lead, reason="raid", c2c_seconds=600, job_id=4
+    )
+    pending = [("alice", "pending"), ("bob", "pending"), ("carol", "pending")]
+    assert seen[0] == ("alice", True, pending)
+    assert [account for account, _, _ in seen] == ["alice", "bob", "carol"]
+    assert [call.account for call in calls] == ["alice", "bob", "carol"]
+    assert [call.error for call in calls] == [None, None, None]
+    assert [call.change.c2c_after for call in calls] == [600, 600, 600]
+    entries = AuditEntry.objects.order_by("id")
+    assert list(entries.values_list("account", "outcome", "job_id", "c2c_observed")) == [
+        ("alice", "ok", 4, 600),
+        ("bob", "ok", 4, 600),
+        ("carol", "ok", 4, 600),
+    ]
+    assert [call.entry_id for call in calls] == list(entries.values_list("id", flat=True))
+    assert tim_client().get_mute("bob").c2c_seconds > 590
+
+
+@pytest.mark.django_db
+def test_one_failure_in_a_batch_is_recorded_for_its_account_and_the_rest_go_on(lead):
+    from muteadmin.mutes.services import mute_get_many
+    from muteadmin.sandbox.services import sandbox_fault_push
+    from muteadmin.tencent.errors import TencentError
+
+    sandbox_fault_push(kind="error", code=70107)
+    calls = mute_get_many(accounts=["ghost", "x" * 33, "alice"], operator=lead, job_id=9)
+    ghost, invalid, alice = calls
+    assert isinstance(ghost.error, TencentError) and ghost.error.error_code == 70107
+    assert isinstance(invalid.error, InvalidAccount) and invalid.entry_id is None
+    assert alice.error is None and alice.status.c2c_seconds == 0
+    rows = AuditEntry.objects.order_by("id").values_list("account", "outcome", "error_code")
+    assert list(rows) == [("ghost", "error", 70107), ("alice", "ok", None)]
+
+
+@pytest.mark.django_db
+def test_a_batch_checks_the_operators_rights_before_anything_is_written(moderator):
+    from muteadmin.mutes.services import mute_change_many
+
+    with pytest.raises(PermissionDenied):
+        mute_change_many(
+            accounts=["alice"], operator=moderator, reason="forever", c2c_seconds=PERMANENT
+        )
+    assert not AuditEntry.objects.exists()

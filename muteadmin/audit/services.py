@@ -7,14 +7,14 @@ and AccountMuteState for the mute report.
 
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -46,9 +46,35 @@ def audit_begin(
     job_id: int | None = None,
 ) -> AuditEntry:
     """Record that a call is about to be made, committed before the call leaves."""
-    # Its own transaction: a process that dies during the call still leaves this row behind.
-    with transaction.atomic():
-        return AuditEntry.objects.create(
+    (entry,) = audit_begin_many(
+        operator=operator,
+        action=action,
+        accounts=[account],
+        c2c_requested=c2c_requested,
+        group_requested=group_requested,
+        reason=reason,
+        client_ip=client_ip,
+        details=details,
+        job_id=job_id,
+    )
+    return entry
+
+
+def audit_begin_many(
+    *,
+    operator: AbstractBaseUser | None,
+    action: str,
+    accounts: Sequence[str],
+    c2c_requested: int | None = None,
+    group_requested: int | None = None,
+    reason: str = "",
+    client_ip: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    job_id: int | None = None,
+) -> list[AuditEntry]:
+    """audit_begin for the same call to each of `accounts`: one row each, in one INSERT."""
+    entries = [
+        AuditEntry(
             operator=operator if operator is not None and operator.is_authenticated else None,
             operator_username=operator.get_username() if operator is not None else "",
             action=action,
@@ -60,6 +86,26 @@ def audit_begin(
             details=dict(details or {}),
             job_id=job_id,
         )
+        for account in accounts
+    ]
+    # Its own transaction: a process that dies during the calls still leaves these rows behind.
+    with transaction.atomic():
+        return AuditEntry.objects.bulk_create(entries)
+
+
+@dataclass(frozen=True)
+class AuditCompletion:
+    """What one call returned, for audit_complete_many; `details` is merged into the row's."""
+
+    entry: AuditEntry
+    outcome: str
+    latency_ms: int
+    request_random: int | None
+    c2c_observed: int | None = None
+    group_observed: int | None = None
+    error_code: int | None = None
+    error_info: str = ""
+    details: Mapping[str, Any] | None = None
 
 
 def audit_complete(
@@ -78,59 +124,145 @@ def audit_complete(
 
     A row can be completed once only; completing it again changes nothing.
     """
-    completion = {
-        "latency_ms": latency_ms,
-        "request_random": request_random,
-        "c2c_observed": c2c_observed,
-        "group_observed": group_observed,
-        "error_code": error_code,
-        "error_info": error_info,
-        "completed_at": timezone.now(),
-    }
-    pending = AuditEntry.objects.filter(pk=entry.pk, outcome=AuditEntry.Outcome.PENDING)
+    audit_complete_many(
+        [
+            AuditCompletion(
+                entry=entry,
+                outcome=outcome,
+                latency_ms=latency_ms,
+                request_random=request_random,
+                c2c_observed=c2c_observed,
+                group_observed=group_observed,
+                error_code=error_code,
+                error_info=error_info,
+                details=details,
+            )
+        ]
+    )
+
+
+# Filled in by audit_complete_many while a row is still pending (the guard allows that).
+_COMPLETION_FIELDS = (
+    "latency_ms",
+    "request_random",
+    "c2c_observed",
+    "group_observed",
+    "error_code",
+    "error_info",
+    "completed_at",
+)
+_SEAL_FIELDS = ("outcome", "chain_seq", "chain_hash")
+
+
+def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
+    """audit_complete for several rows at once: one transaction, chained in the order given.
+
+    Rows completed already (elsewhere, or by an earlier call) are left as recorded and their
+    entries refreshed from the database.
+    """
+    if not completions:
+        return
+    now = timezone.now()
+    by_id = {completion.entry.pk: completion for completion in completions}
+    if len(by_id) != len(completions):
+        raise ValueError("Each audit row can be completed once.")
+    pending = AuditEntry.objects.filter(pk__in=by_id, outcome=AuditEntry.Outcome.PENDING)
     with transaction.atomic():
-        # Writing first takes SQLite's write lock (and this row's lock on PostgreSQL) before the
-        # chain's head is read; the row stays pending until its hash is known.
-        if not pending.update(**completion):
-            # Completed already (elsewhere, or by an earlier call): show what was recorded.
-            entry.refresh_from_db()
-            return
-        if details:
-            stored = pending.values_list("details", flat=True).get()
-            merged = {**stored, **details} if isinstance(stored, dict) else dict(details)
-            pending.update(details=merged)
+        # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL) before
+        # the chain's head is read; the rows stay pending until their hashes are known.
+        _pending_update(
+            _COMPLETION_FIELDS,
+            [
+                (*(getattr(c, name) for name in _COMPLETION_FIELDS[:-1]), now, c.entry.pk)
+                for c in completions
+            ],
+        )
+        for completion in completions:
+            if completion.details:
+                _details_merge(completion.entry.pk, completion.details)
         chain_lock()
         position, previous = chain_head()
-        # Hashed as read back, so the hash covers exactly what the database holds.
-        row = pending.values(*CHAIN_FIELDS).get()
-        row.update(outcome=outcome, chain_seq=position + 1)
-        sealed = {
-            "outcome": outcome,
-            "chain_seq": row["chain_seq"],
-            "chain_hash": chain_hash(previous=previous, fields=row),
-        }
-        pending.update(**sealed)
-        _hourly_count_add(row)
-        _mute_state_observe(row)
-    for name, value in {**row, **sealed}.items():
-        setattr(entry, name, value)
+        # Hashed as read back, so each hash covers exactly what the database holds.
+        read = {row["id"]: row for row in pending.values(*CHAIN_FIELDS)}
+        rows = [read[c.entry.pk] for c in completions if c.entry.pk in read]
+        for row in rows:
+            position += 1
+            row.update(outcome=by_id[row["id"]].outcome, chain_seq=position)
+            row["chain_hash"] = previous = chain_hash(previous=previous, fields=row)
+        _pending_update(
+            _SEAL_FIELDS, [(*(row[f] for f in _SEAL_FIELDS), row["id"]) for row in rows]
+        )
+        _hourly_counts_add(rows)
+        _mute_states_observe(rows)
+    for completion in completions:
+        if completion.entry.pk in read:
+            for name, value in read[completion.entry.pk].items():
+                setattr(completion.entry, name, value)
+        else:
+            # Completed already: show what was recorded.
+            completion.entry.refresh_from_db()
+
+
+def _pending_update(fields: Sequence[str], values: Sequence[tuple]) -> None:
+    """Set `fields` of pending rows from (*field values, id) tuples, one statement for them all.
+
+    Completed rows are left alone (the WHERE says so, and the database's guard would refuse).
+    """
+    using = AuditEntry.objects.db
+    connection = connections[using]
+    meta = AuditEntry._meta
+    columns = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(column.column)} = %s" for column in columns)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    where = f"{qn(meta.pk.column)} = %s AND {qn(meta.get_field('outcome').column)} = %s"
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+    params = [
+        [
+            *(
+                column.get_db_prep_save(value, connection)
+                for column, value in zip(columns, row[:-1], strict=True)
+            ),
+            row[-1],
+            AuditEntry.Outcome.PENDING,
+        ]
+        for row in values
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _details_merge(entry_id: int, details: Mapping[str, Any]) -> None:
+    pending = AuditEntry.objects.filter(pk=entry_id, outcome=AuditEntry.Outcome.PENDING)
+    stored = pending.values_list("details", flat=True).first()
+    if stored is None:
+        return
+    merged = {**stored, **details} if isinstance(stored, dict) else dict(details)
+    pending.update(details=merged)
 
 
 def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _hourly_count_add(row: Mapping[str, Any]) -> None:
-    # Race-free without an upsert: every completion holds the chain lock (chain_lock).
-    key = {"hour": _hour(row["created_at"]), "action": row["action"], "outcome": row["outcome"]}
-    counted = [(AuditHourlyCount, key)]
-    if row["operator_username"]:
-        counted.append(
-            (AuditOperatorHourlyCount, {**key, "operator_username": row["operator_username"]})
+def _hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Count completed rows in the hourly tables: one UPDATE (or INSERT) per hour and kind."""
+    counted: Counter[tuple[type[models.Model], tuple[tuple[str, Any], ...]]] = Counter()
+    for row in rows:
+        key = (
+            ("hour", _hour(row["created_at"])),
+            ("action", row["action"]),
+            ("outcome", row["outcome"]),
         )
-    for model, fields in counted:
-        if not model.objects.filter(**fields).update(count=F("count") + 1):
-            model.objects.create(**fields, count=1)
+        counted[AuditHourlyCount, key] += 1
+        if row["operator_username"]:
+            operator = ("operator_username", row["operator_username"])
+            counted[AuditOperatorHourlyCount, (*key, operator)] += 1
+    # Race-free without an upsert: every completion holds the chain lock (chain_lock).
+    for (model, key), count in counted.items():
+        fields = dict(key)
+        if not model.objects.filter(**fields).update(count=F("count") + count):
+            model.objects.create(**fields, count=count)
 
 
 def _observes_mutes(row: Mapping[str, Any]) -> bool:
@@ -233,18 +365,30 @@ def _mute_state_next(
     return updated
 
 
-def _mute_state_observe(row: Mapping[str, Any]) -> None:
-    """Bring the account's last seen state up to date with a row that just completed."""
-    if not _observes_mutes(row):
+def _mute_states_observe(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Bring the last seen states of the rows' accounts up to date, rows in completion order."""
+    observing = [row for row in rows if _observes_mutes(row)]
+    if not observing:
         return
     # Race-free: every completion holds the chain lock (chain_lock), and so does the rebuild.
-    stored = AccountMuteState.objects.filter(account=row["account"])
-    state = stored.values(*_STATE_FIELDS).first()
-    updated = _mute_state_next(state, row)
-    if state is None:
-        AccountMuteState.objects.create(account=row["account"], **updated)
-    elif updated != state:
-        stored.update(**updated)
+    accounts = {row["account"] for row in observing}
+    stored = {
+        state.pop("account"): state
+        for state in AccountMuteState.objects.filter(account__in=accounts).values(
+            "account", *_STATE_FIELDS
+        )
+    }
+    states = dict(stored)
+    for row in observing:
+        states[row["account"]] = _mute_state_next(states.get(row["account"]), row)
+    AccountMuteState.objects.bulk_create(
+        AccountMuteState(account=account, **state)
+        for account, state in states.items()
+        if account not in stored
+    )
+    for account, state in states.items():
+        if account in stored and state != stored[account]:
+            AccountMuteState.objects.filter(account=account).update(**state)
 
 
 @dataclass(frozen=True)

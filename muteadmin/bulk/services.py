@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -27,7 +28,13 @@ from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
-from muteadmin.mutes.services import mute_change, mute_get
+from muteadmin.mutes.services import (
+    MuteCall,
+    mute_change,
+    mute_change_many,
+    mute_get,
+    mute_get_many,
+)
 from muteadmin.tencent.client import PERMANENT, InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError, TencentRateLimited
 
@@ -37,11 +44,18 @@ logger = logging.getLogger(__name__)
 BULK_MAX_ACCOUNTS = 100_000
 # A background call may wait out longer upstream trouble than a page can.
 BULK_DEADLINE = 60.0
-# Threads per task. The shared rate limiter, not this, caps the calls per second; 16 threads
-# keep 200 calls/s in flight at 50 ms of upstream latency with room for database time.
-WORKER_THREADS = 16
-# Items a thread claims per transaction: few, so a crash leaves few claimed but unsent.
-CLAIM_BATCH = 8
+# Threads per task, each claiming CLAIM_BATCH accounts at a time and calling for them side by
+# side on a pool of CALL_THREADS. The shared rate limiter, not these, caps the calls per second:
+# 16 calls in flight make up to about 300 calls/s at 50 ms of upstream latency, and while one
+# batch is being recorded the other is calling. Each call thread may hold a database connection
+# (the emulator answers from the database), so the pool stays small.
+WORKER_THREADS = 2
+CALL_THREADS = 16
+# Items a thread claims per transaction; their audit rows are begun in one INSERT and completed
+# in one transaction. Few enough that a crash leaves few claimed but unsent.
+CLAIM_BATCH = 16
+# How long a call thread waits for its siblings when the run ends, to close its connections.
+CALL_THREADS_CLOSE_SECONDS = 30.0
 # A job is split into this many accounts per queued task, and at most MAX_TASKS_PER_JOB tasks,
 # so that several workers can share a big job while a small one costs one task.
 ACCOUNTS_PER_TASK = 100
@@ -316,10 +330,21 @@ class _Runner:
         self._counts_lock = threading.Lock()
         self.processed = self.rechecked = self.released = 0
         self._last_heartbeat = 0.0
+        # Threads for a batch's calls; None runs them one by one in the claiming thread.
+        self.calls: _CallThreads | None = None
 
     def run(self) -> BulkRun:
         if not self._start():
             return self._summary()
+        if self.threads > 1:
+            self.calls = _CallThreads(size=CALL_THREADS, name=f"bulk-{self.job_id}")
+        try:
+            return self._run()
+        finally:
+            if self.calls is not None:
+                self.calls.close()
+
+    def _run(self) -> BulkRun:
         while not self.stop.is_set():
             self._claims_of_dead_workers_expire()
             self._drain()
@@ -495,26 +520,132 @@ class _Runner:
         ]
 
     def _process_batch(self, batch: list[_Claimed], *, inline: bool) -> None:
-        """Call for each claimed item, then record the outcomes together in one transaction."""
+        """Settle the re-checks one by one, call for the rest side by side, record it all."""
+        rechecks = [item for item in batch if item.recheck]
+        fresh = [item for item in batch if not item.recheck]
         outcomes: list[tuple[_Claimed, _Outcome]] = []
         try:
-            for index, item in enumerate(batch):
+            for index, item in enumerate(rechecks):
                 if inline:
                     # Without a main thread beating for it, the run beats between its calls.
                     self._heartbeat_if_due()
                 if self.stop.is_set() or self.cancelled.is_set():
-                    self._release(batch[index:])
-                    break
+                    self._release([*rechecks[index:], *fresh])
+                    return
                 try:
                     outcomes.append((item, self._outcome(item)))
                 except BaseException:
                     # Whether the call left is unknown: whoever claims it next re-checks it.
                     self._abandon(item)
-                    self._release(batch[index + 1 :])
+                    self._release([*rechecks[index + 1 :], *fresh])
                     raise
+            if fresh:
+                if inline:
+                    self._heartbeat_if_due()
+                self._calls_together(fresh, outcomes)
         finally:
             if outcomes:
                 self._record(outcomes)
+
+    def _calls_together(
+        self, items: list[_Claimed], outcomes: list[tuple[_Claimed, _Outcome]]
+    ) -> None:
+        """Call for the items side by side; try again, after a pause, those a later try may pass.
+
+        Each settled item is appended to `outcomes` as soon as it is known.
+        """
+        todo = items
+        last: dict[int, _Outcome] = {}
+        for attempt in range(1, ITEM_ATTEMPTS + 1):
+            if self.stop.is_set() or self.cancelled.is_set():
+                if attempt == 1:
+                    self._release(todo)
+                else:
+                    # Sent and failed: the last failure stands.
+                    outcomes.extend((item, last[item.id]) for item in todo)
+                return
+            try:
+                calls = self._calls(todo)
+            except PermissionDenied as exc:
+                # The author may no longer do this: nothing was sent.
+                outcomes.extend((item, _Outcome(ok=False, error_info=str(exc))) for item in todo)
+                return
+            except BaseException:
+                self._abandon_all(todo)
+                raise
+            retry: list[_Claimed] = []
+            faults: list[Exception] = []
+            labels: set[str] = set()
+            delay = 0.0
+            for item, call in zip(todo, calls, strict=True):
+                error = call.error
+                if error is None:
+                    outcomes.append((item, self._call_outcome(call)))
+                    continue
+                if not isinstance(error, TencentError | PermissionDenied | InvalidAccount):
+                    faults.append(error)
+                    self._abandon(item)
+                    continue
+                last[item.id] = _Outcome(
+                    ok=False,
+                    error_code=getattr(error, "error_code", None),
+                    error_info=_error_info(error),
+                    audit_entry_id=call.entry_id,
+                )
+                pause = _retry_pause(error, attempt=attempt)
+                if pause is None:
+                    outcomes.append((item, last[item.id]))
+                else:
+                    retry.append(item)
+                    labels.add(error.code_label)
+                    delay = max(delay, pause)
+            if faults:
+                # A fault on our side (recorded on its audit row): those are re-checked later.
+                self._abandon_all(retry)
+                raise faults[0]
+            if not retry:
+                return
+            logger.warning(
+                "Bulk job %d: %d accounts failed (%s); trying them again in %.0f s.",
+                self.job_id,
+                len(retry),
+                ", ".join(sorted(labels)),
+                delay,
+            )
+            if self.stop.wait(delay):
+                outcomes.extend((item, last[item.id]) for item in retry)
+                return
+            todo = retry
+
+    def _calls(self, items: list[_Claimed]) -> list[MuteCall]:
+        job = self.job
+        common = {
+            "accounts": [item.account for item in items],
+            "operator": self.operator,
+            "deadline": BULK_DEADLINE,
+            "job_id": job.pk,
+            "executor": self.calls.executor if self.calls is not None else None,
+        }
+        if job.operation == BulkJob.Operation.LOOKUP:
+            return mute_get_many(**common)
+        return mute_change_many(
+            **common,
+            reason=job.reason,
+            c2c_seconds=job.c2c_seconds,
+            group_seconds=job.group_seconds,
+        )
+
+    def _call_outcome(self, call: MuteCall) -> _Outcome:
+        if call.status is not None:
+            observed = (call.status.c2c_seconds, call.status.group_seconds)
+        else:
+            observed = (call.change.c2c_after, call.change.group_after)
+        return _Outcome(
+            ok=True,
+            c2c_observed=observed[0],
+            group_observed=observed[1],
+            audit_entry_id=call.entry_id,
+        )
 
     def _release(self, items: list[_Claimed]) -> None:
         """Hand back claimed items never sent (no call was made for them), as not sent."""
@@ -638,14 +769,9 @@ class _Runner:
             try:
                 return call()
             except TencentError as exc:
-                if attempt == ITEM_ATTEMPTS or not (
-                    exc.retryable or isinstance(exc, TencentRateLimited)
-                ):
+                delay = _retry_pause(exc, attempt=attempt)
+                if delay is None:
                     raise
-                if exc.error_code == RATE_LIMIT_PAUSE_CODE:
-                    delay = RATE_LIMIT_PAUSE_SECONDS
-                else:
-                    delay = ITEM_BACKOFF_SECONDS[min(attempt, len(ITEM_BACKOFF_SECONDS)) - 1]
                 logger.warning(
                     "Bulk job %d: %s; trying again in %.0f s.", self.job_id, exc.code_label, delay
                 )
@@ -659,14 +785,14 @@ class _Runner:
         Should this worker die before it commits, the items are re-checked: a lookup is asked
         again, and a change is settled from its audit row without another call.
         """
-        entries = self._last_entry_ids([item.account for item, _ in outcomes])
+        unknown = [item.account for item, outcome in outcomes if outcome.audit_entry_id is None]
+        entries = self._last_entry_ids(unknown) if unknown else {}
         now = timezone.now()
-        ok = errors = 0
-        with transaction.atomic():
-            for item, outcome in outcomes:
-                finished = BulkItem.objects.filter(
-                    pk=item.id, state=BulkItem.State.IN_FLIGHT, claimed_by=self.worker
-                ).update(
+        finished: dict[bool, list[BulkItem]] = {True: [], False: []}
+        for item, outcome in outcomes:
+            finished[outcome.ok].append(
+                BulkItem(
+                    pk=item.id,
                     state=BulkItem.State.OK if outcome.ok else BulkItem.State.ERROR,
                     finished_at=now,
                     lease_until=None,
@@ -676,9 +802,13 @@ class _Runner:
                     group_observed=outcome.group_observed,
                     audit_entry_id=outcome.audit_entry_id or entries.get(item.account),
                 )
-                if finished:
-                    ok += outcome.ok
-                    errors += not outcome.ok
+            )
+        mine = BulkItem.objects.filter(state=BulkItem.State.IN_FLIGHT, claimed_by=self.worker)
+        with transaction.atomic():
+            ok, errors = (
+                mine.bulk_update(finished[success], _FINISHED_FIELDS) if finished[success] else 0
+                for success in (True, False)
+            )
             if ok or errors:
                 BulkJob.objects.filter(pk=self.job_id).update(
                     done=F("done") + ok + errors, ok=F("ok") + ok, errors=F("errors") + errors
@@ -735,6 +865,72 @@ def mute_state_matches(*, requested: int | None, observed: int, elapsed: float) 
     if requested in (0, PERMANENT):
         return observed == requested
     return requested - elapsed - RECHECK_SLACK_SECONDS <= observed <= requested
+
+
+_FINISHED_FIELDS = (
+    "state",
+    "finished_at",
+    "lease_until",
+    "error_code",
+    "error_info",
+    "c2c_observed",
+    "group_observed",
+    "audit_entry_id",
+)
+
+
+def _retry_pause(exc: Exception, *, attempt: int) -> float | None:
+    """Seconds to wait before trying an account again after `exc`; None: it has failed for good."""
+    if attempt >= ITEM_ATTEMPTS or not isinstance(exc, TencentError):
+        return None
+    if not (exc.retryable or isinstance(exc, TencentRateLimited)):
+        return None
+    if exc.error_code == RATE_LIMIT_PAUSE_CODE:
+        return RATE_LIMIT_PAUSE_SECONDS
+    return ITEM_BACKOFF_SECONDS[min(attempt, len(ITEM_BACKOFF_SECONDS)) - 1]
+
+
+def _error_info(exc: Exception) -> str:
+    if isinstance(exc, TencentError):
+        return exc.error_info or exc.moderator_message
+    return str(exc)
+
+
+class _CallThreads:
+    """A pool of threads for a run's calls; closing it closes their database connections too.
+
+    The emulator answers from the database, so a call thread may hold a connection of its own.
+    """
+
+    def __init__(self, *, size: int, name: str) -> None:
+        self._started = 0
+        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(
+            max_workers=size, thread_name_prefix=name, initializer=self._count
+        )
+
+    def _count(self) -> None:
+        with self._lock:
+            self._started += 1
+
+    def close(self) -> None:
+        # One task per thread: each waits at the barrier until every thread holds one.
+        with self._lock:
+            started = self._started
+        if started:
+            barrier = threading.Barrier(started)
+            for _ in range(started):
+                self.executor.submit(_connections_close, barrier)
+        self.executor.shutdown(wait=True)
+
+
+def _connections_close(barrier: threading.Barrier) -> None:
+    try:
+        barrier.wait(timeout=CALL_THREADS_CLOSE_SECONDS)
+    except threading.BrokenBarrierError:
+        pass
+    finally:
+        connections.close_all()
 
 
 def _lockable(items: QuerySet[BulkItem]) -> QuerySet[BulkItem]:

@@ -2,20 +2,22 @@
 
 import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.audit.services import AuditCompletion, audit_begin_many, audit_complete_many
 from muteadmin.mutes.ratelimit import upstream_slot
 from muteadmin.tencent.client import (
     PERMANENT,
+    InvalidAccount,
     MuteChange,
     MuteStatus,
     TencentClient,
@@ -105,6 +107,21 @@ def _client_for(config: _ClientConfig) -> TencentClient:
     return client
 
 
+@dataclass(frozen=True)
+class MuteCall:
+    """One account's call in a batch: its audit row, and what came back or why it failed.
+
+    `entry_id` is None when nothing was sent (an invalid account); `error` is any exception the
+    call raised, Tencent's answers (TencentError) and faults on our side alike.
+    """
+
+    account: str
+    entry_id: int | None
+    status: MuteStatus | None = None
+    change: MuteChangeResult | None = None
+    error: Exception | None = None
+
+
 def mute_get(
     *,
     account: str,
@@ -115,21 +132,47 @@ def mute_get(
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run, leaving an audit row."""
     validate_account(account)
-    entry = audit_begin(
+    (call,) = mute_get_many(
+        accounts=[account],
+        operator=operator,
+        client_ip=client_ip,
+        deadline=deadline,
+        job_id=job_id,
+    )
+    if call.error is not None:
+        raise call.error
+    return call.status
+
+
+def mute_get_many(
+    *,
+    accounts: Sequence[str],
+    operator: AbstractBaseUser,
+    client_ip: str | None = None,
+    deadline: float = INTERACTIVE_DEADLINE,
+    job_id: int | None = None,
+    executor: Executor | None = None,
+) -> list[MuteCall]:
+    """mute_get for each account, the calls side by side on `executor` (else one by one).
+
+    The audit rows are begun together before any call and completed together after the last.
+    """
+
+    def call(account: str) -> tuple[MuteStatus, dict[str, Any]]:
+        status = tim_client().get_mute(account, deadline=deadline)
+        observed = {"c2c_observed": status.c2c_seconds, "group_observed": status.group_seconds}
+        return status, {"request_random": status.random, **observed}
+
+    made = _audited_calls(
+        accounts,
+        call,
+        executor=executor,
         operator=operator,
         action=AuditEntry.Action.QUERY,
-        account=account,
         client_ip=client_ip,
         job_id=job_id,
     )
-    with _audited(entry) as observed:
-        status = tim_client().get_mute(account, deadline=deadline)
-        observed.update(
-            request_random=status.random,
-            c2c_observed=status.c2c_seconds,
-            group_observed=status.group_seconds,
-        )
-    return status
+    return [replace(result, status=value) for result, value in made]
 
 
 def mute_change(
@@ -149,15 +192,7 @@ def mute_change(
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     """
     validate_account(account)
-    if c2c_seconds is None and group_seconds is None:
-        raise ValueError("Choose a new C2C or group mute, or both.")
-    if not operator.has_perm("mutes.change_mute"):
-        raise PermissionDenied("You may not change mutes.")
-    if PERMANENT in (c2c_seconds, group_seconds) and not operator.has_perm(
-        "mutes.mute_permanently"
-    ):
-        raise PermissionDenied("You may not mute accounts permanently.")
-
+    _change_allowed(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
     started = time.monotonic()
     before = None
     if query_before:
@@ -168,33 +203,87 @@ def mute_change(
             deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
             job_id=job_id,
         )
-    entry = audit_begin(
+    (call,) = mute_change_many(
+        accounts=[account],
+        operator=operator,
+        reason=reason,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        client_ip=client_ip,
+        job_id=job_id,
+        deadline=deadline - (time.monotonic() - started),
+        before={account: before} if before is not None else None,
+    )
+    if call.error is not None:
+        raise call.error
+    return call.change
+
+
+def mute_change_many(
+    *,
+    accounts: Sequence[str],
+    operator: AbstractBaseUser,
+    reason: str,
+    c2c_seconds: int | None = None,
+    group_seconds: int | None = None,
+    client_ip: str | None = None,
+    job_id: int | None = None,
+    deadline: float = INTERACTIVE_DEADLINE,
+    executor: Executor | None = None,
+    before: Mapping[str, MuteStatus] | None = None,
+) -> list[MuteCall]:
+    """The same change to each account, the calls side by side on `executor` (else one by one).
+
+    Nothing is queried first; a mute left alone is reported as run down from `before` (the
+    state an earlier query saw, by account) where there is one, else as unknown (None).
+    """
+    _change_allowed(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    before = before or {}
+
+    def call(account: str) -> tuple[MuteChangeResult, dict[str, Any]]:
+        change = tim_client().set_mute(
+            account, c2c=c2c_seconds, group=group_seconds, deadline=deadline
+        )
+        seen = before.get(account)
+        result = MuteChangeResult(
+            before=seen,
+            change=change,
+            c2c_after=_after(
+                requested=c2c_seconds, before=seen, kind="c2c", now=change.observed_at
+            ),
+            group_after=_after(
+                requested=group_seconds, before=seen, kind="group", now=change.observed_at
+            ),
+        )
+        observed = {"c2c_observed": result.c2c_after, "group_observed": result.group_after}
+        return result, {"request_random": change.random, **observed}
+
+    made = _audited_calls(
+        accounts,
+        call,
+        executor=executor,
         operator=operator,
         action=AuditEntry.Action.CHANGE,
-        account=account,
+        client_ip=client_ip,
+        job_id=job_id,
         c2c_requested=c2c_seconds,
         group_requested=group_seconds,
         reason=reason,
-        client_ip=client_ip,
-        job_id=job_id,
     )
-    with _audited(entry) as observed:
-        change = tim_client().set_mute(
-            account,
-            c2c=c2c_seconds,
-            group=group_seconds,
-            deadline=deadline - (time.monotonic() - started),
-        )
-        c2c_after = _after(requested=c2c_seconds, before=before, kind="c2c", now=change.observed_at)
-        group_after = _after(
-            requested=group_seconds, before=before, kind="group", now=change.observed_at
-        )
-        observed.update(
-            request_random=change.random, c2c_observed=c2c_after, group_observed=group_after
-        )
-    return MuteChangeResult(
-        before=before, change=change, c2c_after=c2c_after, group_after=group_after
-    )
+    return [replace(result, change=value) for result, value in made]
+
+
+def _change_allowed(
+    *, operator: AbstractBaseUser, c2c_seconds: int | None, group_seconds: int | None
+) -> None:
+    if c2c_seconds is None and group_seconds is None:
+        raise ValueError("Choose a new C2C or group mute, or both.")
+    if not operator.has_perm("mutes.change_mute"):
+        raise PermissionDenied("You may not change mutes.")
+    if PERMANENT in (c2c_seconds, group_seconds) and not operator.has_perm(
+        "mutes.mute_permanently"
+    ):
+        raise PermissionDenied("You may not mute accounts permanently.")
 
 
 def _after(
@@ -211,38 +300,74 @@ def _after(
     return max(seconds - int((now - before.observed_at).total_seconds()), 0)
 
 
-@contextmanager
-def _audited(entry: AuditEntry) -> Iterator[dict]:
-    """Complete `entry` with the call's outcome; the block fills the dict with what it observed."""
-    started = time.monotonic()
-    observed: dict = {}
+def _audited_calls[T](
+    accounts: Sequence[str],
+    call: Callable[[str], tuple[T, dict[str, Any]]],
+    *,
+    executor: Executor | None,
+    **begun: Any,
+) -> list[tuple[MuteCall, T | None]]:
+    """Make `call` for each valid account between its audit row's beginning and completion.
 
-    def latency_ms() -> int:
-        return round((time.monotonic() - started) * 1000)
+    `call` returns its value and what it observed for the audit row; whatever it raises is
+    recorded on the row (a fault on our side too, so no row is left looking in flight).
+    """
+    if len(set(accounts)) != len(accounts):
+        raise ValueError("Each account may appear once in a batch of calls.")
+    invalid: dict[str, InvalidAccount] = {}
+    for account in accounts:
+        try:
+            validate_account(account)
+        except InvalidAccount as exc:
+            invalid[account] = exc
+    entries = audit_begin_many(
+        accounts=[account for account in accounts if account not in invalid], **begun
+    )
 
-    try:
-        yield observed
-    except TencentError as exc:
-        audit_complete(
+    def made(entry: AuditEntry) -> tuple[T | None, Exception | None, AuditCompletion]:
+        started = time.monotonic()
+        try:
+            value, observed = call(entry.account)
+        except Exception as exc:
+            return None, exc, _failed(entry, exc, latency_ms=_since(started))
+        completion = AuditCompletion(
+            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=_since(started), **observed
+        )
+        return value, None, completion
+
+    if executor is None or len(entries) < 2:
+        outcomes = [made(entry) for entry in entries]
+    else:
+        outcomes = list(executor.map(made, entries))
+    audit_complete_many([completion for _, _, completion in outcomes])
+    by_account = {
+        entry.account: (MuteCall(account=entry.account, entry_id=entry.pk, error=error), value)
+        for entry, (value, error, _) in zip(entries, outcomes, strict=True)
+    }
+    for account, exc in invalid.items():
+        by_account[account] = (MuteCall(account=account, entry_id=None, error=exc), None)
+    return [by_account[account] for account in accounts]
+
+
+def _failed(entry: AuditEntry, exc: Exception, *, latency_ms: int) -> AuditCompletion:
+    if isinstance(exc, TencentError):
+        return AuditCompletion(
             entry=entry,
             outcome=AuditEntry.Outcome.ERROR,
-            latency_ms=latency_ms(),
+            latency_ms=latency_ms,
             request_random=exc.random,
             error_code=exc.error_code,
             error_info=exc.error_info,
         )
-        raise
-    except Exception as exc:
-        # A fault on our side: close the row so it is not mistaken for a call still in flight.
-        audit_complete(
-            entry=entry,
-            outcome=AuditEntry.Outcome.ERROR,
-            latency_ms=latency_ms(),
-            request_random=None,
-            error_info=f"Internal error ({type(exc).__name__}).",
-        )
-        raise
-    else:
-        audit_complete(
-            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=latency_ms(), **observed
-        )
+    # A fault on our side: close the row so it is not mistaken for a call still in flight.
+    return AuditCompletion(
+        entry=entry,
+        outcome=AuditEntry.Outcome.ERROR,
+        latency_ms=latency_ms,
+        request_random=None,
+        error_info=f"Internal error ({type(exc).__name__}).",
+    )
+
+
+def _since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
