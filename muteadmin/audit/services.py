@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
+from muteadmin.sql import update_each
 from muteadmin.tencent.client import PERMANENT
 
 # Actions whose successful rows say how long an account's mutes still run.
@@ -203,33 +204,12 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
             completion.entry.refresh_from_db()
 
 
-def _pending_update(fields: Sequence[str], values: Sequence[tuple]) -> None:
-    """Set `fields` of pending rows from (*field values, id) tuples, one statement for them all.
+def _pending_update(fields: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Set `fields` of pending rows from (*values, id) tuples; completed rows are left alone.
 
-    Completed rows are left alone (the WHERE says so, and the database's guard would refuse).
+    The WHERE says so, and the database's guard would refuse to change a completed row anyway.
     """
-    using = AuditEntry.objects.db
-    connection = connections[using]
-    meta = AuditEntry._meta
-    columns = [meta.get_field(name) for name in fields]
-    qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(column.column)} = %s" for column in columns)
-    # Only quoted names from the model are formatted in; every value is a parameter.
-    where = f"{qn(meta.pk.column)} = %s AND {qn(meta.get_field('outcome').column)} = %s"
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
-    params = [
-        [
-            *(
-                column.get_db_prep_save(value, connection)
-                for column, value in zip(columns, row[:-1], strict=True)
-            ),
-            row[-1],
-            AuditEntry.Outcome.PENDING,
-        ]
-        for row in values
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    update_each(AuditEntry, fields, rows, where={"outcome": AuditEntry.Outcome.PENDING})
 
 
 def _details_merge(entry_id: int, details: Mapping[str, Any]) -> None:

@@ -35,6 +35,7 @@ from muteadmin.mutes.services import (
     mute_get,
     mute_get_many,
 )
+from muteadmin.sql import update_each
 from muteadmin.tencent.client import PERMANENT, InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError, TencentRateLimited
 
@@ -788,25 +789,25 @@ class _Runner:
         unknown = [item.account for item, outcome in outcomes if outcome.audit_entry_id is None]
         entries = self._last_entry_ids(unknown) if unknown else {}
         now = timezone.now()
-        finished: dict[bool, list[BulkItem]] = {True: [], False: []}
+        finished: dict[bool, list[tuple]] = {True: [], False: []}
         for item, outcome in outcomes:
             finished[outcome.ok].append(
-                BulkItem(
-                    pk=item.id,
-                    state=BulkItem.State.OK if outcome.ok else BulkItem.State.ERROR,
-                    finished_at=now,
-                    lease_until=None,
-                    error_code=outcome.error_code,
-                    error_info=outcome.error_info,
-                    c2c_observed=outcome.c2c_observed,
-                    group_observed=outcome.group_observed,
-                    audit_entry_id=outcome.audit_entry_id or entries.get(item.account),
+                (
+                    BulkItem.State.OK if outcome.ok else BulkItem.State.ERROR,
+                    now,
+                    None,
+                    outcome.error_code,
+                    outcome.error_info,
+                    outcome.c2c_observed,
+                    outcome.group_observed,
+                    outcome.audit_entry_id or entries.get(item.account),
+                    item.id,
                 )
             )
-        mine = BulkItem.objects.filter(state=BulkItem.State.IN_FLIGHT, claimed_by=self.worker)
+        mine = {"state": BulkItem.State.IN_FLIGHT, "claimed_by": self.worker}
         with transaction.atomic():
             ok, errors = (
-                mine.bulk_update(finished[success], _FINISHED_FIELDS) if finished[success] else 0
+                update_each(BulkItem, _FINISHED_FIELDS, finished[success], where=mine)
                 for success in (True, False)
             )
             if ok or errors:

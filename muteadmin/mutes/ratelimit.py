@@ -45,8 +45,12 @@ POSTGRES_POOL_MAX = 4
 POSTGRES_POOL_TIMEOUT = 5.0  # seconds to wait for a pooled connection before failing the call
 # Stamps are stored as TIMESTAMP without zone: one zone for every session keeps them comparable
 # whatever PGTZ a worker's machine sets. The log matters for one second, so its commits need not
-# wait for the disk (a wait that stretches now and then to tens of milliseconds).
-POSTGRES_SESSION_OPTIONS = "-c TimeZone=UTC -c synchronous_commit=off"
+# wait for the disk (a wait that stretches now and then to tens of milliseconds). A slot taken
+# by another process holds the log's lock for a millisecond or so: waited for, up to a limit.
+POSTGRES_SESSION_OPTIONS = "-c TimeZone=UTC -c synchronous_commit=off -c lock_timeout=1000"
+# pyrate-limiter's lock, waited for instead of refused at once (NOWAIT): a refusal costs the
+# caller a retry after RETRY_BUFFER_MS, and under two busy processes that was every few calls.
+_POSTGRES_LOCK = "LOCK TABLE {table} IN EXCLUSIVE MODE"
 # pyrate-limiter's INSERT, with the same parameters, stamping each row no earlier than the INSERT.
 _POSTGRES_PUT = """
     INSERT INTO {table} (name, weight, item_timestamp)
@@ -103,10 +107,13 @@ class _PostgresUpstreamBucket(_WaitNeverNegative, PostgresBucket):
         super().__init__(pool, table, rates)
         # The call is logged as of its INSERT, not of the check a few round trips earlier: on a
         # busy machine those round trips take tens of milliseconds, and the call goes out after.
-        self._q_put = sql.SQL(_POSTGRES_PUT).format(table=sql.Identifier(self._full_tbl))
+        table = sql.Identifier(self._full_tbl)
+        self._q_put = sql.SQL(_POSTGRES_PUT).format(table=table)
+        self._q_lock = sql.SQL(_POSTGRES_LOCK).format(table=table)
 
     def put(self, item: RateItem) -> bool:
-        # The database's clock, one round trip before the table lock (which is never waited for).
+        # The database's clock, read before the table lock is waited for: the window then also
+        # counts every call logged while this one waited.
         item.timestamp = self.now()
         return super().put(item)
 

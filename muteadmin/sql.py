@@ -1,0 +1,51 @@
+"""Statements the ORM makes slowly: one UPDATE run for many rows, each with its own values."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import connections, models
+
+
+def update_each(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    where: Mapping[str, Any] | None = None,
+    using: str | None = None,
+) -> int:
+    """Set `fields` of each row from a (*values, pk) tuple; return how many rows changed.
+
+    One UPDATE ... WHERE pk = %s run for every tuple (executemany), and only where the columns
+    in `where` equal their values as well. For the few dozen rows of a batch this costs a
+    fraction of bulk_update, which builds a CASE expression per field and row.
+    """
+    if not rows:
+        return 0
+    using = using or model.objects.db
+    connection = connections[using]
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    conditions = [(meta.get_field(name), value) for name, value in (where or {}).items()]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(column.column)} = %s" for column in columns)
+    matches = " AND ".join(
+        f"{qn(column.column)} = %s" for column in [meta.pk, *(field for field, _ in conditions)]
+    )
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {matches}"  # noqa: S608
+    fixed = [field.get_db_prep_value(value, connection) for field, value in conditions]
+    params = [
+        [
+            *(
+                column.get_db_prep_save(value, connection)
+                for column, value in zip(columns, row[:-1], strict=True)
+            ),
+            row[-1],
+            *fixed,
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        return cursor.rowcount
