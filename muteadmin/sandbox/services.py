@@ -6,7 +6,6 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from muteadmin.sandbox.models import SandboxFault, SandboxMute
 from muteadmin.sandbox.protocol import (
@@ -83,18 +82,15 @@ class DatabaseMuteStore:
             columns |= {"c2c_until": c2c.until, "c2c_permanent": c2c.permanent}
         if group is not None:
             columns |= {"group_until": group.until, "group_permanent": group.permanent}
-        rows = SandboxMute.objects.filter(sdkappid=sdkappid, account=account)
-        # One UPDATE of only the given columns, with no read first: concurrent sets of the two
+        # One upsert of only the given columns, with no read first: concurrent sets of the two
         # mutes cannot undo each other, and SQLite takes its write lock at once instead of
         # failing to upgrade a read lock.
-        if rows.update(**columns):
-            return
-        try:
-            with transaction.atomic():
-                SandboxMute.objects.create(sdkappid=sdkappid, account=account, **columns)
-        except IntegrityError:
-            # Another call created the row between the UPDATE and the INSERT.
-            rows.update(**columns)
+        SandboxMute.objects.bulk_create(
+            [SandboxMute(sdkappid=sdkappid, account=account, **columns)],
+            update_conflicts=True,
+            unique_fields=["sdkappid", "account"],
+            update_fields=list(columns),
+        )
 
 
 def sandbox_now() -> datetime:
