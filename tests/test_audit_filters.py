@@ -157,6 +157,18 @@ def test_text_search_and_its_chart_read_only_the_index_of_rows_with_a_reason():
     assert "USING COVERING INDEX audit_reason_recent" in sqlite_plan(per_day)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL index")
+def test_postgresql_has_a_trigram_index_for_what_text_search_asks():
+    # reason__icontains is UPPER(reason) LIKE UPPER(%s) there: the index must be on that.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["audit_reason_trigrams"]
+        )
+        (definition,) = cursor.fetchone()
+    assert "USING gin (upper(reason) gin_trgm_ops)" in definition
+    assert "WHERE (NOT (reason = ''::text))" in definition
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
 def test_an_accounts_chart_reads_only_the_account_index():
     from muteadmin.audit.selectors import _DayIndex
