@@ -2,17 +2,16 @@
 
 import csv
 import io
-import re
 import selectors
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 from django.db import NotSupportedError
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Func, TextField
+from django.db.models import BinaryField, CharField, Func, TextField
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from psycopg import errors, pq
@@ -23,8 +22,6 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # microseconds are 0 (str() of the datetime, which drops a zero fraction as isoformat() does).
 _SQLITE_TIME_LENGTHS = (19, 26)
 _ZERO_FRACTION = ".000000"
-# What makes csv.writer quote a cell: its delimiter, its quote character, a line break.
-_NEEDS_QUOTES = re.compile(r'[",\r\n]').search
 
 
 class _Line:
@@ -59,35 +56,6 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
-
-
-def csv_text_from_cells(rows: Sequence[tuple], *, text_columns: Sequence[int]) -> str | None:
-    """Rows of finished cells as CSV text, byte for byte as csv_text writes them.
-
-    Cells outside `text_columns` must be numbers or text that needs no quotes (never None). Only
-    text can need quotes, so a row whose text cells hold no comma, quote or line break is joined
-    with one format, far cheaper than csv.writer; the others go through csv.writer. None when a
-    text cell is None: the caller makes those rows into cells another way.
-    """
-    if not rows:
-        return ""
-    texts = itemgetter(*text_columns)
-    line = ",".join(["%s"] * len(rows[0])) + "\r\n"
-    writer = csv.writer(buffer := io.StringIO())
-    lines = []
-    for row in rows:
-        try:
-            plain = not _NEEDS_QUOTES("".join(texts(row)))
-        except TypeError:
-            return None
-        if plain:
-            lines.append(line % row)
-        else:
-            writer.writerow(row)
-            lines.append(buffer.getvalue())
-            buffer.seek(0)
-            buffer.truncate()
-    return "".join(lines)
 
 
 def csv_time_cell(value: str | datetime | None) -> str:
@@ -198,12 +166,19 @@ class CsvTime(_CsvCell):
     """
 
     def as_sqlite(self, compiler, connection, **extra_context):
+        shape, cell = self.sqlite_parts(compiler)
+        return f"CASE WHEN {shape} THEN {cell} END", ()
+
+    def sqlite_parts(self, compiler) -> tuple[str, str]:
+        """The condition that the stored time has Django's shape, and the cell when it does."""
         column = self._column(compiler)
-        lengths = " OR ".join(f"length({column}) = {length}" for length in _SQLITE_TIME_LENGTHS)
-        return (
-            f"CASE WHEN ({lengths}) AND substr({column}, 20) <> '{_ZERO_FRACTION}' "
-            f"THEN replace({column}, ' ', 'T') || 'Z' END"
-        ), ()
+        short, long = _SQLITE_TIME_LENGTHS
+        # One length() per row, and the fraction looked at only where there is one.
+        shape = (
+            f"CASE length({column}) WHEN {long} THEN substr({column}, {short + 1}) <> "
+            f"'{_ZERO_FRACTION}' WHEN {short} THEN 1 END"
+        )
+        return shape, f"replace({column}, ' ', 'T') || 'Z'"
 
     def as_postgresql(self, compiler, connection, **extra_context):
         column = self._column(compiler)
@@ -214,10 +189,82 @@ class CsvTime(_CsvCell):
         ), ()
 
 
-def copy_csv(
-    *, connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]
-) -> tuple[bytes, int]:
-    """A PostgreSQL query's rows as CSV written by the database (COPY; UTF-8, LF), and how many."""
+# What makes csv.writer quote a cell, as a GLOB pattern: its delimiter, its quote character, a
+# line break.
+_SQLITE_NEEDS_QUOTES = "'*[,\"' || char(13, 10) || ']*'"
+
+
+class CsvLine(Func):
+    """A row as one CSV line in UTF-8 without its line end, byte for byte as csv_text writes it.
+
+    Takes cells made by the query (CsvTime, CsvText, CsvNumber) and plain columns; text is quoted
+    where csv.writer would quote it. Fetching one value per row instead of one per cell is most of
+    the saving, and bytes are neither decoded nor encoded again. NULL when a cell cannot be written
+    here (a time CsvTime does not rearrange, text holding a NUL character, where printf() would
+    stop): the caller makes that row another way. SQLite only.
+    """
+
+    output_field = BinaryField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError("CsvLine is written for SQLite.")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        cells, checks = [], []
+        for expression in self.get_source_expressions():
+            if isinstance(expression, CsvTime):
+                shape, cell = expression.sqlite_parts(compiler)
+                checks.append(shape)
+                cells.append(cell)
+                continue
+            cell, params = compiler.compile(expression)
+            if params:
+                raise ValueError("CsvLine takes columns and cells made from columns.")
+            if isinstance(expression, CsvText) or _is_text_column(expression):
+                # A leading ' never needs quotes: the column itself says whether the cell does.
+                column = expression._column(compiler) if isinstance(expression, CsvText) else cell
+                checks.append(f"instr({column}, char(0)) = 0")
+                cell = (
+                    f"CASE WHEN {column} GLOB {_SQLITE_NEEDS_QUOTES} "
+                    f"THEN printf('\"%%w\"', {cell}) ELSE {cell} END"
+                )
+            cells.append(cell)
+        # One printf() makes the line: joining the cells with || costs SQLite far more.
+        line = f"printf('{','.join(['%%s'] * len(cells))}', {', '.join(cells)})"
+        if checks:
+            line = f"CASE WHEN {' AND '.join(checks)} THEN {line} END"
+        # As a blob, sqlite3 hands over the UTF-8 bytes as they are.
+        return f"CAST({line} AS BLOB)", ()
+
+
+def _is_text_column(expression) -> bool:
+    # The cells CsvNumber makes are text too, but never need quotes.
+    return not isinstance(expression, _CsvCell) and isinstance(
+        expression.output_field, (CharField, TextField)
+    )
+
+
+# The first byte of a line whose first cell is a negative number.
+_MINUS = ord("-")
+
+
+@dataclass(frozen=True)
+class CopiedCsv:
+    """The rows a COPY wrote, as CSV lines in UTF-8 ending in CRLF."""
+
+    text: bytes
+    rows: int
+    # The last row's line without its line end; empty when there are no rows.
+    last: bytes
+
+
+def copy_csv(*, connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> CopiedCsv:
+    """A PostgreSQL query's rows as CSV written by the database (COPY), as csv.writer writes them.
+
+    COPY quotes cells as csv.writer does. Its LF line ends become CRLF, and a cell outside quotes
+    that starts with "-" gets a leading ', as csv_cell writes a negative number: text that may
+    start like a formula must come made by the query (CsvText).
+    """
     statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params)
     with connection.cursor() as cursor:
         connection.validate_no_broken_transaction()
@@ -228,12 +275,15 @@ def copy_csv(
             return _copy_out(pgconn, statement.encode(connection.connection.info.encoding))
 
 
-def _copy_out(pgconn: pq.abc.PGconn, statement: bytes) -> tuple[bytes, int]:
+def _copy_out(pgconn: pq.abc.PGconn, statement: bytes) -> CopiedCsv:
     """Run a COPY ... TO STDOUT through libpq's own calls (psycopg's pgconn) and read all it writes.
 
     psycopg's Copy object hands over one row per turn of its wait loop, a few microseconds of Python
     each: at a million rows that alone doubles what the database takes to write them. Here libpq's
     buffer is drained in a tight loop and the thread waits on the socket (GIL released) when empty.
+    Each row is copied out at once: a list of every row's buffer would keep the garbage collector
+    walking thousands of live objects, which cost more than the loop itself. The database is the
+    slower side: the little done here for each row is done while it writes the next ones.
     """
     with selectors.DefaultSelector() as selector:
         selector.register(pgconn.socket, selectors.EVENT_WRITE)
@@ -242,14 +292,20 @@ def _copy_out(pgconn: pq.abc.PGconn, statement: bytes) -> tuple[bytes, int]:
             selector.select()
         selector.modify(pgconn.socket, selectors.EVENT_READ)
         result = _copy_result(pgconn, selector)
-        chunks: list[memoryview] = []
+        text = bytearray()
+        line = 0
         if result is not None and result.status == pq.ExecStatus.COPY_OUT:
-            # One call per row: the loop is kept to the bare minimum.
-            row, keep = pgconn.get_copy_data, chunks.append
+            # One call per row, each a whole record ending in LF whatever its cells hold.
+            row, find = pgconn.get_copy_data, text.find
             while True:
                 size, data = row(1)
                 if size > 0:
-                    keep(data)
+                    line = len(text)
+                    text += data
+                    text[-1:] = b"\r\n"
+                    # "-" starting the line or a cell; rare, and then looked at closely.
+                    if data[0] == _MINUS or find(b",-", line) != -1:
+                        text[line:] = _negatives_neutralised(bytes(text[line:]))
                 elif size == 0:
                     selector.select()
                     pgconn.consume_input()
@@ -262,7 +318,19 @@ def _copy_out(pgconn: pq.abc.PGconn, statement: bytes) -> tuple[bytes, int]:
             pass
     if result is None or result.status != pq.ExecStatus.COMMAND_OK:
         raise _copy_error(result)
-    return b"".join(chunks), result.command_tuples or 0
+    return CopiedCsv(bytes(text), result.command_tuples or 0, bytes(text[line:-2]))
+
+
+def _negatives_neutralised(line: bytes) -> bytes:
+    """A line with a ' before each cell outside quotes that starts with "-"."""
+    # Quotes alternate outside and inside quoted cells (a doubled quote too): in the even pieces
+    # after splitting on them, a comma ends a cell.
+    pieces = line.split(b'"')
+    for index in range(0, len(pieces), 2):
+        pieces[index] = pieces[index].replace(b",-", b",'-")
+    if line.startswith(b"-"):
+        pieces[0] = b"'" + pieces[0]
+    return b'"'.join(pieces)
 
 
 def _copy_result(pgconn: pq.abc.PGconn, selector: selectors.BaseSelector) -> pq.abc.PGresult | None:
@@ -278,26 +346,3 @@ def _copy_error(result: pq.abc.PGresult | None) -> Exception:
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
     kind = errors.lookup(sqlstate.decode()) if sqlstate else errors.DatabaseError
     return kind(result.error_message.decode(errors="replace").strip())
-
-
-def csv_crlf(text: bytes) -> bytes:
-    """CSV whose records end in LF (as COPY writes them) with CRLF instead, as csv.writer ends them.
-
-    Quotes alternate outside and inside quoted cells (a doubled quote too), so after splitting on
-    them the line breaks in the odd pieces are a cell's own text and stay as they are.
-    """
-    pieces = text.split(b'"')
-    for index in range(0, len(pieces), 2):
-        if b"\n" in pieces[index]:
-            pieces[index] = pieces[index].replace(b"\n", b"\r\n")
-    return b'"'.join(pieces)
-
-
-def csv_last_record(text: bytes) -> bytes:
-    """The last record of CSV text ending in a line break (a quoted cell may hold line breaks)."""
-    start = len(text) - 1
-    while (start := text.rfind(b"\n", 0, start)) != -1:
-        # Outside a quoted cell an even number of quotes precedes the line break.
-        if text.count(b'"', 0, start) % 2 == 0:
-            break
-    return text[start + 1 :]

@@ -388,4 +388,64 @@ def test_times_stored_in_another_shape_are_still_written_as_csv_cell_writes_them
     assert body.encode() == old_export_body(below=export.pk)
     assert [row[1] for row in rows[1:3]] == ["2026-03-01T10:00:00.500000Z", "2026-03-01T10:00:00Z"]
     # The batch was read a second time, as stored values.
-    assert len([query for query in queries if "LIMIT 10000" in query["sql"]]) == 2
+    reads = [query for query in queries if f"LIMIT {exports.EXPORT_BATCH_SIZE}" in query["sql"]]
+    assert len(reads) == 2
+
+
+def test_awkward_cells_are_written_to_the_exact_byte():
+    first = write_row(
+        at=datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=UTC),
+        action="change",
+        operator="=op",
+        account="a,b",
+        c2c_requested=-5,
+        reason='say "hi", then\r\nbye',
+        error_code=70107,
+        error_info="-1+1",
+        latency_ms=None,
+    )
+    second = write_row(
+        at=datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC),
+        operator="lead",
+        account="中文 ünïcödé 😀",
+        outcome="error",
+        error_info="\tx\n",
+    )
+    third = write_row(
+        at=datetime(2026, 3, 1, 10, 0, 2, 1, tzinfo=UTC),
+        action="change",
+        operator="@me",
+        account='"',
+        c2c_requested=3600,
+        group_requested=0,
+        reason="\rcr",
+        error_code=-1,
+        error_info="+x",
+    )
+    batches = list(audit_export_batches(filters=filters_from(""), batch_size=2))
+    assert [batch.rows for batch in batches] == [2, 1]
+    assert (
+        b"".join(batch.text for batch in batches)
+        == (
+            f'{third.pk},2026-03-01T10:00:02.000001Z,\'@me,change,"""",3600,0,,,'
+            f"\"'\rcr\",ok,'-1,'+x,20\r\n"
+            f"{second.pk},2026-03-01T10:00:01Z,lead,query,中文 ünïcödé 😀,,,0,0,,error,,"
+            f'"\'\tx\n",20\r\n'
+            f"{first.pk},2026-03-01T10:00:00.500000Z,'=op,change,\"a,b\",'-5,,,,"
+            f'"say ""hi"", then\r\nbye",ok,70107,\'-1+1,\r\n'
+        ).encode()
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL text cannot hold a NUL")
+def test_text_holding_a_nul_character_is_written_whole(as_lead):
+    write_row(reason="before")
+    write_row(action="change", reason="a\x00b, c")
+    with CaptureQueriesContext(connection) as queries:
+        _, body, rows = download(as_lead)
+    export = AuditEntry.objects.get(action="export")
+    assert body.encode() == old_export_body(below=export.pk)
+    assert rows[1][9] == "a\x00b, c"
+    # The batch was read a second time, as stored values.
+    reads = [query for query in queries if f"LIMIT {exports.EXPORT_BATCH_SIZE}" in query["sql"]]
+    assert len(reads) == 2
