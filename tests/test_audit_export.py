@@ -261,6 +261,19 @@ def test_rows_are_read_in_keyset_batches_without_offset():
     assert f'"id" < {ids[-6]}' in queries[2]["sql"]
 
 
+def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 40)
+    monkeypatch.setattr(exports, "FIRST_EXPORT_BATCH_SIZE", 4)
+    for n in range(90):
+        write_row(account=f"u{n}")
+    response = as_lead.get(reverse("audit:export"))
+    chunks = list(response.streaming_content)
+    # The header alone, then 4 rows, then whole batches.
+    assert [chunk.count(b"\n") for chunk in chunks] == [1, 4, 40, 40, 6]
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert [row[4] for row in rows[1:]] == [f"u{n}" for n in reversed(range(90))]
+
+
 def test_a_large_export_streams_in_many_chunks(as_lead, monkeypatch):
     monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 40)
     for n in range(130):
@@ -388,7 +401,9 @@ def test_times_stored_in_another_shape_are_still_written_as_csv_cell_writes_them
     assert body.encode() == old_export_body(below=export.pk)
     assert [row[1] for row in rows[1:3]] == ["2026-03-01T10:00:00.500000Z", "2026-03-01T10:00:00Z"]
     # The batch was read a second time, as stored values.
-    reads = [query for query in queries if f"LIMIT {exports.EXPORT_BATCH_SIZE}" in query["sql"]]
+    reads = [
+        query for query in queries if f"LIMIT {exports.FIRST_EXPORT_BATCH_SIZE}" in query["sql"]
+    ]
     assert len(reads) == 2
 
 
@@ -447,5 +462,7 @@ def test_text_holding_a_nul_character_is_written_whole(as_lead):
     assert body.encode() == old_export_body(below=export.pk)
     assert rows[1][9] == "a\x00b, c"
     # The batch was read a second time, as stored values.
-    reads = [query for query in queries if f"LIMIT {exports.EXPORT_BATCH_SIZE}" in query["sql"]]
+    reads = [
+        query for query in queries if f"LIMIT {exports.FIRST_EXPORT_BATCH_SIZE}" in query["sql"]
+    ]
     assert len(reads) == 2

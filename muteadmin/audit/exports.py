@@ -74,6 +74,9 @@ _TIME_COLUMN = "created_at"
 # the wait between two (planning, a new scan, the database idle while the batch is handed on) is
 # spread thin: at 10,000 rows a batch that was about a tenth of the export's time on PostgreSQL.
 EXPORT_BATCH_SIZE = 50_000
+# The first batch: a fiftieth of a second's reading, so the first rows show without waiting for a
+# whole batch (a fifth of a second).
+FIRST_EXPORT_BATCH_SIZE = 5_000
 
 
 @dataclass(frozen=True)
@@ -86,20 +89,29 @@ class AuditCsvBatch:
 
 
 def audit_export_batches(
-    *, filters: AuditFilters, before: int | None = None, batch_size: int = EXPORT_BATCH_SIZE
+    *,
+    filters: AuditFilters,
+    before: int | None = None,
+    batch_size: int = EXPORT_BATCH_SIZE,
+    first_batch_size: int = FIRST_EXPORT_BATCH_SIZE,
 ) -> Iterator[AuditCsvBatch]:
-    """Rows matching `filters` (below id `before`), newest first, as CSV a batch at a time."""
+    """Rows matching `filters` (below id `before`), newest first, as CSV a batch at a time.
+
+    The first batch is smaller, so the first rows reach the download at once.
+    """
     rows = audit_filtered(filters=filters)
     read = _BATCH_READERS.get(connections[rows.db].vendor, _batch_from_values)
     last_id = before
+    size = min(first_batch_size, batch_size)
     while True:
-        batch = read(rows if last_id is None else rows.filter(id__lt=last_id), size=batch_size)
+        batch = read(rows if last_id is None else rows.filter(id__lt=last_id), size=size)
         if batch is None:
             return
         yield batch
-        if batch.rows < batch_size:
+        if batch.rows < size:
             return
         last_id = batch.last_id
+        size = batch_size
 
 
 def _cells(*, numbers: bool = True) -> list:
@@ -257,7 +269,10 @@ class AuditExport(AuditedExport):
         yield csv_text([AUDIT_EXPORT_HEADER]).encode(), 0
         # Rows written after the export began (its own row among them) belong to the next one.
         batches = audit_export_batches(
-            filters=self.filters, before=self.entry.pk, batch_size=EXPORT_BATCH_SIZE
+            filters=self.filters,
+            before=self.entry.pk,
+            batch_size=EXPORT_BATCH_SIZE,
+            first_batch_size=FIRST_EXPORT_BATCH_SIZE,
         )
         for batch in batches:
             yield batch.text, batch.rows
