@@ -34,30 +34,12 @@ _OBSERVING_ACTIONS = frozenset({AuditEntry.Action.QUERY, AuditEntry.Action.CHANG
 REBUILD_BATCH = 2_000
 
 
-def audit_begin(
-    *,
-    operator: AbstractBaseUser | None,
-    action: str,
-    account: str,
-    c2c_requested: int | None = None,
-    group_requested: int | None = None,
-    reason: str = "",
-    client_ip: str | None = None,
-    details: Mapping[str, Any] | None = None,
-    job_id: int | None = None,
-) -> AuditEntry:
-    """Record that a call is about to be made, committed before the call leaves."""
-    (entry,) = audit_begin_many(
-        operator=operator,
-        action=action,
-        accounts=[account],
-        c2c_requested=c2c_requested,
-        group_requested=group_requested,
-        reason=reason,
-        client_ip=client_ip,
-        details=details,
-        job_id=job_id,
-    )
+def audit_begin(*, account: str, **fields: Any) -> AuditEntry:
+    """Record that a call is about to be made, committed before the call leaves.
+
+    `fields` are audit_begin_many's: the operator, the action and what was asked.
+    """
+    (entry,) = audit_begin_many(accounts=[account], **fields)
     return entry
 
 
@@ -109,37 +91,13 @@ class AuditCompletion:
     details: Mapping[str, Any] | None = None
 
 
-def audit_complete(
-    *,
-    entry: AuditEntry,
-    outcome: str,
-    latency_ms: int,
-    request_random: int | None,
-    c2c_observed: int | None = None,
-    group_observed: int | None = None,
-    error_code: int | None = None,
-    error_info: str = "",
-    details: Mapping[str, Any] | None = None,
-) -> None:
+def audit_complete(*, entry: AuditEntry, **fields: Any) -> None:
     """Fill in what the call returned (`details` merged into the row's), chain it and count it.
 
-    A row can be completed once only; completing it again changes nothing.
+    `fields` are AuditCompletion's. A row can be completed once only; completing it again
+    changes nothing.
     """
-    audit_complete_many(
-        [
-            AuditCompletion(
-                entry=entry,
-                outcome=outcome,
-                latency_ms=latency_ms,
-                request_random=request_random,
-                c2c_observed=c2c_observed,
-                group_observed=group_observed,
-                error_code=error_code,
-                error_info=error_info,
-                details=details,
-            )
-        ]
-    )
+    audit_complete_many([AuditCompletion(entry=entry, **fields)])
 
 
 # Filled in by audit_complete_many while a row is still pending (the guard allows that).
