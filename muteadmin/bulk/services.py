@@ -595,12 +595,7 @@ class _Runner:
                     faults.append(error)
                     self._abandon(item)
                     continue
-                last[item.id] = _Outcome(
-                    ok=False,
-                    error_code=getattr(error, "error_code", None),
-                    error_info=_error_info(error),
-                    audit_entry_id=call.entry_id,
-                )
+                last[item.id] = _failed(error, audit_entry_id=call.entry_id)
                 pause = _retry_pause(error, attempt=attempt)
                 if pause is None:
                     outcomes.append((item, last[item.id]))
@@ -724,14 +719,8 @@ class _Runner:
             return _Outcome(
                 ok=True, c2c_observed=change.c2c_after, group_observed=change.group_after
             )
-        except TencentError as exc:
-            return _Outcome(
-                ok=False,
-                error_code=exc.error_code,
-                error_info=exc.error_info or exc.moderator_message,
-            )
-        except (PermissionDenied, InvalidAccount) as exc:
-            return _Outcome(ok=False, error_info=str(exc))
+        except (TencentError, PermissionDenied, InvalidAccount) as exc:
+            return _failed(exc)
 
     def _recheck(self, item: _Claimed) -> _Outcome | None:
         """Settle a change a dead worker may have sent; None when it must be sent (again)."""
@@ -899,10 +888,16 @@ def _retry_pause(exc: Exception, *, attempt: int) -> float | None:
     return ITEM_BACKOFF_SECONDS[min(attempt, len(ITEM_BACKOFF_SECONDS)) - 1]
 
 
-def _error_info(exc: Exception) -> str:
+def _failed(exc: Exception, *, audit_entry_id: int | None = None) -> _Outcome:
+    """An account that failed with `exc`: Tencent's code and words, or why it was not sent."""
     if isinstance(exc, TencentError):
-        return exc.error_info or exc.moderator_message
-    return str(exc)
+        return _Outcome(
+            ok=False,
+            error_code=exc.error_code,
+            error_info=exc.error_info or exc.moderator_message,
+            audit_entry_id=audit_entry_id,
+        )
+    return _Outcome(ok=False, error_info=str(exc), audit_entry_id=audit_entry_id)
 
 
 class _CallThreads:
