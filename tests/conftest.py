@@ -54,23 +54,23 @@ def as_auditor(client, auditor):
 @pytest.fixture(autouse=True)
 def backoff_sleeps(monkeypatch) -> list[float]:
     """Each test builds its Tencent client afresh, and backoff waits are recorded, not slept."""
-    from muteadmin.mutes import services
     from muteadmin.sandbox import services as sandbox_services
     from muteadmin.tencent.client import TencentClient
+    from muteadmin.upstream import clients
 
     sleeps: list[float] = []
     monkeypatch.setitem(TencentClient.__init__.__kwdefaults__, "sleep", sleeps.append)
-    services._client_for.cache_clear()
+    clients._client_for.cache_clear()
     # The emulator's 200 calls/s window would otherwise carry over from one fast test to the next.
     sandbox_services.rate_limiter.clear()
     yield sleeps
-    services._client_for.cache_clear()
+    clients._client_for.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def upstream_slots_free():
     """Each test starts with the whole cap on Tencent calls free, and leaves no connection open."""
-    from muteadmin.mutes.ratelimit import ratelimit_reset
+    from muteadmin.upstream.ratelimit import ratelimit_reset
 
     ratelimit_reset()
     yield

@@ -15,7 +15,7 @@ from muteadmin.audit.models import (
 )
 from muteadmin.audit.services import audit_begin, audit_complete
 from muteadmin.mutes.services import mute_change
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT
 
 pytestmark = pytest.mark.django_db
 

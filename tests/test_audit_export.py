@@ -19,8 +19,8 @@ from muteadmin.audit import exports
 from muteadmin.audit.exports import AUDIT_EXPORT_HEADER, audit_export_batches
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.views import AuditExportView
-from muteadmin.spreadsheets import csv_lines
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.core.spreadsheets import csv_lines
+from muteadmin.tencent.nospeaking import PERMANENT
 from tests.test_audit_filters import filters_from, write_row
 
 pytestmark = pytest.mark.django_db

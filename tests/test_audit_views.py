@@ -22,7 +22,7 @@ from muteadmin.audit.selectors import (
     audit_filtered,
 )
 from muteadmin.audit.services import audit_derived_rebuild
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT
 from tests.test_audit_filters import filters_from, shown, write_row
 
 pytestmark = pytest.mark.django_db

@@ -27,9 +27,9 @@ from muteadmin.bulk.services import (
     mute_state_matches,
     worker_gone,
 )
-from muteadmin.mutes.services import tim_client
 from muteadmin.sandbox.services import sandbox_fault_push
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get, nospeaking_set
+from muteadmin.upstream.clients import tim_client
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def abandon(job: BulkJob, account: str, *, claimed_ago: float = 10.0) -> BulkIte
 
 
 def test_a_lookup_job_records_each_accounts_mutes_and_one_audit_row_each(lead):
-    tim_client().set_mute("bob", c2c=PERMANENT, group=3600)
+    nospeaking_set(tim_client(), "bob", c2c=PERMANENT, group=3600)
     job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice", "bob"])
     summary = run(job)
     assert (job.state, job.total, job.done, job.ok, job.errors) == ("done", 2, 2, 2, 0)
@@ -111,16 +111,16 @@ def test_a_set_job_sends_one_change_per_account_carrying_the_job_id(lead):
     assert set(changes.values_list("group_requested", "c2c_requested", "reason")) == {
         (600, None, "spam raid")
     }
-    status = tim_client().get_mute("carol")
+    status = nospeaking_get(tim_client(), "carol")
     assert status.c2c_seconds == 0 and 590 <= status.group_seconds <= 600
     assert set(job.items.values_list("c2c_observed", "group_observed")) == {(None, 600)}
 
 
 def test_a_lift_job_lifts_both_mutes(lead):
-    tim_client().set_mute("alice", c2c=PERMANENT, group=PERMANENT)
+    nospeaking_set(tim_client(), "alice", c2c=PERMANENT, group=PERMANENT)
     job = bulk_job_create(operator=lead, operation="lift", accounts=["alice"], reason="appeal")
     run(job)
-    status = tim_client().get_mute("alice")
+    status = nospeaking_get(tim_client(), "alice")
     assert (status.c2c_seconds, status.group_seconds) == (0, 0)
     assert AuditEntry.objects.get(job_id=job.pk).c2c_requested == 0
 
@@ -164,7 +164,7 @@ def test_bad_gateway_answers_are_retried(lead):
     run(job)
     assert (job.ok, job.errors) == (1, 0)
     assert rows(job) == [("alice", "change", "ok", None)]
-    assert tim_client().get_mute("alice").c2c_seconds > 0
+    assert nospeaking_get(tim_client(), "alice").c2c_seconds > 0
 
 
 def test_a_permanent_error_is_recorded_for_its_account_and_the_job_goes_on(lead):
@@ -247,7 +247,7 @@ def test_a_change_that_went_through_before_its_worker_died_is_rechecked_not_rese
     )
     # The dead worker had begun alice's audit row and Tencent applied the change.
     audit_begin(operator=lead, action="change", account="alice", c2c_requested=3600, job_id=job.pk)
-    tim_client().set_mute("alice", c2c=3600)
+    nospeaking_set(tim_client(), "alice", c2c=3600)
     abandon(job, "alice")
     summary = run(job)
     assert summary.rechecked == 1
@@ -274,7 +274,7 @@ def test_a_change_that_never_reached_tencent_is_sent_after_the_recheck(lead):
         ("alice", "query", "ok", None),
         ("alice", "change", "ok", None),
     ]
-    assert tim_client().get_mute("alice").c2c_seconds > 3500
+    assert nospeaking_get(tim_client(), "alice").c2c_seconds > 3500
 
 
 def test_a_claimed_change_with_no_audit_row_never_left_and_is_sent_without_a_query(lead):

@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.bulk.services import bulk_job_create, bulk_job_run
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

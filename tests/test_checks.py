@@ -2,7 +2,7 @@
 
 from django.core import checks
 
-from muteadmin.mutes.checks import check_tencent_settings
+from muteadmin.upstream.checks import check_tencent_settings
 
 
 def ids() -> set[str]:

@@ -11,11 +11,15 @@ from django.urls import reverse
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.mutes import services
-from muteadmin.mutes.services import mute_change, mute_get, tim_client
+from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.sandbox.credentials import sandbox_credentials
-from muteadmin.tencent.client import PERMANENT, InvalidAccount
+from muteadmin.tencent.accounts import InvalidAccount
+from muteadmin.tencent.apis import SET_NOSPEAKING
 from muteadmin.tencent.errors import TencentConfigurationError, TencentTimeout
+from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get
 from muteadmin.tencent.usersig import usersig_decode
+from muteadmin.upstream import clients
+from muteadmin.upstream.clients import tim_client
 
 BASE_URL = "https://tim.example.test"
 SECRET_KEY = "0123456789abcdef-tencent-secret-key"
@@ -170,18 +174,18 @@ def test_services_refuse_changes_the_operator_may_not_make(moderator, auditor):
 def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
     seen = []
     client = tim_client()
-    original = client.get_mute
+    original = client.call
 
-    def spying_get_mute(account, **kwargs):
+    def spying_call(api, body, **kwargs):
         seen.append(
             (
                 transaction.get_autocommit(),
                 list(AuditEntry.objects.values_list("outcome", flat=True)),
             )
         )
-        return original(account, **kwargs)
+        return original(api, body, **kwargs)
 
-    monkeypatch.setattr(client, "get_mute", spying_get_mute)
+    monkeypatch.setattr(client, "call", spying_call)
     mute_get(account="alice", operator=moderator)
     assert seen == [(True, ["pending"])]
     assert AuditEntry.objects.get().outcome == "ok"
@@ -189,10 +193,10 @@ def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
 
 @pytest.mark.django_db
 def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
-    def dies(account, **kwargs):
+    def dies(api, body, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(tim_client(), "get_mute", dies)
+    monkeypatch.setattr(tim_client(), "call", dies)
     with pytest.raises(SystemExit):
         mute_get(account="alice", operator=moderator)
     assert AuditEntry.objects.get().outcome == "pending"
@@ -200,10 +204,10 @@ def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
 
 @pytest.mark.django_db
 def test_a_bug_during_the_call_closes_the_row_as_an_error(moderator, monkeypatch):
-    def broken(account, **kwargs):
+    def broken(api, body, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(tim_client(), "get_mute", broken)
+    monkeypatch.setattr(tim_client(), "call", broken)
     with pytest.raises(KeyError):
         mute_get(account="alice", operator=moderator)
     entry = AuditEntry.objects.get()
@@ -220,7 +224,7 @@ def test_one_client_per_configuration(settings):
     assert other.base_url == "https://console.tim.qq.com"
     settings.TIM_REGION = "singapore"
     assert tim_client().base_url == "https://adminapisgp.im.qcloud.com"
-    assert services._client_for.cache_info().currsize == 3
+    assert clients._client_for.cache_info().currsize == 3
 
 
 @pytest.mark.django_db
@@ -297,14 +301,15 @@ def test_a_batch_commits_every_pending_row_before_its_first_call(django_user_mod
     lead = django_user_model.objects.create_superuser("root", password="unused-password-1234")
     seen = []
     client = tim_client()
-    original = client.set_mute
+    original = client.call
 
-    def spying_set_mute(account, **kwargs):
+    def spying_call(api, body, **kwargs):
         rows = AuditEntry.objects.order_by("id").values_list("account", "outcome")
-        seen.append((account, transaction.get_autocommit(), list(rows)))
-        return original(account, **kwargs)
+        if api is SET_NOSPEAKING:
+            seen.append((body["Set_Account"], transaction.get_autocommit(), list(rows)))
+        return original(api, body, **kwargs)
 
-    monkeypatch.setattr(client, "set_mute", spying_set_mute)
+    monkeypatch.setattr(client, "call", spying_call)
     calls = mute_change_many(
         accounts=["alice", "bob", "carol"], operator=lead, reason="raid", c2c_seconds=600, job_id=4
     )
@@ -321,7 +326,7 @@ def test_a_batch_commits_every_pending_row_before_its_first_call(django_user_mod
         ("carol", "ok", 4, 600),
     ]
     assert [call.entry_id for call in calls] == list(entries.values_list("id", flat=True))
-    assert tim_client().get_mute("bob").c2c_seconds > 590
+    assert nospeaking_get(tim_client(), "bob").c2c_seconds > 590
 
 
 @pytest.mark.django_db

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.sandbox.services import sandbox_fault_push
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.apis import SET_NOSPEAKING
+from muteadmin.tencent.nospeaking import PERMANENT
 
 pytestmark = pytest.mark.django_db
 
@@ -273,16 +274,17 @@ def test_upstream_error_on_change_reshows_the_form_with_the_sentence(as_moderato
     as_moderator.get(account_url("jack"))  # warm the client
     AuditEntry.objects.all()  # rows so far are completed queries
 
-    from muteadmin.mutes import services
+    from muteadmin.upstream import clients
 
-    client = services.tim_client()
-    original = client.set_mute
+    client = clients.tim_client()
+    original = client.call
 
-    def failing_set_mute(account, **kwargs):
-        sandbox_fault_push(kind="error", code=130014, count=20)
-        return original(account, **kwargs)
+    def failing_set(api, body, **kwargs):
+        if api is SET_NOSPEAKING:
+            sandbox_fault_push(kind="error", code=130014, count=20)
+        return original(api, body, **kwargs)
 
-    client.set_mute = failing_set_mute
+    client.call = failing_set
     response = change(as_moderator, "jack", c2c_seconds="600", reason="keeps the reason")
     html = response.content.decode()
     assert response.status_code == 200

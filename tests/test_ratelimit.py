@@ -16,12 +16,14 @@ from django.db import connection
 from responses import matchers
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.mutes import ratelimit
-from muteadmin.mutes.ratelimit import WINDOW_MS, UpstreamSlotUnavailable, upstream_slot
 from muteadmin.mutes.services import mute_get
 from muteadmin.sandbox.services import sandbox_fault_push
+from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import MIN_READ_TIMEOUT, TencentClient
 from muteadmin.tencent.errors import TencentRateLimited
+from muteadmin.tencent.nospeaking import nospeaking_get
+from muteadmin.upstream import ratelimit
+from muteadmin.upstream.ratelimit import WINDOW_MS, UpstreamSlotUnavailable, upstream_slot
 
 BASE_URL = "https://console.tim.qq.com"
 GET_URL = f"{BASE_URL}/v4/openconfigsvr/getnospeaking"
@@ -102,7 +104,9 @@ def test_every_attempt_retries_included_takes_a_slot_first(clock, rsps):
     bad_gateway = get_stub(rsps, status=502, body="<html>502 Bad Gateway</html>")
     answered = get_stub(rsps, json=NOT_MUTED)
 
-    status = client_with(clock, budgets.append).get_mute("alice")
+    status = nospeaking_get(
+        client_with(clock, lambda api, seconds: budgets.append(seconds)), "alice"
+    )
 
     assert status.attempts == 3
     assert [limited.call_count, bad_gateway.call_count, answered.call_count] == [1, 1, 1]
@@ -115,11 +119,11 @@ def test_every_attempt_retries_included_takes_a_slot_first(clock, rsps):
 def test_a_refused_slot_raises_rate_limited_and_sends_nothing(clock, rsps):
     answered = get_stub(rsps, json=NOT_MUTED)
 
-    def refuse(seconds: float) -> None:
+    def refuse(api: Api, seconds: float) -> None:
         raise UpstreamSlotUnavailable(SLOT_BUSY)
 
     with pytest.raises(TencentRateLimited) as caught:
-        client_with(clock, refuse).get_mute("alice")
+        nospeaking_get(client_with(clock, refuse), "alice")
 
     assert answered.call_count == 0
     assert caught.value.moderator_message == SLOT_BUSY
@@ -130,7 +134,7 @@ def test_waiting_for_a_slot_counts_against_the_deadline(clock, rsps):
     started = clock.now
     timeouts = []
 
-    def slot_after_the_whole_budget(seconds: float) -> None:
+    def slot_after_the_whole_budget(api: Api, seconds: float) -> None:
         clock.now += seconds
 
     def answer(request):
@@ -144,7 +148,7 @@ def test_waiting_for_a_slot_counts_against_the_deadline(clock, rsps):
         match=[matchers.json_params_matcher({"Get_Account": "alice"})],
     )
 
-    client_with(clock, slot_after_the_whole_budget).get_mute("alice")
+    nospeaking_get(client_with(clock, slot_after_the_whole_budget), "alice")
 
     (connect, read), = timeouts  # fmt: skip
     assert (clock.now - started) + connect + read == pytest.approx(15.0)
@@ -261,7 +265,7 @@ HAMMER = textwrap.dedent(
     import json, sys, threading, time
     import django
     django.setup()
-    from muteadmin.mutes.ratelimit import UpstreamSlotUnavailable, upstream_slot
+    from muteadmin.upstream.ratelimit import UpstreamSlotUnavailable, upstream_slot
 
     threads, start_at, stop_at = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
     admitted, refused, lock = [], [], threading.Lock()

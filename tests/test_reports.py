@@ -20,7 +20,7 @@ from muteadmin.reports.selectors import (
     mute_state_at,
 )
 from muteadmin.reports.services import mute_report_export
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT
 
 pytestmark = pytest.mark.django_db
 

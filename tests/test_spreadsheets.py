@@ -7,7 +7,7 @@ import pytest
 from django.db import NotSupportedError, ProgrammingError, connection, transaction
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.spreadsheets import (
+from muteadmin.core.spreadsheets import (
     CopiedCsv,
     CsvLine,
     CsvNumber,

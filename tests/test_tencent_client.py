@@ -11,14 +11,8 @@ import requests
 import responses
 from responses import matchers
 
-from muteadmin.tencent.client import (
-    PERMANENT,
-    InvalidAccount,
-    MuteChange,
-    MuteStatus,
-    TencentClient,
-    validate_account,
-)
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from muteadmin.tencent.client import TencentClient
 from muteadmin.tencent.errors import (
     TencentConfigurationError,
     TencentInvalidRequest,
@@ -27,8 +21,16 @@ from muteadmin.tencent.errors import (
     TencentTransportError,
     TencentUpstreamError,
 )
+from muteadmin.tencent.nospeaking import (
+    PERMANENT,
+    MuteChange,
+    MuteStatus,
+    nospeaking_get,
+    nospeaking_set,
+)
 from muteadmin.tencent.redaction import RedactSecretsFilter, redact
 from muteadmin.tencent.regions import REGIONS, region_base_url
+from muteadmin.tencent.retry import RetryPolicy
 from muteadmin.tencent.usersig import usersig_decode
 
 SDKAPPID = 1400000001
@@ -137,7 +139,7 @@ def get_stub(rsps, account="alice", **response):
 def test_get_mute_reads_both_mutes_with_the_request_random(client, rsps):
     get_stub(rsps, json={**OK, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 7196})
 
-    status = client.get_mute("alice")
+    status = nospeaking_get(client, "alice")
 
     assert status == MuteStatus(
         account="alice",
@@ -165,7 +167,7 @@ def test_get_mute_reports_permanent_mutes_without_action_status_and_ignores_extr
         },
     )
 
-    status = client.get_mute("alice")
+    status = nospeaking_get(client, "alice")
 
     assert status.c2c_permanent and status.group_permanent
     assert status.c2c_seconds == status.group_seconds == PERMANENT
@@ -173,7 +175,7 @@ def test_get_mute_reports_permanent_mutes_without_action_status_and_ignores_extr
 
 def test_results_are_frozen(client, rsps):
     get_stub(rsps, json=NOT_MUTED)
-    status = client.get_mute("alice")
+    status = nospeaking_get(client, "alice")
     with pytest.raises(AttributeError):
         status.c2c_seconds = 5
 
@@ -190,7 +192,7 @@ def test_unreadable_mute_times_in_a_success_raise_upstream_error_without_retry(
     answer_stub = get_stub(rsps, json=answer)
 
     with pytest.raises(TencentUpstreamError) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert answer_stub.call_count == 1
     assert caught.value.random == int(sent(rsps)["random"])
@@ -198,7 +200,7 @@ def test_unreadable_mute_times_in_a_success_raise_upstream_error_without_retry(
 
 def test_every_request_gets_a_fresh_random(client, rsps):
     get_stub(rsps, json=NOT_MUTED)
-    results = [client.get_mute("alice") for _ in range(5)]
+    results = [nospeaking_get(client, "alice") for _ in range(5)]
     randoms = sent_randoms(rsps)
     assert len(set(randoms)) == 5
     assert [result.random for result in results] == randoms
@@ -216,8 +218,8 @@ def test_calls_go_through_the_one_session_the_client_holds(clock, rsps):
     get_stub(rsps, json=NOT_MUTED)
     stub(rsps, SET_URL, {"Set_Account": "alice", "C2CmsgNospeakingTime": 60}, json=OK)
 
-    client.get_mute("alice")
-    client.set_mute("alice", c2c=60)
+    nospeaking_get(client, "alice")
+    nospeaking_set(client, "alice", c2c=60)
 
     assert client.session is session
     assert [kwargs["timeout"] for kwargs in posts] == [(3.05, 5.0), (3.05, 5.0)]
@@ -229,7 +231,7 @@ def test_calls_go_through_the_one_session_the_client_holds(clock, rsps):
 def test_set_mute_with_c2c_only_leaves_the_group_mute_out_of_the_request(client, rsps):
     stub(rsps, SET_URL, {"Set_Account": "alice", "C2CmsgNospeakingTime": 3600}, json=OK)
 
-    change = client.set_mute("alice", c2c=3600)
+    change = nospeaking_set(client, "alice", c2c=3600)
 
     assert "GroupmsgNospeakingTime" not in json.loads(rsps.calls[0].request.body)
     assert change == MuteChange(
@@ -245,7 +247,7 @@ def test_set_mute_with_c2c_only_leaves_the_group_mute_out_of_the_request(client,
 def test_set_mute_with_group_only_leaves_the_c2c_mute_out_of_the_request(client, rsps):
     stub(rsps, SET_URL, {"Set_Account": "bob", "GroupmsgNospeakingTime": 0}, json=OK)
 
-    change = client.set_mute("bob", group=0)
+    change = nospeaking_set(client, "bob", group=0)
 
     assert "C2CmsgNospeakingTime" not in json.loads(rsps.calls[0].request.body)
     assert (change.c2c_seconds, change.group_seconds) == (None, 0)
@@ -255,7 +257,7 @@ def test_set_mute_with_both_sends_both(client, rsps):
     body = {"Set_Account": "bob", "C2CmsgNospeakingTime": PERMANENT, "GroupmsgNospeakingTime": 0}
     stub(rsps, SET_URL, body, json={"ErrorCode": 0, "ErrorInfo": ""})
 
-    change = client.set_mute("bob", c2c=PERMANENT, group=0)
+    change = nospeaking_set(client, "bob", c2c=PERMANENT, group=0)
 
     assert (change.c2c_seconds, change.group_seconds) == (4294967295, 0)
 
@@ -267,7 +269,7 @@ def test_set_mute_with_both_sends_both(client, rsps):
 )
 def test_set_mute_rejects_bad_values_before_sending_anything(client, rsps, kwargs):
     with pytest.raises(ValueError):
-        client.set_mute("alice", **kwargs)
+        nospeaking_set(client, "alice", **kwargs)
     assert len(rsps.calls) == 0
 
 
@@ -277,9 +279,9 @@ def test_set_mute_rejects_bad_values_before_sending_anything(client, rsps, kwarg
 @pytest.mark.parametrize("account", ["", "a" * 33, "élodie", "tab\there", "a\nb", "del\x7f", None])
 def test_invalid_accounts_are_refused_with_a_sentence_before_any_call(client, rsps, account):
     with pytest.raises(InvalidAccount) as caught:
-        client.get_mute(account)
+        nospeaking_get(client, account)
     with pytest.raises(InvalidAccount):
-        client.set_mute(account, c2c=60)
+        nospeaking_set(client, account, c2c=60)
     message = str(caught.value)
     assert message[0].isupper() and message.endswith(".")
     assert len(rsps.calls) == 0
@@ -300,21 +302,21 @@ def test_a_client_for_an_invalid_admin_identifier_cannot_be_built():
 
 def test_one_usersig_is_reused_across_calls(client, rsps):
     get_stub(rsps, json=NOT_MUTED)
-    client.get_mute("alice")
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
+    nospeaking_get(client, "alice")
     assert sent(rsps, 0)["usersig"] == sent(rsps, 1)["usersig"]
 
 
 def test_usersig_is_renewed_a_margin_before_it_expires(client, clock, rsps):
     get_stub(rsps, json=NOT_MUTED)
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
     first = usersig_decode(sent(rsps, 0)["usersig"])
     renew_at = first["TLS.time"] + first["TLS.expire"] - 10 * 60
 
     clock.now = renew_at - 1
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
     clock.now = renew_at
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
 
     assert sent(rsps, 1)["usersig"] == sent(rsps, 0)["usersig"]
     assert sent(rsps, 2)["usersig"] != sent(rsps, 1)["usersig"]
@@ -323,12 +325,12 @@ def test_usersig_is_renewed_a_margin_before_it_expires(client, clock, rsps):
 
 def test_expired_usersig_is_signed_afresh_and_retried_once(client, clock, rsps):
     get_stub(rsps, json=NOT_MUTED)
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
     clock.now += 60
     get_stub(rsps, json={"ErrorCode": 70001, "ErrorInfo": "usersig expired"})
     get_stub(rsps, json={**NOT_MUTED, "C2CmsgNospeakingTime": 30})
 
-    status = client.get_mute("alice")
+    status = nospeaking_get(client, "alice")
 
     assert status.c2c_seconds == 30
     assert status.attempts == 2
@@ -341,7 +343,7 @@ def test_a_second_expired_usersig_raises_configuration_error(client, rsps):
     expired = get_stub(rsps, json={"ErrorCode": 70001, "ErrorInfo": "usersig expired"})
 
     with pytest.raises(TencentConfigurationError) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert expired.call_count == 2
     assert (caught.value.error_code, caught.value.attempts) == (70001, 2)
@@ -358,7 +360,7 @@ def test_timeouts_are_retried_then_raise_tencent_timeout(client, clock, rsps, fa
     hanging = get_stub(rsps, body=failure("timed out"))
 
     with pytest.raises(TencentTimeout) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert hanging.call_count == caught.value.attempts == 4
     assert caught.value.random == sent_randoms(rsps)[-1]
@@ -369,7 +371,7 @@ def test_refused_connection_raises_transport_error(client, rsps):
     refused = get_stub(rsps, body=requests.exceptions.ConnectionError("Connection refused"))
 
     with pytest.raises(TencentTransportError) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert not isinstance(caught.value, TencentTimeout)
     assert refused.call_count == 4
@@ -379,7 +381,7 @@ def test_502_then_success_returns_the_second_answer(client, clock, rsps):
     get_stub(rsps, status=502, body="<html>Bad Gateway</html>")
     get_stub(rsps, json={**NOT_MUTED, "GroupmsgNospeakingTime": 60})
 
-    status = client.get_mute("alice")
+    status = nospeaking_get(client, "alice")
 
     assert (status.group_seconds, status.attempts) == (60, 2)
     assert status.random == sent_randoms(rsps)[1] != sent_randoms(rsps)[0]
@@ -390,7 +392,7 @@ def test_502_forever_gives_up_after_bounded_attempts_with_backoff(client, clock,
     bad_gateway = get_stub(rsps, status=502, body="Bad Gateway")
 
     with pytest.raises(TencentTransportError) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     randoms = sent_randoms(rsps)
     assert bad_gateway.call_count == caught.value.attempts == 4
@@ -405,7 +407,7 @@ def test_invalid_json_is_retried_as_a_transport_error(client, rsps):
     get_stub(rsps, body="<html>not json</html>")
     get_stub(rsps, json=NOT_MUTED)
 
-    assert client.get_mute("alice").attempts == 2
+    assert nospeaking_get(client, "alice").attempts == 2
 
 
 @pytest.mark.parametrize("body", ["{broken", "[1, 2]", '{"ErrorInfo": ""}', ""])
@@ -413,7 +415,7 @@ def test_garbage_forever_raises_transport_error(client, rsps, body):
     garbage = get_stub(rsps, body=body)
 
     with pytest.raises(TencentTransportError):
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert garbage.call_count == 4
 
@@ -425,7 +427,7 @@ def test_rate_limit_60007_is_retried_then_succeeds(client, clock, rsps):
     get_stub(rsps, json={"ErrorCode": 60007, "ErrorInfo": "freq limit"})
     get_stub(rsps, json=NOT_MUTED)
 
-    assert client.get_mute("alice").attempts == 2
+    assert nospeaking_get(client, "alice").attempts == 2
     assert len(clock.sleeps) == 1
 
 
@@ -433,7 +435,7 @@ def test_rate_limit_60011_forever_raises_rate_limited_with_advice(client, rsps):
     limited = get_stub(rsps, json={"ErrorCode": 60011, "ErrorInfo": "sdkappid freq limit"})
 
     with pytest.raises(TencentRateLimited) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert limited.call_count == 4
     assert caught.value.moderator_message == (
@@ -444,7 +446,7 @@ def test_rate_limit_60011_forever_raises_rate_limited_with_advice(client, rsps):
 def test_signature_lockout_70050_is_not_retried(client, rsps):
     locked = get_stub(rsps, json={"ErrorCode": 70050, "ErrorInfo": "wait a minute"})
     with pytest.raises(TencentRateLimited):
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
     assert locked.call_count == 1
 
 
@@ -452,7 +454,7 @@ def test_wrong_key_70009_is_a_configuration_error_and_not_retried(client, rsps):
     wrong_key = get_stub(rsps, json={"ErrorCode": 70009, "ErrorInfo": "hmac mismatch"})
 
     with pytest.raises(TencentConfigurationError) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert wrong_key.call_count == 1
     assert caught.value.code_label == "Tencent error 70009"
@@ -468,7 +470,7 @@ def test_invalid_account_130005_is_an_invalid_request_and_not_retried(client, rs
     )
 
     with pytest.raises(TencentInvalidRequest) as caught:
-        client.set_mute("alice", group=60)
+        nospeaking_set(client, "alice", group=60)
 
     assert invalid.call_count == 1
     assert caught.value.error_code == 130005
@@ -479,7 +481,7 @@ def test_system_error_130014_is_retried(client, rsps):
     stub(rsps, SET_URL, body, json={"ErrorCode": 130014, "ErrorInfo": "system error"})
     stub(rsps, SET_URL, body, json=OK)
 
-    assert client.set_mute("alice", c2c=0).attempts == 2
+    assert nospeaking_set(client, "alice", c2c=0).attempts == 2
 
 
 # The overall deadline
@@ -488,7 +490,8 @@ def test_system_error_130014_is_retried(client, rsps):
 def test_retries_stop_at_the_deadline_and_shrink_the_last_read_timeout(clock, rsps):
     client = TencentClient(
         sdkappid=SDKAPPID, secret_key=SECRET_KEY, identifier=ADMIN, base_url=BASE_URL,
-        max_attempts=100, clock=clock.time, monotonic=clock.time, sleep=clock.sleep,
+        retry=RetryPolicy(max_attempts=100),
+        clock=clock.time, monotonic=clock.time, sleep=clock.sleep,
     )  # fmt: skip
     budgets = []
 
@@ -501,7 +504,7 @@ def test_retries_stop_at_the_deadline_and_shrink_the_last_read_timeout(clock, rs
     get_stub(rsps, callback=hang_until_timeout)
 
     with pytest.raises(TencentTimeout) as caught:
-        client.get_mute("alice")
+        nospeaking_get(client, "alice")
 
     assert clock.now - START <= 15.0
     assert all(needed <= left for needed, left in budgets)
@@ -536,10 +539,10 @@ def test_no_usersig_or_secret_key_reaches_logs_errors_or_reprs(client, rsps, cap
         return (0, {}, requests.exceptions.ConnectionError(message))
 
     get_stub(rsps, callback=answer_like_urllib3)
-    client.get_mute("alice")
+    nospeaking_get(client, "alice")
     get_stub(rsps, account="bob", callback=refuse_like_urllib3)
     with pytest.raises(TencentTransportError) as caught:
-        client.get_mute("bob")
+        nospeaking_get(client, "bob")
 
     error = caught.value
     outputs = {

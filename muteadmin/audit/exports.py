@@ -13,7 +13,7 @@ from muteadmin.audit.filters import AuditFilters
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_filtered
 from muteadmin.audit.services import audit_begin, audit_complete
-from muteadmin.spreadsheets import (
+from muteadmin.core.spreadsheets import (
     CsvLine,
     CsvNumber,
     CsvText,

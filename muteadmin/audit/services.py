@@ -25,8 +25,8 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
-from muteadmin.sql import update_each
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.core.sql import update_each
+from muteadmin.tencent.nospeaking import PERMANENT
 
 # Actions whose successful rows say how long an account's mutes still run.
 _OBSERVING_ACTIONS = frozenset({AuditEntry.Action.QUERY, AuditEntry.Action.CHANGE})

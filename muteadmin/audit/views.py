@@ -28,8 +28,8 @@ from muteadmin.audit.selectors import (
     audit_daily_counts,
     audit_page,
 )
-from muteadmin.mutes.templatetags.mutes import describe_seconds, duration
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.core.durations import describe_seconds, duration
+from muteadmin.tencent.nospeaking import PERMANENT
 
 # The chart's drawing area in SVG user units; the stylesheet scales it to the page width.
 CHART_WIDTH = 720

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.services import BULK_MAX_ACCOUNTS
 from muteadmin.mutes.forms import KINDS, MuteChangeForm
-from muteadmin.tencent.client import InvalidAccount, validate_account
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 
 # Lines read at most, counting blanks, invalid ids and duplicates, so a huge paste fails fast.
 MAX_LINES = 2 * BULK_MAX_ACCOUNTS

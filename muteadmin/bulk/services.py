@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
+from muteadmin.core.sql import update_each
 from muteadmin.mutes.services import (
     MuteCall,
     mute_change,
@@ -36,9 +37,9 @@ from muteadmin.mutes.services import (
     mute_get,
     mute_get_many,
 )
-from muteadmin.sql import update_each
-from muteadmin.tencent.client import PERMANENT, InvalidAccount, validate_account
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError, TencentRateLimited
+from muteadmin.tencent.nospeaking import PERMANENT
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from muteadmin.bulk.selectors import (
     bulk_results_rows,
 )
 from muteadmin.bulk.services import bulk_job_cancel, bulk_job_create, bulk_jobs_recover
-from muteadmin.spreadsheets import csv_lines
+from muteadmin.core.spreadsheets import csv_lines
 
 
 class BulkPermissionMixin(PermissionRequiredMixin):

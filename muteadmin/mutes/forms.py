@@ -3,7 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from muteadmin.tencent.client import PERMANENT, InvalidAccount, validate_account
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from muteadmin.tencent.nospeaking import PERMANENT
 
 CUSTOM = "custom"
 KINDS = ("c2c", "group")

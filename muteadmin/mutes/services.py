@@ -1,6 +1,5 @@
 """The one door to Tencent: every mute query and change goes through here and is audited."""
 
-import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -8,39 +7,26 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCompletion, audit_begin_many, audit_complete_many
-from muteadmin.mutes.ratelimit import upstream_slot
-from muteadmin.tencent.client import (
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from muteadmin.tencent.errors import TencentError
+from muteadmin.tencent.nospeaking import (
     PERMANENT,
-    InvalidAccount,
     MuteChange,
     MuteStatus,
-    TencentClient,
-    validate_account,
+    nospeaking_get,
+    nospeaking_set,
 )
-from muteadmin.tencent.errors import TencentError
-from muteadmin.tencent.regions import region_base_url
+from muteadmin.upstream.clients import tim_client
 
 # A page answers within this many seconds whatever Tencent does; a change spends at most
 # BEFORE_CHANGE_DEADLINE of it on the query that records the state before the change.
 INTERACTIVE_DEADLINE = 15.0
 BEFORE_CHANGE_DEADLINE = 6.0
-# No call, not even a bulk job's in the background, keeps retrying longer than this.
-LONGEST_DEADLINE = 60.0
-
-
-@dataclass(frozen=True)
-class _ClientConfig:
-    sdkappid: int
-    secret_key: str
-    identifier: str
-    base_url: str
-    sandbox: bool
 
 
 @dataclass(frozen=True)
@@ -54,57 +40,6 @@ class MuteChangeResult:
     change: MuteChange
     c2c_after: int | None
     group_after: int | None
-
-
-def tim_sandbox_active() -> bool:
-    """Whether calls go to the built-in emulator rather than Tencent."""
-    return settings.TIM_SDKAPPID is None
-
-
-def tim_client() -> TencentClient:
-    """Return the client for the current settings, one per configuration."""
-    if tim_sandbox_active():
-        from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
-        from muteadmin.sandbox.credentials import sandbox_credentials
-
-        credentials = sandbox_credentials()
-        config = _ClientConfig(
-            sdkappid=credentials.sdkappid,
-            secret_key=credentials.secret_key,
-            identifier=credentials.identifier,
-            base_url=SANDBOX_BASE_URL,
-            sandbox=True,
-        )
-    else:
-        config = _ClientConfig(
-            sdkappid=settings.TIM_SDKAPPID,
-            secret_key=settings.TIM_SECRET_KEY,
-            identifier=settings.TIM_ADMIN_IDENTIFIER,
-            base_url=(settings.TIM_API_BASE_URL or region_base_url(settings.TIM_REGION)).rstrip(
-                "/"
-            ),
-            sandbox=False,
-        )
-    return _client_for(config)
-
-
-@functools.lru_cache(maxsize=4)
-def _client_for(config: _ClientConfig) -> TencentClient:
-    client = TencentClient(
-        sdkappid=config.sdkappid,
-        secret_key=config.secret_key,
-        identifier=config.identifier,
-        base_url=config.base_url,
-        deadline=LONGEST_DEADLINE,
-        # Every attempt, the emulator's included, takes a slot under the cap shared by every
-        # process using this database.
-        before_attempt=lambda seconds: upstream_slot(timeout=seconds),
-    )
-    if config.sandbox:
-        from muteadmin.sandbox.adapter import SandboxAdapter
-
-        client.session.mount(config.base_url, SandboxAdapter())
-    return client
 
 
 @dataclass(frozen=True)
@@ -159,7 +94,7 @@ def mute_get_many(
     """
 
     def call(account: str) -> tuple[MuteStatus, dict[str, Any]]:
-        status = tim_client().get_mute(account, deadline=deadline)
+        status = nospeaking_get(tim_client(), account, deadline=deadline)
         observed = {"c2c_observed": status.c2c_seconds, "group_observed": status.group_seconds}
         return status, {"request_random": status.random, **observed}
 
@@ -241,8 +176,8 @@ def mute_change_many(
     before = before or {}
 
     def call(account: str) -> tuple[MuteChangeResult, dict[str, Any]]:
-        change = tim_client().set_mute(
-            account, c2c=c2c_seconds, group=group_seconds, deadline=deadline
+        change = nospeaking_set(
+            tim_client(), account, c2c=c2c_seconds, group=group_seconds, deadline=deadline
         )
         seen = before.get(account)
         result = MuteChangeResult(

@@ -10,12 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
+from muteadmin.core.durations import describe_seconds
+from muteadmin.core.http import client_ip
 from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
-from muteadmin.mutes.templatetags.mutes import describe_seconds
-from muteadmin.tencent.client import PERMANENT, InvalidAccount, MuteStatus, validate_account
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
+from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,6 @@ def mute_cards(status: MuteStatus) -> list[MuteCard]:
             ends_at = status.observed_at + timedelta(seconds=seconds)
         cards.append(MuteCard(kind=kind, label=KIND_LABELS[kind], seconds=seconds, ends_at=ends_at))
     return cards
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class LookupView(PermissionRequiredMixin, View):

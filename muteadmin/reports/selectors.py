@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import QuerySet
 
 from muteadmin.audit.models import AccountMuteState
-from muteadmin.tencent.client import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT
 
 # A mute's state as the report names it (the CSV's c2c_state and group_state).
 MUTED = "muted"

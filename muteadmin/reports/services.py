@@ -7,13 +7,13 @@ from datetime import datetime
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from muteadmin.audit.exports import AuditedExport
+from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.reports.selectors import (
     CSV_HEADER,
     EXPORT_BATCH_SIZE,
     MuteReportFilters,
     mute_report_rows,
 )
-from muteadmin.spreadsheets import csv_lines
 
 # What an export's audit row says it exported.
 REPORT_NAME = "mutes"

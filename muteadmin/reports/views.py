@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from muteadmin.mutes.views import client_ip
+from muteadmin.core.http import client_ip
 from muteadmin.reports.forms import MuteReportForm, MuteReportPageForm
 from muteadmin.reports.selectors import FILTER_NAMES, ReportCursor, mute_report_page
 from muteadmin.reports.services import mute_report_export

@@ -28,13 +28,14 @@ from enum import IntEnum
 from http import HTTPStatus
 from typing import Any, Protocol
 
+from muteadmin.tencent.accounts import ACCOUNT_MAX_BYTES
+from muteadmin.tencent.apis import GET_NOSPEAKING
+from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.tencent.usersig import UserSigFormatError, usersig_decode, usersig_hmac
 
-PERMANENT = 0xFFFFFFFF
 UINT32_MAX = 0xFFFFFFFF
-RATE_LIMIT_PER_SECOND = 200
+RATE_LIMIT_PER_SECOND = GET_NOSPEAKING.cap_per_second
 RATE_WINDOW = timedelta(seconds=1)
-ACCOUNT_MAX_BYTES = 32
 USERSIG_VERSION = "2.0"
 CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_HTML = "text/html; charset=utf-8"

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from muteadmin.mutes.services import tim_sandbox_active
+from muteadmin.upstream.clients import tim_sandbox_active
 
 
 def upstream(request: HttpRequest) -> dict:

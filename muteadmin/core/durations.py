@@ -1,15 +1,10 @@
-"""Template filters that put mute lengths into words."""
+"""Mute lengths in words: "2 d 3 h", "muted, 5 min left", "permanent"."""
 
-from django import template
-
-from muteadmin.tencent.client import PERMANENT
-
-register = template.Library()
+from muteadmin.tencent.nospeaking import PERMANENT
 
 _UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 
 
-@register.filter
 def duration(seconds: int) -> str:
     """Seconds as "2 d 3 h 4 min 5 s", largest unit first, zero units left out."""
     seconds = int(seconds)
@@ -23,7 +18,6 @@ def duration(seconds: int) -> str:
     return " ".join(parts)
 
 
-@register.filter
 def describe_seconds(seconds: int) -> str:
     """A mute's remaining seconds as a moderator reads them."""
     if seconds == PERMANENT:
@@ -33,7 +27,6 @@ def describe_seconds(seconds: int) -> str:
     return f"muted, {duration(seconds)} left"
 
 
-@register.filter
 def requested_in_words(seconds: int | None) -> str:
     """What a change asked for one mute: left alone, lifted, a length, or permanent."""
     if seconds is None:
