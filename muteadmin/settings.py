@@ -154,6 +154,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
 
 # Tencent Cloud Chat. Without TIM_SDKAPPID the built-in sandbox emulator answers every call.
+# TIM_APPS (a JSON list, or the path of a file holding one) names several apps instead; see
+# .env.example. The single-app settings below then only give TIM_RATE_LIMIT's default.
+TIM_APPS = env.str("TIM_APPS", default="")
 TIM_SDKAPPID = env.int("TIM_SDKAPPID", default=None)
 TIM_SECRET_KEY = env.str("TIM_SECRET_KEY", default="")
 TIM_ADMIN_IDENTIFIER = env.str("TIM_ADMIN_IDENTIFIER", default="administrator")

@@ -50,3 +50,36 @@ def test_base_url_without_a_scheme(settings):
 def test_overlong_admin_identifier(settings):
     settings.TIM_ADMIN_IDENTIFIER = "a" * 33
     assert ids() == {"muteadmin.E004"}
+
+
+# Several apps
+
+
+def test_a_good_tim_apps_is_clean(settings):
+    settings.TIM_APPS = (
+        '[{"name": "prod", "sdkappid": 1400123456, "secret_key": "k", "region": "seoul"},'
+        ' {"name": "staging", "sandbox": true}]'
+    )
+    assert ids() == set()
+
+
+def test_a_broken_tim_apps_is_an_error_with_its_sentence(settings):
+    settings.TIM_APPS = '[{"name": "prod", "sdkappid": 1400123456, "secret_key": ""}]'
+    (error,) = check_tencent_settings(None)
+    assert error.id == "muteadmin.E007"
+    assert "secret_key is empty" in error.msg
+
+
+def test_tim_apps_beside_the_single_app_settings_is_an_error(settings):
+    settings.TIM_APPS = '[{"name": "staging", "sandbox": true}]'
+    settings.TIM_SDKAPPID = 1400012345
+    assert ids() == {"muteadmin.E008"}
+
+
+def test_a_plain_http_app_in_tim_apps_is_refused_in_production(settings):
+    settings.TIM_APPS = (
+        '[{"name": "local", "sdkappid": 1400123456, "secret_key": "k",'
+        ' "base_url": "http://127.0.0.1:9000"}]'
+    )
+    settings.DEBUG = False
+    assert ids() == {"muteadmin.E006"}

@@ -6,10 +6,44 @@ from django.conf import settings
 from django.core import checks
 
 from muteadmin.tencent.regions import REGIONS
+from muteadmin.upstream.registry import TimAppsError, tim_apps
 
 
 @checks.register(checks.Tags.compatibility, deploy=False)
 def check_tencent_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    if settings.TIM_APPS.strip():
+        return _check_tim_apps()
+    return _check_single_app()
+
+
+def _check_tim_apps() -> list[checks.CheckMessage]:
+    errors = []
+    if settings.TIM_SDKAPPID is not None:
+        errors.append(
+            checks.Error(
+                "Both TIM_APPS and TIM_SDKAPPID are set.",
+                hint="Describe every app in TIM_APPS and unset TIM_SDKAPPID and TIM_SECRET_KEY.",
+                id="muteadmin.E008",
+            )
+        )
+    try:
+        apps = tim_apps()
+    except TimAppsError as exc:
+        return [*errors, checks.Error(str(exc), id="muteadmin.E007")]
+    for app in apps.values():
+        if urlsplit(app.base_url).scheme == "http" and not settings.DEBUG:
+            errors.append(
+                checks.Error(
+                    f"The app {app.name!r} in TIM_APPS uses plain http in production, "
+                    "so the UserSig would travel unencrypted.",
+                    hint="Use an https:// base_url, or leave it out to use the region's domain.",
+                    id="muteadmin.E006",
+                )
+            )
+    return errors
+
+
+def _check_single_app() -> list[checks.CheckMessage]:
     errors = []
     sdkappid = settings.TIM_SDKAPPID
     if sdkappid is not None and not settings.TIM_SECRET_KEY:
