@@ -21,7 +21,7 @@ from muteadmin.audit.selectors import (
     audit_daily_counts,
     audit_filtered,
 )
-from muteadmin.audit.services import audit_derived_rebuild
+from muteadmin.audit.derived import audit_derived_rebuild
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.test_audit_filters import filters_from, shown, write_row
 

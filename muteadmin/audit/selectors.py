@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilters
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
+from muteadmin.core.pagination import Keyset, KeysetPage
 
 
 def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -61,48 +62,28 @@ CHART_MAX_DAYS = 92
 _HOUR = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    """One page of rows, newest first, and whether rows exist beyond either end."""
-
-    rows: list[AuditEntry]
-    has_newer: bool
-    has_older: bool
-
-    @property
-    def newest_id(self) -> int | None:
-        return self.rows[0].pk if self.rows else None
-
-    @property
-    def oldest_id(self) -> int | None:
-        return self.rows[-1].pk if self.rows else None
+# Newest first: "older" pages come after a cursor in this order, "newer" ones before it.
+AUDIT_KEYSET = Keyset(("-id", int))
 
 
 def audit_page(
     *,
     filters: AuditFilters,
-    before: int | None = None,
-    after: int | None = None,
+    older_than: str | None = None,
+    newer_than: str | None = None,
     size: int = PAGE_SIZE,
-) -> AuditPage:
-    """Rows matching `filters` older than `before`, newer than `after`, or the newest ones."""
-    if before is not None and after is not None:
-        raise ValueError("Page from one cursor: before or after, not both.")
-    rows = audit_filtered(filters=filters)
-    if after is not None:
-        # The `size` rows just above the cursor, read upwards and shown newest first.
-        found = list(rows.filter(id__gt=after).order_by("id")[: size + 1])
-        has_newer = len(found) > size
-        found = found[:size][::-1]
-        has_older = rows.filter(id__lte=after).exists()
-        return AuditPage(rows=found, has_newer=has_newer, has_older=has_older)
-    if before is not None:
-        rows_before = rows.filter(id__lt=before)
-        has_newer = rows.filter(id__gte=before).exists()
-    else:
-        rows_before, has_newer = rows, False
-    found = list(rows_before[: size + 1])
-    return AuditPage(rows=found[:size], has_newer=has_newer, has_older=len(found) > size)
+) -> KeysetPage[AuditEntry]:
+    """Rows matching `filters` older or newer than a cursor (an id), or the newest ones.
+
+    The page's "next" side is older rows, its "previous" side newer ones; both are checked
+    against the database, so a page reached by cursor knows whether it is the newest.
+    Raises CursorError for a cursor the page did not write.
+    """
+    after = AUDIT_KEYSET.decode(older_than) if older_than else None
+    before = AUDIT_KEYSET.decode(newer_than) if newer_than else None
+    return AUDIT_KEYSET.page(
+        audit_filtered(filters=filters), after=after, before=before, size=size, exact=True
+    )
 
 
 @dataclass(frozen=True)
