@@ -62,6 +62,19 @@ CHART_MAX_DAYS = 92
 _HOUR = timedelta(hours=1)
 
 
+# The detail page lists at most this many other rows of the same operation (a bulk job's can
+# run to thousands; the audit list filtered by job shows them all).
+OPERATION_ROWS = 50
+
+
+@dataclass(frozen=True)
+class AuditOperation:
+    """Rows of one operation (see AuditEntry.correlation_id), and how many more were left out."""
+
+    rows: list[AuditEntry]
+    more: int
+
+
 # Newest first: "older" pages come after a cursor in this order, "newer" ones before it.
 AUDIT_KEYSET = Keyset(("-id", int))
 
@@ -69,21 +82,32 @@ AUDIT_KEYSET = Keyset(("-id", int))
 def audit_page(
     *,
     filters: AuditFilters,
-    older_than: str | None = None,
-    newer_than: str | None = None,
+    older_than: tuple[int] | None = None,
+    newer_than: tuple[int] | None = None,
     size: int = PAGE_SIZE,
 ) -> KeysetPage[AuditEntry]:
-    """Rows matching `filters` older or newer than a cursor (an id), or the newest ones.
+    """Rows matching `filters` older or newer than a position (AUDIT_KEYSET.decode), or the newest.
 
     The page's "next" side is older rows, its "previous" side newer ones; both are checked
     against the database, so a page reached by cursor knows whether it is the newest.
-    Raises CursorError for a cursor the page did not write.
     """
-    after = AUDIT_KEYSET.decode(older_than) if older_than else None
-    before = AUDIT_KEYSET.decode(newer_than) if newer_than else None
     return AUDIT_KEYSET.page(
-        audit_filtered(filters=filters), after=after, before=before, size=size, exact=True
+        audit_filtered(filters=filters),
+        after=older_than,
+        before=newer_than,
+        size=size,
+        exact=True,
     )
+
+
+def audit_operation_rows(*, entry: AuditEntry, limit: int = OPERATION_ROWS) -> AuditOperation:
+    """The other rows sharing `entry`'s correlation id, oldest first, at most `limit` of them."""
+    if entry.correlation_id is None:
+        return AuditOperation(rows=[], more=0)
+    others = AuditEntry.objects.filter(correlation_id=entry.correlation_id).exclude(pk=entry.pk)
+    rows = list(others.order_by("id")[: limit + 1])
+    more = others.count() - limit if len(rows) > limit else 0
+    return AuditOperation(rows=rows[:limit], more=more)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Audit rows carry the id of the operation they belong to (query and change, bulk job, export).
 
 Rows written before this migration keep no correlation id: they are completed, so the guard
-forbids filling one in, and their hashes were computed without it (see chain.py).
+forbids filling one in, and their hashes were computed without it (see chain.py). Rows
+completed since have their correlation id in their hash, so this migration is not reversed
+once any has one: dropping the column would break the chain at the first of them.
 """
 
 from django.db import migrations, models
@@ -22,6 +24,13 @@ def guard_install(apps, schema_editor) -> None:
 
 
 def guard_uninstall(apps, schema_editor) -> None:
+    entries = apps.get_model("audit", "AuditEntry").objects.using(schema_editor.connection.alias)
+    hashed = entries.filter(correlation_id__isnull=False, chain_seq__isnull=False)
+    if hashed.exists():
+        raise RuntimeError(
+            "Completed audit rows carry correlation ids that their chain hashes cover; "
+            "removing the column would break the chain, so this migration is not reversed."
+        )
     if schema_editor.connection.vendor == "sqlite":
         schema_editor.execute("DROP TRIGGER IF EXISTS audit_correlation_unchanged")
 
