@@ -22,9 +22,13 @@ CHART_MAX_DAY_LABELS = 10
 CHART_BAR_SHARE = 0.7
 
 ACTION_PLURALS = {"query": "queries", "change": "changes", "export": "exports"}
+# English names as strftime's %a and %b give them in the C locale, looked up rather than
+# formatted: a month of days costs strftime more than the rest of the layout.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChartBar:
     """One action's share of a day's bar."""
 
@@ -34,7 +38,7 @@ class ChartBar:
     height: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChartDay:
     """One day's stacked bar, its label (empty when not drawn) and its counts for the table."""
 
@@ -50,7 +54,7 @@ class ChartDay:
     bars: list[ChartBar]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChartTick:
     """A gridline and its value on the rows axis."""
 
@@ -124,6 +128,7 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
         # Label from the newest day backwards so today (or the range's end) is always named.
         labelled = (len(day_counts) - 1 - index) % label_every == 0
         day = day_count.day
+        weekday, month = _WEEKDAYS[day.weekday()], _MONTHS[day.month - 1]
         days.append(
             ChartDay(
                 day_count=day_count,
@@ -131,9 +136,9 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
                 x=f"{round(x + slot * (1 - CHART_BAR_SHARE) / 2, 2)}",
                 width=f"{round(slot * CHART_BAR_SHARE, 2)}",
                 label_x=f"{round(x + slot / 2, 2)}",
-                label=f"{day.day} {day:%b}" if labelled else "",
-                summary=_day_summary(day_count),
-                table_label=f"{day:%a} {day.day} {day:%b %Y}",
+                label=f"{day.day} {month}" if labelled else "",
+                summary=f"{weekday} {day.day} {month}: {_day_counts(day_count)}",
+                table_label=f"{weekday} {day.day} {month} {day.year}",
                 counts=list(day_count.counts.values()),
                 bars=bars,
             )
@@ -151,11 +156,9 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
     )
 
 
-def _day_summary(day_count: AuditDayCount) -> str:
-    """'Tue 24 Nov: 3 queries, 1 change, 0 exports' for a day's tooltip."""
-    parts = [
+def _day_counts(day_count: AuditDayCount) -> str:
+    """'3 queries, 1 change, 0 exports' for a day's tooltip."""
+    return ", ".join(
         f"{count} {action if count == 1 else ACTION_PLURALS[action]}"
         for action, count in day_count.counts.items()
-    ]
-    day = day_count.day
-    return f"{day:%a} {day.day} {day:%b}: " + ", ".join(parts)
+    )

@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template import engines
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
@@ -40,6 +42,12 @@ def _query(params: dict[str, list[str]], **extra: str) -> str:
     return f"?{urlencode(pairs)}" if pairs else ""
 
 
+def _fragment(name: str, **context: Any) -> SafeString:
+    """A *.jinja fragment of the list page, drawn by the fragments engine (settings.TEMPLATES)."""
+    # The engine escapes every value itself (autoescape), so its output is markup as it stands.
+    return mark_safe(engines["fragments"].get_template(name).render(context))  # noqa: S308
+
+
 class AuditListView(PermissionRequiredMixin, TemplateView):
     """Every audit row matching the filters, newest first, a page at a time by cursor.
 
@@ -65,12 +73,17 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
         days = audit_chart_days(filters=filters, today=timezone.localdate())
         # A first page with nothing older holds every matching row: count those for the chart.
         every_row = None if paged or page.has_next else page.rows
-        counts = audit_daily_counts(filters=filters, days=days, every_row=every_row)
+        chart = daily_chart(audit_daily_counts(filters=filters, days=days, every_row=every_row))
+        zone_name = context["timezone_name"]
         context |= {
             "page": page,
-            "rows": audit_list_rows(page.rows),
+            "rows": _fragment("audit/rows.jinja", rows=audit_list_rows(page.rows))
+            if page.rows
+            else "",
             "paged": paged,
-            "chart": daily_chart(counts),
+            "chart": chart,
+            "chart_svg": _fragment("audit/chart.jinja", chart=chart, zone_name=zone_name),
+            "chart_table_rows": _fragment("audit/chart_table.jinja", chart=chart),
             "chart_clipped": filters.since is not None
             and timezone.localdate(filters.since) < days[0],
             "first_day": days[0],
