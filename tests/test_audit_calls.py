@@ -25,7 +25,8 @@ def query_fields(operator) -> dict:
     return {"operator": operator, "action": AuditEntry.Action.QUERY}
 
 
-@pytest.mark.django_db(transaction=True)
+# Serialized rollback, like the transactional tests that run after this one (test_browser).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_row_is_committed_pending_before_the_body_runs(moderator):
     with audit_call(account="alice", **query_fields(moderator)) as call:
         # Outside any transaction, and already in the table: a crash from here on leaves it.
