@@ -16,6 +16,7 @@ from muteadmin.audit.chain import (
     chain_serialise,
 )
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.selectors import OPERATION_ROWS
 from muteadmin.audit.services import audit_call, audit_calls, job_correlation_id
 from muteadmin.mutes.services import mute_change, mute_change_many, mute_get, mute_get_many
 from muteadmin.tencent.errors import TencentError
@@ -193,3 +194,13 @@ def test_rows_from_before_correlation_ids_and_rows_with_them_verify_together(mod
     assert AuditEntry.objects.get(account="older").correlation_id is None
     assert AuditEntry.objects.get(account="alice").correlation_id is not None
     assert audit_chain_verify().intact
+
+
+@pytest.mark.django_db
+def test_a_large_operation_lists_some_rows_and_links_the_rest(as_lead, lead):
+    mute_get_many(accounts=[f"user{n}" for n in range(OPERATION_ROWS + 3)], operator=lead, job_id=9)
+    first = AuditEntry.objects.order_by("id").first()
+    html = as_lead.get(reverse("audit:detail", args=[first.pk])).content.decode()
+    assert html.count("data-sibling=") == OPERATION_ROWS
+    assert "2 more rows of this operation are not listed" in html
+    assert f'href="{reverse("audit:list")}?job=9"' in html

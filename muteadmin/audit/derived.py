@@ -258,29 +258,38 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
                 AccountMuteState.objects.bulk_create(states)
                 states.clear()
         AccountMuteState.objects.bulk_create(states)
-        AuditHourlyCount.objects.bulk_create(
-            (
-                AuditHourlyCount(hour=hour, action=action, outcome=outcome, count=count)
-                for (hour, action, outcome), count in counts.items()
-            ),
-            batch_size=batch_size,
-        )
-        AuditOperatorHourlyCount.objects.bulk_create(
-            (
-                AuditOperatorHourlyCount(
-                    operator_username=operator,
-                    hour=hour,
-                    action=action,
-                    outcome=outcome,
-                    count=count,
-                )
-                for (operator, hour, action, outcome), count in operator_counts.items()
-            ),
-            batch_size=batch_size,
-        )
+        _hourly_tables_write(counts, operator_counts, batch_size=batch_size)
     return DerivedRebuild(
         rows=read,
         hourly_counts=len(counts),
         operator_hourly_counts=len(operator_counts),
         accounts=accounts,
+    )
+
+
+def _hourly_tables_write(
+    counts: Counter[tuple[datetime, str, str]],
+    operator_counts: Counter[tuple[str, datetime, str, str]],
+    *,
+    batch_size: int,
+) -> None:
+    AuditHourlyCount.objects.bulk_create(
+        (
+            AuditHourlyCount(hour=hour, action=action, outcome=outcome, count=count)
+            for (hour, action, outcome), count in counts.items()
+        ),
+        batch_size=batch_size,
+    )
+    AuditOperatorHourlyCount.objects.bulk_create(
+        (
+            AuditOperatorHourlyCount(
+                operator_username=operator,
+                hour=hour,
+                action=action,
+                outcome=outcome,
+                count=count,
+            )
+            for (operator, hour, action, outcome), count in operator_counts.items()
+        ),
+        batch_size=batch_size,
     )
