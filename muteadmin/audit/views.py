@@ -44,7 +44,7 @@ def _query(params: dict[str, list[str]], **extra: str) -> str:
 
 def _fragment(name: str, **context: Any) -> SafeString:
     """A *.jinja fragment of the list page, drawn by the fragments engine (settings.TEMPLATES)."""
-    # The engine escapes every value itself (autoescape), so its output is markup as it stands.
+    # The engine escapes every value it writes (core/fragments.py): its output is markup as it is.
     return mark_safe(engines["fragments"].get_template(name).render(context))  # noqa: S308
 
 
