@@ -73,6 +73,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Fragments drawn many times a page (the audit list's rows and chart), named *.jinja and
+    # rendered by name with this engine: its compiled templates cost a tenth of Django's there.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "fragments",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "muteadmin.core.fragments.environment"},
+    },
 ]
 
 DATABASES = {

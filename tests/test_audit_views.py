@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from muteadmin.audit.derived import audit_derived_rebuild
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
 from muteadmin.audit.selectors import (
     CHART_DEFAULT_DAYS,
@@ -21,7 +22,6 @@ from muteadmin.audit.selectors import (
     audit_daily_counts,
     audit_filtered,
 )
-from muteadmin.audit.services import audit_derived_rebuild
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.test_audit_filters import filters_from, shown, write_row
 

@@ -385,11 +385,11 @@ def test_pages_follow_cursors_without_skipping_repeating_or_counting(as_lead):
 
 
 def _cursor_after(pages, index, states):
-    from muteadmin.reports.selectors import ReportCursor
+    from muteadmin.reports.selectors import REPORT_KEYSET
 
     last = next(state for state in states if state.account == pages[index][-1])
     stored = AccountMuteState.objects.get(pk=last.pk)
-    return ReportCursor(active_until=stored.active_until, id=stored.pk).encode()
+    return REPORT_KEYSET.encode((stored.active_until, stored.pk))
 
 
 def test_a_damaged_page_link_is_explained(as_lead):

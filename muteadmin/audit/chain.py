@@ -13,7 +13,10 @@ hashes depend on it, so it never changes):
       JSON strings, null for no value (and for a field the caller left out, such as a column
       a raw insert does not write); created_at and completed_at in UTC as
       "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fractional digits); details as the JSON value
-      itself (given as text, it is parsed first).
+      itself (given as text, it is parsed first);
+    - "row" also holds OPTIONAL_CHAIN_FIELDS that have a value (a UUID as its hyphenated
+      lowercase text), and leaves out those without one. Rows written before a field existed
+      have none, so their bytes, and the hashes stored for them, stay as they were.
 
 operator_id is left out on purpose: deleting a user sets it to NULL, which must not break the
 chain; operator_username still names who acted. chain_hash itself is of course not covered.
@@ -56,6 +59,10 @@ CHAIN_FIELDS = (
     "completed_at",
     "chain_seq",
 )
+# Hashed only when set (see above): added after rows were chained without them.
+OPTIONAL_CHAIN_FIELDS = ("correlation_id",)
+# What to read back from the database to hash a row.
+HASHED_FIELDS = (*CHAIN_FIELDS, *OPTIONAL_CHAIN_FIELDS)
 _DATETIME_FIELDS = frozenset({"created_at", "completed_at"})
 # Any constant of our own: transactions appending to the chain queue on this advisory lock.
 CHAIN_LOCK_KEY = 0x6D75_7465_6164_6D69
@@ -66,6 +73,9 @@ VERIFY_BATCH = 5_000
 def chain_serialise(*, previous: str, fields: Mapping[str, Any]) -> bytes:
     """The canonical bytes hashed for a row (see the module docstring)."""
     row = {name: _canonical(name, fields.get(name)) for name in CHAIN_FIELDS}
+    for name in OPTIONAL_CHAIN_FIELDS:
+        if fields.get(name) is not None:
+            row[name] = str(fields[name])
     text = json.dumps(
         {"prev": previous, "row": row}, sort_keys=True, separators=(",", ":"), ensure_ascii=True
     )
@@ -162,7 +172,7 @@ def audit_chain_verify(
     while True:
         # Keyset pages on the unique chain_seq index: memory stays flat however long the chain.
         batch = list(
-            rows.filter(chain_seq__gte=expected).values(*CHAIN_FIELDS, "chain_hash")[:batch_size]
+            rows.filter(chain_seq__gte=expected).values(*HASHED_FIELDS, "chain_hash")[:batch_size]
         )
         for row in batch:
             if row["chain_seq"] != expected:

@@ -103,6 +103,9 @@ class AuditEntry(models.Model):
     details = models.JSONField(default=dict, blank=True)
     # Ties together the rows of one bulk job (a correlation id, kept even if the job is pruned).
     job_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # Ties together the rows of one operation: the query before a change and the change, one
+    # bulk job, one export. Null on rows written before it existed.
+    correlation_id = models.UUIDField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # The hash chain: completed rows are numbered in the order they completed, and each one's hash
     # covers its own fields and the previous completed row's hash.
@@ -136,6 +139,8 @@ class AuditEntry(models.Model):
             models.Index(fields=["outcome", "-id"], name="audit_outcome_recent"),
             # ?job=: one bulk job's rows.
             models.Index(fields=["job_id", "-id"], name="audit_job_recent"),
+            # The detail page's "other rows of this operation", in the order they were written.
+            models.Index(fields=["correlation_id", "id"], name="audit_correlation"),
             # ?q=: only rows with a reason can contain the text, so the search and its chart walk
             # these (about one row in eight) instead of the whole log; audit_filtered adds the
             # same condition so the database can use it. On SQLite the entries carry what the

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilters
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
+from muteadmin.core.pagination import Keyset, KeysetPage
 
 
 def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -61,48 +62,52 @@ CHART_MAX_DAYS = 92
 _HOUR = timedelta(hours=1)
 
 
+# The detail page lists at most this many other rows of the same operation (a bulk job's can
+# run to thousands; the audit list filtered by job shows them all).
+OPERATION_ROWS = 50
+
+
 @dataclass(frozen=True)
-class AuditPage:
-    """One page of rows, newest first, and whether rows exist beyond either end."""
+class AuditOperation:
+    """Rows of one operation (see AuditEntry.correlation_id), and how many more were left out."""
 
     rows: list[AuditEntry]
-    has_newer: bool
-    has_older: bool
+    more: int
 
-    @property
-    def newest_id(self) -> int | None:
-        return self.rows[0].pk if self.rows else None
 
-    @property
-    def oldest_id(self) -> int | None:
-        return self.rows[-1].pk if self.rows else None
+# Newest first: "older" pages come after a cursor in this order, "newer" ones before it.
+AUDIT_KEYSET = Keyset(("-id", int))
 
 
 def audit_page(
     *,
     filters: AuditFilters,
-    before: int | None = None,
-    after: int | None = None,
+    older_than: tuple[int] | None = None,
+    newer_than: tuple[int] | None = None,
     size: int = PAGE_SIZE,
-) -> AuditPage:
-    """Rows matching `filters` older than `before`, newer than `after`, or the newest ones."""
-    if before is not None and after is not None:
-        raise ValueError("Page from one cursor: before or after, not both.")
-    rows = audit_filtered(filters=filters)
-    if after is not None:
-        # The `size` rows just above the cursor, read upwards and shown newest first.
-        found = list(rows.filter(id__gt=after).order_by("id")[: size + 1])
-        has_newer = len(found) > size
-        found = found[:size][::-1]
-        has_older = rows.filter(id__lte=after).exists()
-        return AuditPage(rows=found, has_newer=has_newer, has_older=has_older)
-    if before is not None:
-        rows_before = rows.filter(id__lt=before)
-        has_newer = rows.filter(id__gte=before).exists()
-    else:
-        rows_before, has_newer = rows, False
-    found = list(rows_before[: size + 1])
-    return AuditPage(rows=found[:size], has_newer=has_newer, has_older=len(found) > size)
+) -> KeysetPage[AuditEntry]:
+    """Rows matching `filters` older or newer than a position (AUDIT_KEYSET.decode), or the newest.
+
+    The page's "next" side is older rows, its "previous" side newer ones; both are checked
+    against the database, so a page reached by cursor knows whether it is the newest.
+    """
+    return AUDIT_KEYSET.page(
+        audit_filtered(filters=filters),
+        after=older_than,
+        before=newer_than,
+        size=size,
+        exact=True,
+    )
+
+
+def audit_operation_rows(*, entry: AuditEntry, limit: int = OPERATION_ROWS) -> AuditOperation:
+    """The other rows sharing `entry`'s correlation id, oldest first, at most `limit` of them."""
+    if entry.correlation_id is None:
+        return AuditOperation(rows=[], more=0)
+    others = AuditEntry.objects.filter(correlation_id=entry.correlation_id).exclude(pk=entry.pk)
+    rows = list(others.order_by("id")[: limit + 1])
+    more = others.count() - limit if len(rows) > limit else 0
+    return AuditOperation(rows=rows[:limit], more=more)
 
 
 @dataclass(frozen=True)

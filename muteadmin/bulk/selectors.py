@@ -10,10 +10,13 @@ from django.utils import timezone
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_first_id_from
 from muteadmin.bulk.models import BulkItem, BulkJob
+from muteadmin.core.pagination import Keyset
 
 # Calls per second are counted over this many recent seconds of the job's audit rows.
 RATE_WINDOW_SECONDS = 5
 RESULTS_PAGE_SIZE = 100
+# A job's accounts in list order, off the (job, position) index.
+RESULTS_KEYSET = Keyset(("position", int))
 CSV_CHUNK = 2_000
 RESULTS_CSV_HEADER = (
     "account",
@@ -81,12 +84,13 @@ class ResultsPage:
 
 def bulk_results_page(*, job: BulkJob, after: int = 0, size: int | None = None) -> ResultsPage:
     """The accounts after position `after`, straight off the (job, position) index."""
-    size = size or RESULTS_PAGE_SIZE
-    items = list(
-        BulkItem.objects.filter(job=job, position__gt=after).order_by("position")[: size + 1]
+    page = RESULTS_KEYSET.page(
+        BulkItem.objects.filter(job=job),
+        after=(after,) if after else None,
+        size=size or RESULTS_PAGE_SIZE,
     )
-    next_after = items[size - 1].position if len(items) > size else None
-    return ResultsPage(items=items[:size], next_after=next_after)
+    next_after = RESULTS_KEYSET.position(page.rows[-1])[0] if page.has_next else None
+    return ResultsPage(items=page.rows, next_after=next_after)
 
 
 def bulk_results_rows(*, job: BulkJob) -> Iterator[tuple[Any, ...]]:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.core.sql import update_each
+from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.mutes.services import (
     MuteCall,
     mute_change,
@@ -131,12 +132,9 @@ def bulk_job_create(
     else:
         raise ValueError(f"Unknown bulk operation {operation!r}.")
     if operation != BulkJob.Operation.LOOKUP:
-        if not operator.has_perm("mutes.change_mute"):
-            raise PermissionDenied("You may not change mutes.")
-        if PERMANENT in (c2c_seconds, group_seconds) and not operator.has_perm(
-            "mutes.mute_permanently"
-        ):
-            raise PermissionDenied("You may not mute accounts permanently.")
+        mute_change_permitted(
+            operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds
+        )
         if not reason:
             raise ValueError("Give a reason: it is kept in the audit log.")
     if not accounts:

@@ -16,6 +16,7 @@ from muteadmin.bulk.selectors import (
 )
 from muteadmin.bulk.services import bulk_job_cancel, bulk_job_create, bulk_jobs_recover
 from muteadmin.core.spreadsheets import csv_lines
+from muteadmin.mutes.permissions import mute_permissions
 
 
 class BulkPermissionMixin(PermissionRequiredMixin):
@@ -47,12 +48,12 @@ class BulkFormView(BulkPermissionMixin, View):
         return self.render_preview(form)
 
     def make_form(self, data=None, files=None) -> BulkForm:
-        user = self.request.user
+        allowed = mute_permissions(self.request.user)
         return BulkForm(
             data=data,
             files=files,
-            can_change=user.has_perm("mutes.change_mute"),
-            can_mute_permanently=user.has_perm("mutes.mute_permanently"),
+            can_change=allowed.change,
+            can_mute_permanently=allowed.mute_permanently,
         )
 
     def render_form(self, form: BulkForm) -> HttpResponse:

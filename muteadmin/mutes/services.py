@@ -1,6 +1,7 @@
 """The one door to Tencent: every mute query and change goes through here and is audited."""
 
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -8,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.services import AuditCompletion, audit_begin_many, audit_complete_many
+from muteadmin.audit.services import AuditCall, audit_calls
+from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
-from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import (
     PERMANENT,
     MuteChange,
@@ -64,15 +64,19 @@ def mute_get(
     client_ip: str | None = None,
     deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> MuteStatus:
-    """Ask Tencent how long the account's mutes still run, leaving an audit row."""
-    # An invalid account comes back as the call's error, with no row written and nothing sent.
+    """Ask Tencent how long the account's mutes still run, leaving an audit row.
+
+    Raises InvalidAccount (nothing written, nothing sent) or the call's error.
+    """
     (call,) = mute_get_many(
         accounts=[account],
         operator=operator,
         client_ip=client_ip,
         deadline=deadline,
         job_id=job_id,
+        correlation_id=correlation_id,
     )
     if call.error is not None:
         raise call.error
@@ -87,16 +91,22 @@ def mute_get_many(
     deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
     executor: Executor | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> list[MuteCall]:
     """mute_get for each account, the calls side by side on `executor` (else one by one).
 
-    The audit rows are begun together before any call and completed together after the last.
+    The audit rows are begun together before any call and completed together after the last;
+    they share `correlation_id` (by default the bulk job's, else a new one).
     """
 
-    def call(account: str) -> tuple[MuteStatus, dict[str, Any]]:
+    def call(account: str, audit: AuditCall) -> MuteStatus:
         status = nospeaking_get(tim_client(), account, deadline=deadline)
-        observed = {"c2c_observed": status.c2c_seconds, "group_observed": status.group_seconds}
-        return status, {"request_random": status.random, **observed}
+        audit.ok(
+            request_random=status.random,
+            c2c_observed=status.c2c_seconds,
+            group_observed=status.group_seconds,
+        )
+        return status
 
     made = _audited_calls(
         accounts,
@@ -106,6 +116,7 @@ def mute_get_many(
         action=AuditEntry.Action.QUERY,
         client_ip=client_ip,
         job_id=job_id,
+        correlation_id=correlation_id,
     )
     return [replace(result, status=value) for result, value in made]
 
@@ -125,10 +136,11 @@ def mute_change(
     """Set either or both mutes (None leaves one alone), auditing the query and the change.
 
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
+    The query and the change share one correlation id (a bulk job's, when `job_id` is given).
     """
-    validate_account(account)
-    _change_allowed(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
     started = time.monotonic()
+    correlation_id = None if job_id is not None else uuid.uuid4()
     before = None
     if query_before:
         before = mute_get(
@@ -137,6 +149,7 @@ def mute_change(
             client_ip=client_ip,
             deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
             job_id=job_id,
+            correlation_id=correlation_id,
         )
     (call,) = mute_change_many(
         accounts=[account],
@@ -148,6 +161,7 @@ def mute_change(
         job_id=job_id,
         deadline=deadline - (time.monotonic() - started),
         before={account: before} if before is not None else None,
+        correlation_id=correlation_id,
     )
     if call.error is not None:
         raise call.error
@@ -166,16 +180,18 @@ def mute_change_many(
     deadline: float = INTERACTIVE_DEADLINE,
     executor: Executor | None = None,
     before: Mapping[str, MuteStatus] | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> list[MuteCall]:
     """The same change to each account, the calls side by side on `executor` (else one by one).
 
     Nothing is queried first; a mute left alone is reported as run down from `before` (the
-    state an earlier query saw, by account) where there is one, else as unknown (None).
+    state an earlier query saw, by account) where there is one, else as unknown (None). The
+    rows share `correlation_id` (by default the bulk job's, else a new one).
     """
-    _change_allowed(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
     before = before or {}
 
-    def call(account: str) -> tuple[MuteChangeResult, dict[str, Any]]:
+    def call(account: str, audit: AuditCall) -> MuteChangeResult:
         change = nospeaking_set(
             tim_client(), account, c2c=c2c_seconds, group=group_seconds, deadline=deadline
         )
@@ -190,8 +206,12 @@ def mute_change_many(
                 requested=group_seconds, before=seen, kind="group", now=change.observed_at
             ),
         )
-        observed = {"c2c_observed": result.c2c_after, "group_observed": result.group_after}
-        return result, {"request_random": change.random, **observed}
+        audit.ok(
+            request_random=change.random,
+            c2c_observed=result.c2c_after,
+            group_observed=result.group_after,
+        )
+        return result
 
     made = _audited_calls(
         accounts,
@@ -204,21 +224,17 @@ def mute_change_many(
         c2c_requested=c2c_seconds,
         group_requested=group_seconds,
         reason=reason,
+        correlation_id=correlation_id,
     )
     return [replace(result, change=value) for result, value in made]
 
 
-def _change_allowed(
+def _change_checked(
     *, operator: AbstractBaseUser, c2c_seconds: int | None, group_seconds: int | None
 ) -> None:
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
-    if not operator.has_perm("mutes.change_mute"):
-        raise PermissionDenied("You may not change mutes.")
-    if PERMANENT in (c2c_seconds, group_seconds) and not operator.has_perm(
-        "mutes.mute_permanently"
-    ):
-        raise PermissionDenied("You may not mute accounts permanently.")
+    mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
 
 
 def _after(
@@ -237,15 +253,16 @@ def _after(
 
 def _audited_calls[T](
     accounts: Sequence[str],
-    call: Callable[[str], tuple[T, dict[str, Any]]],
+    call: Callable[[str, AuditCall], T],
     *,
     executor: Executor | None,
     **begun: Any,
 ) -> list[tuple[MuteCall, T | None]]:
-    """Make `call` for each valid account between its audit row's beginning and completion.
+    """Make `call` for each valid account inside audit_calls: rows begun before, completed after.
 
-    `call` returns its value and what it observed for the audit row; whatever it raises is
-    recorded on the row (a fault on our side too, so no row is left looking in flight).
+    This is where accounts are validated: an invalid one gets no row and is sent nothing, its
+    InvalidAccount is its result. `call` records what it observed on its AuditCall; whatever
+    it raises is recorded there instead (a fault on our side too).
     """
     if len(set(accounts)) != len(accounts):
         raise ValueError("Each account may appear once in a batch of calls.")
@@ -255,54 +272,28 @@ def _audited_calls[T](
             validate_account(account)
         except InvalidAccount as exc:
             invalid[account] = exc
-    entries = audit_begin_many(
-        accounts=[account for account in accounts if account not in invalid], **begun
-    )
+    valid = [account for account in accounts if account not in invalid]
+    with audit_calls(accounts=valid, **begun) as audits:
 
-    def made(entry: AuditEntry) -> tuple[T | None, Exception | None, AuditCompletion]:
-        started = time.monotonic()
-        try:
-            value, observed = call(entry.account)
-        except Exception as exc:
-            return None, exc, _failed(entry, exc, latency_ms=_since(started))
-        completion = AuditCompletion(
-            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=_since(started), **observed
-        )
-        return value, None, completion
+        def made(audit: AuditCall) -> tuple[T | None, Exception | None]:
+            audit.start()
+            try:
+                return call(audit.entry.account, audit), None
+            except Exception as exc:
+                audit.failed(exc)
+                return None, exc
 
-    if executor is None or len(entries) < 2:
-        outcomes = [made(entry) for entry in entries]
-    else:
-        outcomes = list(executor.map(made, entries))
-    audit_complete_many([completion for _, _, completion in outcomes])
+        if executor is None or len(audits) < 2:
+            outcomes = [made(audit) for audit in audits]
+        else:
+            outcomes = list(executor.map(made, audits))
     by_account = {
-        entry.account: (MuteCall(account=entry.account, entry_id=entry.pk, error=error), value)
-        for entry, (value, error, _) in zip(entries, outcomes, strict=True)
+        audit.entry.account: (
+            MuteCall(account=audit.entry.account, entry_id=audit.entry.pk, error=error),
+            value,
+        )
+        for audit, (value, error) in zip(audits, outcomes, strict=True)
     }
     for account, exc in invalid.items():
         by_account[account] = (MuteCall(account=account, entry_id=None, error=exc), None)
     return [by_account[account] for account in accounts]
-
-
-def _failed(entry: AuditEntry, exc: Exception, *, latency_ms: int) -> AuditCompletion:
-    if isinstance(exc, TencentError):
-        return AuditCompletion(
-            entry=entry,
-            outcome=AuditEntry.Outcome.ERROR,
-            latency_ms=latency_ms,
-            request_random=exc.random,
-            error_code=exc.error_code,
-            error_info=exc.error_info,
-        )
-    # A fault on our side: close the row so it is not mistaken for a call still in flight.
-    return AuditCompletion(
-        entry=entry,
-        outcome=AuditEntry.Outcome.ERROR,
-        latency_ms=latency_ms,
-        request_random=None,
-        error_info=f"Internal error ({type(exc).__name__}).",
-    )
-
-
-def _since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)

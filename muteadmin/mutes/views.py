@@ -13,9 +13,10 @@ from django.views import View
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.permissions import mute_permissions
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
-from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
@@ -70,16 +71,15 @@ class AccountView(PermissionRequiredMixin, View):
     permission_required = "mutes.query_mute"
 
     def get(self, request: HttpRequest, account: str) -> HttpResponse:
-        if (response := self.invalid_account(account)) is not None:
-            return response
-        return self.render_account(account, form=self.change_form(), query=True)
+        try:
+            return self.render_account(account, form=self.change_form(), query=True)
+        except InvalidAccount:
+            return self.invalid_account(account)
 
     def post(self, request: HttpRequest, account: str) -> HttpResponse:
-        if not request.user.has_perm("mutes.change_mute"):
-            raise PermissionDenied
-        if (response := self.invalid_account(account)) is not None:
-            return response
         form = self.change_form(data=request.POST)
+        if form is None:
+            raise PermissionDenied
         if not form.is_valid():
             return self.render_account(account, form=form, query=False)
         try:
@@ -91,27 +91,24 @@ class AccountView(PermissionRequiredMixin, View):
                 group_seconds=form.cleaned_data["group_seconds"],
                 client_ip=client_ip(request),
             )
+        except InvalidAccount:
+            return self.invalid_account(account)
         except TencentError as exc:
             return self.render_account(account, form=form, query=False, error=exc)
         messages.success(request, change_message(result))
         return redirect("mutes:account", account=account)
 
     def change_form(self, data=None) -> MuteChangeForm | None:
-        user = self.request.user
-        if not user.has_perm("mutes.change_mute"):
+        allowed = mute_permissions(self.request.user)
+        if not allowed.change:
             return None
-        return MuteChangeForm(
-            data=data, can_mute_permanently=user.has_perm("mutes.mute_permanently")
-        )
+        return MuteChangeForm(data=data, can_mute_permanently=allowed.mute_permanently)
 
-    def invalid_account(self, account: str) -> HttpResponse | None:
-        try:
-            validate_account(account)
-        except InvalidAccount:
-            form = LookupForm(data={"account": account})
-            form.is_valid()
-            return render(self.request, "mutes/lookup.html", {"form": form}, status=404)
-        return None
+    def invalid_account(self, account: str) -> HttpResponse:
+        """The lookup form explaining why `account` is not a UserID (the service refused it)."""
+        form = LookupForm(data={"account": account})
+        form.is_valid()
+        return render(self.request, "mutes/lookup.html", {"form": form}, status=404)
 
     def render_account(
         self,

@@ -3,7 +3,8 @@
 from django import forms
 
 from muteadmin.audit.filters import AuditFilterForm
-from muteadmin.reports.selectors import FILTER_NAMES, CursorError, MuteReportFilters, ReportCursor
+from muteadmin.core.pagination import CursorError
+from muteadmin.reports.selectors import FILTER_NAMES, REPORT_KEYSET, MuteReportFilters
 
 
 class MuteReportForm(AuditFilterForm):
@@ -53,17 +54,18 @@ class MuteReportPageForm(MuteReportForm):
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean_after(self) -> ReportCursor | None:
+    def clean_after(self) -> str | None:
         return self._cursor("after")
 
-    def clean_before(self) -> ReportCursor | None:
+    def clean_before(self) -> str | None:
         return self._cursor("before")
 
-    def _cursor(self, name: str) -> ReportCursor | None:
+    def _cursor(self, name: str) -> str | None:
         text = self.cleaned_data.get(name, "").strip()
         if not text:
             return None
         try:
-            return ReportCursor.decode(text)
+            REPORT_KEYSET.decode(text)
+            return text
         except CursorError:
             raise forms.ValidationError(self.error_messages["cursor"], code="cursor") from None

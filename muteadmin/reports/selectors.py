@@ -2,11 +2,12 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
 from muteadmin.audit.models import AccountMuteState
+from muteadmin.core.pagination import Keyset
 from muteadmin.tencent.nospeaking import PERMANENT
 
 # A mute's state as the report names it (the CSV's c2c_state and group_state).
@@ -45,10 +46,6 @@ _COLUMNS = (
 )
 
 
-class CursorError(ValueError):
-    """A page link whose cursor cannot be read."""
-
-
 @dataclass(frozen=True)
 class MuteReportFilters:
     """Which accounts to list; empty fields mean "any", times are aware and in UTC."""
@@ -64,27 +61,8 @@ class MuteReportFilters:
         return {name: values for name, values in self.query_string.items() if values}
 
 
-@dataclass(frozen=True)
-class ReportCursor:
-    """A position in the report's order (end of the later mute, then row id)."""
-
-    active_until: datetime
-    id: int
-
-    def encode(self) -> str:
-        micros = (self.active_until - _EPOCH) // timedelta(microseconds=1)
-        return f"{micros}.{self.id}"
-
-    @classmethod
-    def decode(cls, text: str) -> "ReportCursor":
-        try:
-            micros, _, row_id = text.partition(".")
-            return cls(active_until=_EPOCH + timedelta(microseconds=int(micros)), id=int(row_id))
-        except (ValueError, OverflowError):
-            raise CursorError(text) from None
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Soonest-ending first (permanent mutes last), ties in the order the states were written.
+REPORT_KEYSET = Keyset(("active_until", datetime), ("id", int))
 
 
 @dataclass(frozen=True)
@@ -100,7 +78,6 @@ class MuteReportRow:
     last_operator: str
     last_reason: str
     observed_at: datetime
-    cursor: ReportCursor
 
     def csv_values(self) -> tuple:
         """The row in CSV_HEADER's order."""
@@ -122,8 +99,8 @@ class MuteReportPage:
     """One page of the report and the cursors to its neighbours (None where there is none)."""
 
     rows: list[MuteReportRow]
-    next_cursor: ReportCursor | None
-    previous_cursor: ReportCursor | None
+    next_cursor: str | None
+    previous_cursor: str | None
 
 
 def mute_state_at(
@@ -160,30 +137,24 @@ def mute_report_page(
     *,
     filters: MuteReportFilters,
     now: datetime,
-    after: ReportCursor | None = None,
-    before: ReportCursor | None = None,
+    after: str | None = None,
+    before: str | None = None,
     size: int = PAGE_SIZE,
 ) -> MuteReportPage:
-    """The page after `after` (or before `before`, or the first), read by cursor, never counted."""
-    states = mute_report_filtered(filters=filters, now=now)
-    if before is not None:
-        # Walk backwards from the cursor, then put the page back in reading order.
-        found = list(_before(states, before).reverse().values_list(*_COLUMNS)[: size + 1])
-        more_before = len(found) > size
-        rows = [_row(values, now=now) for values in reversed(found[:size])]
-        return MuteReportPage(
-            rows=rows,
-            next_cursor=rows[-1].cursor if rows else before,
-            previous_cursor=rows[0].cursor if rows and more_before else None,
-        )
-    if after is not None:
-        states = _after(states, after)
-    found = list(states.values_list(*_COLUMNS)[: size + 1])
-    rows = [_row(values, now=now) for values in found[:size]]
+    """The page after cursor `after` (or before `before`, or the first), never counted.
+
+    Raises CursorError for a cursor the report did not write.
+    """
+    page = REPORT_KEYSET.page(
+        mute_report_filtered(filters=filters, now=now).values(*_COLUMNS),
+        after=REPORT_KEYSET.decode(after) if after else None,
+        before=REPORT_KEYSET.decode(before) if before else None,
+        size=size,
+    )
     return MuteReportPage(
-        rows=rows,
-        next_cursor=rows[-1].cursor if len(found) > size else None,
-        previous_cursor=rows[0].cursor if rows and after is not None else None,
+        rows=[_row(values, now=now) for values in page.rows],
+        next_cursor=page.next_cursor,
+        previous_cursor=page.previous_cursor,
     )
 
 
@@ -191,34 +162,20 @@ def mute_report_rows(
     *, filters: MuteReportFilters, now: datetime, batch_size: int = EXPORT_BATCH_SIZE
 ) -> Iterator[MuteReportRow]:
     """Every matching row in report order, read in batches by cursor so memory stays flat."""
-    states = mute_report_filtered(filters=filters, now=now)
+    states = mute_report_filtered(filters=filters, now=now).values(*_COLUMNS)
     cursor = None
     while True:
-        batch = states if cursor is None else _after(states, cursor)
-        found = list(batch.values_list(*_COLUMNS)[:batch_size])
-        for values in found:
-            row = _row(values, now=now)
-            yield row
-        if len(found) < batch_size:
+        page = REPORT_KEYSET.page(
+            states, after=REPORT_KEYSET.decode(cursor) if cursor else None, size=batch_size
+        )
+        for values in page.rows:
+            yield _row(values, now=now)
+        if not page.has_next:
             return
-        cursor = row.cursor
+        cursor = page.next_cursor
 
 
-def _after(states: QuerySet, cursor: ReportCursor) -> QuerySet:
-    # ">= then exclude the tie" keeps a plain range scan on the active_until index.
-    return states.filter(active_until__gte=cursor.active_until).exclude(
-        active_until=cursor.active_until, id__lte=cursor.id
-    )
-
-
-def _before(states: QuerySet, cursor: ReportCursor) -> QuerySet:
-    return states.filter(active_until__lte=cursor.active_until).exclude(
-        active_until=cursor.active_until, id__gte=cursor.id
-    )
-
-
-def _row(values: tuple, *, now: datetime) -> MuteReportRow:
-    state = dict(zip(_COLUMNS, values, strict=True))
+def _row(state: dict, *, now: datetime) -> MuteReportRow:
     c2c_state, c2c_expires_at = mute_state_at(
         seconds=state["c2c_seconds"], observed_at=state["observed_at"], now=now
     )
@@ -235,5 +192,4 @@ def _row(values: tuple, *, now: datetime) -> MuteReportRow:
         last_operator=state["last_operator"],
         last_reason=state["last_reason"],
         observed_at=state["observed_at"],
-        cursor=ReportCursor(active_until=state["active_until"], id=state["id"]),
     )

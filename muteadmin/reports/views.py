@@ -11,7 +11,7 @@ from django.views import View
 
 from muteadmin.core.http import client_ip
 from muteadmin.reports.forms import MuteReportForm, MuteReportPageForm
-from muteadmin.reports.selectors import FILTER_NAMES, ReportCursor, mute_report_page
+from muteadmin.reports.selectors import FILTER_NAMES, mute_report_page
 from muteadmin.reports.services import mute_report_export
 
 
@@ -26,10 +26,10 @@ def _with_query(url: str, query: str, **extra: str) -> str:
     return f"{url}?{params}" if params else url
 
 
-def _page_url(here: str, query: str, *, name: str, cursor: ReportCursor | None) -> str | None:
+def _page_url(here: str, query: str, *, name: str, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    return _with_query(here, query, **{name: cursor.encode()})
+    return _with_query(here, query, **{name: cursor})
 
 
 class MuteReportView(PermissionRequiredMixin, View):

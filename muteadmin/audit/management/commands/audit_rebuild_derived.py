@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from muteadmin.audit.services import audit_derived_rebuild
+from muteadmin.audit.derived import audit_derived_rebuild
 
 
 class Command(BaseCommand):

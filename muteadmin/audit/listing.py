@@ -1,0 +1,114 @@
+"""The audit list's rows as the page shows them: every value put into words once, here.
+
+The template (templates/audit/rows.jinja) only places these values; they are plain text and
+are escaped there like any other.
+"""
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.text import Truncator
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.core.durations import describe_seconds, duration
+from muteadmin.tencent.nospeaking import PERMANENT
+
+# Characters of a reason shown in the list; the whole reason is on the detail page.
+REASON_PREVIEW = 60
+NO_VALUE = "—"
+ACTION_LABELS = dict(AuditEntry.Action.choices)
+OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
+# Characters Django's reverse() leaves unquoted in a path (RFC 3986 pchar).
+_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
+# Stands for the one argument when a URL is reversed once for a whole page.
+_PLACEHOLDER = "9876543210"
+
+
+def requested_words(seconds: int | None) -> str:
+    """What a change asked for: a length, "permanent", "lift", or "unchanged" when left out."""
+    if seconds is None:
+        return "unchanged"
+    if seconds == 0:
+        return "lift"
+    if seconds == PERMANENT:
+        return "permanent"
+    return duration(seconds)
+
+
+def _url_around_argument(name: str) -> tuple[str, str]:
+    """The URL named `name` split around its one argument, so it is reversed once a page."""
+    head, _, tail = reverse(name, args=[_PLACEHOLDER]).rpartition(_PLACEHOLDER)
+    return head, tail
+
+
+@dataclass(slots=True)
+class AuditListRow:
+    """One row of the list, every cell as the page shows it (before escaping)."""
+
+    pk: str
+    time_iso: str
+    time: str
+    operator: str
+    action: str
+    account: str
+    account_url: str
+    requested: str
+    observed: str
+    reason: str
+    reason_preview: str
+    outcome: str
+    outcome_label: str
+    error_code: str
+    detail_url: str
+
+
+def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
+    """Each entry's cells as text, in the moderator's time zone, with its links."""
+    zone = timezone.get_current_timezone()
+    account_head, account_tail = _url_around_argument("mutes:account")
+    detail_head, detail_tail = _url_around_argument("audit:detail")
+    rows = []
+    for entry in entries:
+        requested = observed = NO_VALUE
+        if entry.action == AuditEntry.Action.CHANGE:
+            requested = (
+                f"C2C: {requested_words(entry.c2c_requested)}\n"
+                f"Group: {requested_words(entry.group_requested)}"
+            )
+        if entry.c2c_observed is not None or entry.group_observed is not None:
+            observed = "\n".join(
+                f"{label}: {NO_VALUE if seconds is None else describe_seconds(seconds)}"
+                for label, seconds in (("C2C", entry.c2c_observed), ("Group", entry.group_observed))
+            )
+        reason = entry.reason
+        preview = unicodedata.normalize("NFC", reason)
+        if len(preview) > REASON_PREVIEW:
+            # Truncator asks the translation catalogue for its ellipsis each time: only when needed.
+            preview = Truncator(reason).chars(REASON_PREVIEW)
+        local = entry.created_at.astimezone(zone)
+        rows.append(
+            AuditListRow(
+                pk=str(entry.pk),
+                time_iso=local.isoformat(),
+                time=f"{local:%Y-%m-%d %H:%M:%S}",
+                operator=entry.operator_username or NO_VALUE,
+                action=ACTION_LABELS.get(entry.action, entry.action),
+                account=entry.account,
+                # As reverse("mutes:account", args=[entry.account]) quotes it.
+                account_url=account_head + quote(entry.account, safe=_PATH_SAFE) + account_tail,
+                requested=requested,
+                observed=observed,
+                reason=reason,
+                reason_preview=preview,
+                outcome=entry.outcome,
+                outcome_label=OUTCOME_LABELS.get(entry.outcome, entry.outcome),
+                error_code="" if entry.error_code is None else str(entry.error_code),
+                detail_url=f"{detail_head}{entry.pk}{detail_tail}",
+            )
+        )
+    return rows
