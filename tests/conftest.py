@@ -54,7 +54,7 @@ def as_auditor(client, auditor):
 @pytest.fixture(autouse=True)
 def backoff_sleeps(monkeypatch) -> list[float]:
     """Each test builds its Tencent client afresh, and backoff waits are recorded, not slept."""
-    from muteadmin.sandbox import services as sandbox_services
+    from muteadmin.sandbox.runtime import sandbox_runtime
     from muteadmin.tencent.client import TencentClient
     from muteadmin.upstream import clients
 
@@ -62,7 +62,7 @@ def backoff_sleeps(monkeypatch) -> list[float]:
     monkeypatch.setitem(TencentClient.__init__.__kwdefaults__, "sleep", sleeps.append)
     clients._client_for.cache_clear()
     # The emulator's 200 calls/s window would otherwise carry over from one fast test to the next.
-    sandbox_services.rate_limiter.clear()
+    sandbox_runtime().rate_limiter.clear()
     yield sleeps
     clients._client_for.cache_clear()
 

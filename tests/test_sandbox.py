@@ -1,5 +1,6 @@
 """The sandbox emulator, driven through its transport adapter as a Tencent client drives it."""
 
+import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,8 +10,6 @@ import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
-from muteadmin.sandbox import adapter as adapter_module
-from muteadmin.sandbox import services
 from muteadmin.sandbox.adapter import SANDBOX_BASE_URL, SandboxAdapter
 from muteadmin.sandbox.credentials import (
     SANDBOX_SDKAPPID,
@@ -20,6 +19,7 @@ from muteadmin.sandbox.credentials import (
 )
 from muteadmin.sandbox.models import SandboxFault, SandboxMute
 from muteadmin.sandbox.protocol import PERMANENT, RateLimiter
+from muteadmin.sandbox.runtime import SandboxRuntime
 from muteadmin.sandbox.services import sandbox_fault_push, sandbox_reset
 from muteadmin.tencent.usersig import usersig_decode, usersig_sign
 from tests.sandbox_fixtures import signed_url, tencent_usersig, usersig_encode
@@ -48,9 +48,10 @@ class Clock:
 class Caller:
     """A plain requests.Session with the sandbox adapter mounted, signing as the admin."""
 
-    def __init__(self, clock: Clock, session: requests.Session | None = None) -> None:
+    def __init__(self, clock: Clock, runtime: SandboxRuntime | None) -> None:
         self.clock = clock
-        self.session = session or _sandbox_session()
+        self.runtime = runtime
+        self.session = _sandbox_session(SandboxAdapter(runtime=runtime))
         self.credentials = sandbox_credentials()
 
     def url(self, command: str, **overrides: str | None) -> str:
@@ -87,9 +88,9 @@ class Caller:
         return payload["C2CmsgNospeakingTime"], payload["GroupmsgNospeakingTime"]
 
 
-def _sandbox_session(sandbox_adapter: SandboxAdapter | None = None) -> requests.Session:
+def _sandbox_session(sandbox_adapter: SandboxAdapter) -> requests.Session:
     session = requests.Session()
-    session.mount(SANDBOX_BASE_URL, sandbox_adapter or SandboxAdapter())
+    session.mount(SANDBOX_BASE_URL, sandbox_adapter)
     return session
 
 
@@ -101,22 +102,29 @@ def fresh_sandbox():
 
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(services, "sandbox_now", lambda: clock.now)
-    return clock
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def caller(clock) -> Caller:
-    return Caller(clock)
+def sleeps() -> list[float]:
+    return []
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    recorded: list[float] = []
-    monkeypatch.setattr(adapter_module, "sleep", recorded.append)
-    return recorded
+def runtime(clock, sleeps) -> SandboxRuntime:
+    """The emulator on the test's clock, recording its waits instead of sleeping them."""
+    return SandboxRuntime(clock=lambda: clock.now, sleep=sleeps.append)
+
+
+@pytest.fixture
+def caller(clock, runtime) -> Caller:
+    return Caller(clock, runtime)
+
+
+def _capped_caller(clock: Clock, runtime: SandboxRuntime, limit: int) -> Caller:
+    """A caller whose emulator admits `limit` calls a second instead of 200."""
+    return Caller(clock, dataclasses.replace(runtime, rate_limiter=RateLimiter(limit=limit)))
 
 
 # --- mutes: set, read back, run down ----------------------------------------------------------
@@ -217,11 +225,11 @@ def test_answer_is_a_real_requests_response(caller):
     assert json.loads(response.text)["ErrorCode"] == 0
 
 
-def test_state_lives_in_the_database_for_every_adapter(caller, clock):
+def test_state_lives_in_the_database_for_every_adapter(caller, clock, runtime):
     caller.mute_set("persisted", c2c=3600, group=PERMANENT)
 
     # A new session and adapter, as another worker process or a restart would have.
-    other = Caller(clock, session=_sandbox_session(SandboxAdapter()))
+    other = Caller(clock, runtime)
     assert other.mute_get("persisted") == (3600, PERMANENT)
     row = SandboxMute.objects.get(account="persisted")
     assert row.sdkappid == SANDBOX_SDKAPPID
@@ -440,8 +448,8 @@ def test_usersig_spacing_and_key_order_do_not_matter(caller, clock):
 # --- rate cap -----------------------------------------------------------------------------------
 
 
-def test_calls_above_the_cap_answer_60007_until_the_window_slides(caller, clock, monkeypatch):
-    monkeypatch.setattr(services, "rate_limiter", RateLimiter(limit=3))
+def test_calls_above_the_cap_answer_60007_until_the_window_slides(clock, runtime):
+    caller = _capped_caller(clock, runtime, limit=3)
     for _ in range(3):
         assert caller.post(GET, {"Get_Account": "a"}).json()["ErrorCode"] == 0
         clock.advance(0.25)
@@ -456,8 +464,8 @@ def test_calls_above_the_cap_answer_60007_until_the_window_slides(caller, clock,
     assert caller.post(GET, {"Get_Account": "a"}).json()["ErrorCode"] == 60007
 
 
-def test_cap_counts_each_command_separately(caller, monkeypatch):
-    monkeypatch.setattr(services, "rate_limiter", RateLimiter(limit=1))
+def test_cap_counts_each_command_separately(clock, runtime):
+    caller = _capped_caller(clock, runtime, limit=1)
     assert caller.post(GET, {"Get_Account": "a"}).json()["ErrorCode"] == 0
     assert (
         caller.post(SET, {"Set_Account": "a", "C2CmsgNospeakingTime": 1}).json()["ErrorCode"] == 0
@@ -465,10 +473,8 @@ def test_cap_counts_each_command_separately(caller, monkeypatch):
     assert caller.post(GET, {"Get_Account": "a"}).json()["ErrorCode"] == 60007
 
 
-def test_refused_calls_change_nothing(caller, clock):
-    limited = Caller(
-        clock, session=_sandbox_session(SandboxAdapter(rate_limiter=RateLimiter(limit=1)))
-    )
+def test_refused_calls_change_nothing(caller, clock, runtime):
+    limited = _capped_caller(clock, runtime, limit=1)
     limited.mute_set("frank", group=60)
     body = {"Set_Account": "frank", "GroupmsgNospeakingTime": 0}
     assert limited.post(SET, body).json()["ErrorCode"] == 60007
@@ -611,8 +617,10 @@ def test_sandbox_fault_command_explains_mistakes(args):
     assert not SandboxFault.objects.exists()
 
 
-def test_sandbox_reset_forgets_mutes_faults_and_calls(caller, monkeypatch):
-    monkeypatch.setattr(services, "rate_limiter", RateLimiter(limit=1))
+def test_sandbox_reset_forgets_mutes_faults_and_calls(clock, runtime, settings):
+    # The runtime in force, which adapters built without one use and the reset clears.
+    settings.TIM_SANDBOX_RUNTIME = _capped_caller(clock, runtime, limit=1).runtime
+    caller = Caller(clock, runtime=None)
     caller.mute_set("ivan", c2c=PERMANENT)
     sandbox_fault_push(kind="timeout")
 

@@ -5,7 +5,6 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 from http import HTTPStatus
-from time import sleep
 
 from requests import PreparedRequest, Response, exceptions
 from requests.adapters import BaseAdapter
@@ -15,8 +14,7 @@ from urllib3 import HTTPResponse
 
 from muteadmin.sandbox import services
 from muteadmin.sandbox.credentials import SandboxCredentials, sandbox_credentials
-from muteadmin.sandbox.models import SandboxFault
-from muteadmin.sandbox.protocol import RateLimiter
+from muteadmin.sandbox.runtime import SandboxRuntime, sandbox_runtime
 from muteadmin.tencent.redaction import redact
 
 # `.invalid` never resolves, so a session without the adapter mounted fails instead of leaking.
@@ -27,20 +25,20 @@ class SandboxAdapter(BaseAdapter):
     """Mount on a session at SANDBOX_BASE_URL to have the emulator answer instead of Tencent.
 
     Every call first takes the oldest queued fault, if any, then waits TIM_SANDBOX_LATENCY_MS.
-    A latency longer than the request's read timeout, or a "timeout" fault, raises ReadTimeout
-    at once (without sleeping the whole timeout) and leaves the state untouched.
+    A latency longer than the request's read timeout waits only the read timeout, and a "timeout"
+    fault waits nothing more; both raise ReadTimeout and leave the state untouched.
     """
 
     def __init__(
         self,
         *,
         credentials: SandboxCredentials | None = None,
-        rate_limiter: RateLimiter | None = None,
+        runtime: SandboxRuntime | None = None,
     ):
         super().__init__()
-        # None: the sandbox's own app and the process-wide rate window, looked up per call.
+        # None: the sandbox's own app and the runtime in force, looked up per call.
         self.credentials = credentials
-        self.rate_limiter = rate_limiter
+        self.runtime = runtime
 
     def send(
         self,
@@ -56,32 +54,23 @@ class SandboxAdapter(BaseAdapter):
         method = request.method or "GET"
         where = f"{method} {redact(request.url or '')}"
         read_timeout = _read_timeout(timeout)
-
-        fault = services.sandbox_fault_take()
-        if fault is not None and fault.kind == SandboxFault.Kind.REFUSED:
-            raise exceptions.ConnectionError(
-                f"Sandbox emulator refused the connection: {where}", request=request
-            )
-        latency = services.sandbox_latency_seconds()
-        if read_timeout is not None and latency > read_timeout:
-            sleep(read_timeout)
-            raise exceptions.ReadTimeout(_timeout_message(where, read_timeout), request=request)
-        if latency:
-            sleep(latency)
-        if fault is not None and fault.kind == SandboxFault.Kind.TIMEOUT:
-            raise exceptions.ReadTimeout(_timeout_message(where, read_timeout), request=request)
-
-        if fault is not None:
-            answer = services.sandbox_fault_answer(fault)
-        else:
-            answer = services.sandbox_call(
+        try:
+            answer = services.sandbox_exchange(
                 method=method,
                 url=request.url or "",
                 body=_body_bytes(request.body),
                 credentials=self.credentials or sandbox_credentials(),
-                now=services.sandbox_now(),
-                limiter=self.rate_limiter,
+                runtime=self.runtime or sandbox_runtime(),
+                read_timeout=read_timeout,
             )
+        except services.SandboxRefused:
+            raise exceptions.ConnectionError(
+                f"Sandbox emulator refused the connection: {where}", request=request
+            ) from None
+        except services.SandboxTimedOut:
+            raise exceptions.ReadTimeout(
+                _timeout_message(where, read_timeout), request=request
+            ) from None
         return _response(request, answer, elapsed=time.monotonic() - started, connection=self)
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """The emulator's core: Tencent's global-mute REST calls answered from HTTP-shaped input.
 
-Both the in-process transport adapter and the `tim_emulator` HTTP server feed requests through
-`protocol_handle`, so the two can never drift apart. Mute state comes from a `MuteStore`
+Both the in-process transport adapter and the HTTP view served by `tim_emulator` feed requests
+through `protocol_handle`, so the two can never drift apart. Mute state comes from a `MuteStore`
 (the database in production, anything with the two methods in tests).
 
 Where Tencent's documentation is silent, this module chooses and says so:

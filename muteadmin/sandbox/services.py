@@ -1,7 +1,7 @@
-"""Sandbox services: answer calls from database-backed state, queue faults, reset, tell time."""
+"""Sandbox services: answer calls from database-backed state, queue faults, reset."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,10 +18,7 @@ from muteadmin.sandbox.protocol import (
     protocol_error_body,
     protocol_handle,
 )
-
-# Shared by every adapter in this process so the cap holds however many clients exist. Each
-# process (a web worker, the tim_emulator server) counts its own calls.
-rate_limiter = RateLimiter()
+from muteadmin.sandbox.runtime import SandboxRuntime, sandbox_runtime
 
 # Keeps a careless `--count` from filling the table.
 MAX_FAULTS_PER_PUSH = 1000
@@ -52,6 +49,14 @@ class SandboxAnswer:
         if self.status == HTTPStatus.METHOD_NOT_ALLOWED:
             headers["Allow"] = "POST"
         return headers
+
+
+class SandboxRefused(Exception):
+    """A "refused" fault: the caller is to get no connection at all."""
+
+
+class SandboxTimedOut(Exception):
+    """No answer in time: a "timeout" fault, or a latency longer than the caller waits."""
 
 
 class DatabaseMuteStore:
@@ -93,14 +98,47 @@ class DatabaseMuteStore:
         )
 
 
-def sandbox_now() -> datetime:
-    """The emulator's current time; tests replace this to make mutes run down on demand."""
-    return datetime.now(UTC)
-
-
 def sandbox_latency_seconds() -> float:
     """The delay added to every emulated call (TIM_SANDBOX_LATENCY_MS), read at call time."""
     return max(getattr(settings, "TIM_SANDBOX_LATENCY_MS", 0), 0) / _MILLISECONDS
+
+
+def sandbox_exchange(
+    *,
+    method: str,
+    url: str,
+    body: bytes,
+    credentials: Credentials,
+    runtime: SandboxRuntime,
+    read_timeout: float | None = None,
+) -> SandboxAnswer:
+    """Answer one call as both of the emulator's faces do: the oldest queued fault, then latency.
+
+    Raises SandboxRefused or SandboxTimedOut where the caller must see a transport failure. A
+    latency longer than `read_timeout` waits only that long, as the caller stops listening then;
+    either way the state is left untouched.
+    """
+    fault = sandbox_fault_take()
+    if fault is not None and fault.kind == SandboxFault.Kind.REFUSED:
+        raise SandboxRefused
+    latency = sandbox_latency_seconds()
+    if read_timeout is not None and latency > read_timeout:
+        runtime.sleep(read_timeout)
+        raise SandboxTimedOut
+    if latency:
+        runtime.sleep(latency)
+    if fault is not None and fault.kind == SandboxFault.Kind.TIMEOUT:
+        raise SandboxTimedOut
+    if fault is not None:
+        return sandbox_fault_answer(fault)
+    return sandbox_call(
+        method=method,
+        url=url,
+        body=body,
+        credentials=credentials,
+        now=runtime.clock(),
+        limiter=runtime.rate_limiter,
+    )
 
 
 def sandbox_call(
@@ -110,7 +148,7 @@ def sandbox_call(
     body: bytes,
     credentials: Credentials,
     now: datetime,
-    limiter: RateLimiter | None = None,
+    limiter: RateLimiter,
 ) -> SandboxAnswer:
     """Answer one REST call from the database-backed state, as Tencent would."""
     parts = urlsplit(url)
@@ -125,7 +163,7 @@ def sandbox_call(
         credentials=credentials,
         now=now,
         store=DatabaseMuteStore(),
-        limiter=limiter or rate_limiter,
+        limiter=limiter,
     )
     return SandboxAnswer(status=status, body=answer)
 
@@ -187,4 +225,4 @@ def sandbox_reset() -> None:
     """Forget every mute, queued fault and recorded call: a fresh emulator."""
     SandboxMute.objects.all().delete()
     sandbox_fault_clear()
-    rate_limiter.clear()
+    sandbox_runtime().rate_limiter.clear()
