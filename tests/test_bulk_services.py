@@ -175,6 +175,64 @@ def test_rate_limit_answers_are_retried_until_they_pass(lead, backoff_sleeps):
     assert len(backoff_sleeps) == 4
 
 
+def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
+    lead, backoff_sleeps
+):
+    # Every try the client makes in three calls meets 60007.
+    sandbox_fault_push(kind="error", code=60007, count=12)
+    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    clock = RunClock()
+    run(job, clock=clock)
+    assert (job.state, job.ok, job.errors) == ("done", 0, 1)
+    alice = job.items.get()
+    assert (alice.state, alice.error_code, alice.rescheduled) == ("error", 60007, 2)
+    assert alice.error_info
+    assert alice.audit_entry.error_code == 60007
+    assert rows(job) == [("alice", "query", "error", 60007)] * 3
+    # Put back for 1 s, then for 4 s: the run waited that long, the client's backoff aside.
+    assert sum(clock.waits) == 5.0
+    assert len(backoff_sleeps) == 9
+
+
+def test_tencents_pause_code_puts_an_account_back_for_a_minute(lead):
+    sandbox_fault_push(kind="error", code=70050)
+    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    clock = RunClock()
+    run(job, clock=clock)
+    assert (job.state, job.ok) == ("done", 1)
+    assert rows(job) == [("alice", "query", "error", 70050), ("alice", "query", "ok", None)]
+    assert sum(clock.waits) == 60.0
+
+
+def test_the_job_stays_open_while_an_account_waits_and_a_cancel_ends_it(lead):
+    sandbox_fault_push(kind="error", code=60007, count=4)
+    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    seen = []
+
+    def cancel() -> None:
+        seen.append(BulkJob.objects.values_list("state", "done").get(pk=job.pk))
+        bulk_job_cancel(job=job)
+
+    run(job, clock=RunClock(on_wait=cancel))
+    assert seen == [("running", 1)]
+    assert (job.state, job.ok, job.errors, job.not_sent) == ("cancelled", 1, 1, 0)
+    alice = job.items.get(account="alice")
+    # Not tried again after the cancel: the failure it met stands.
+    assert (alice.state, alice.error_code) == ("error", 60007)
+    assert rows(job) == [("alice", "query", "error", 60007), ("bob", "query", "ok", None)]
+
+
+def test_claims_skip_an_account_put_back_until_it_is_due(lead):
+    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING)
+    now = timezone.now()
+    BulkItem.objects.filter(account="alice").update(not_before=now + timedelta(seconds=4))
+    early = Leases(job_id=job.pk, worker="test-host:1:a", clock=lambda: now)
+    assert [item.account for item in early.claim(size=10).items] == ["bob"]
+    due = Leases(job_id=job.pk, worker="test-host:1:b", clock=lambda: now + timedelta(seconds=4))
+    assert [item.account for item in due.claim(size=10).items] == ["alice"]
+
+
 def test_bad_gateway_answers_are_retried(lead):
     sandbox_fault_push(kind="http502", count=2)
     job = create(operator=lead, operation="set", accounts=["alice"], c2c_seconds=60, reason="raid")

@@ -17,43 +17,22 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from muteadmin.bulk.call_threads import CallThreads
+from muteadmin.bulk.calls import JobCalls, Upstream
 from muteadmin.bulk.leases import LEASE_SECONDS, Claimed, Heartbeat, Leases, worker_alive
 from muteadmin.bulk.models import BulkJob
-from muteadmin.bulk.outcomes import Outcome, job_finish, outcome_failed, outcomes_record
-from muteadmin.bulk.rechecks import change_applied, change_may_have_left, change_recorded
-from muteadmin.mutes.services import MuteCall, mute_change_many, mute_get_many
-from muteadmin.tencent.accounts import InvalidAccount
-from muteadmin.tencent.errors import TencentError
-from muteadmin.tencent.nospeaking import MuteStatus
-from muteadmin.tencent.retry import reschedule_delay
+from muteadmin.bulk.outcomes import Outcome, job_finish, outcomes_record
 
 logger = logging.getLogger(__name__)
-
-# Failures that belong to one account; anything else is a fault on our side.
-ACCOUNT_FAILURES = (TencentError, PermissionDenied, InvalidAccount)
-AUTHOR_GONE = (
-    "The job's author was deleted, so this account was not checked again; look it up to see "
-    "whether the change went through."
-)
 
 
 class BulkWorkerError(Exception):
     """A worker's threads kept failing; the job is left to be picked up again."""
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """The batch calls a run makes (muteadmin.mutes.services), each audited with the job's id."""
-
-    get_many: Callable[..., list[MuteCall]] = mute_get_many
-    change_many: Callable[..., list[MuteCall]] = mute_change_many
 
 
 @dataclass(frozen=True)
@@ -157,18 +136,28 @@ class _Runner:
         self._counts_lock = threading.Lock()
         self.processed = self.rechecked = self.released = 0
         # Threads for a batch's calls; None runs them one by one in the lane's thread.
-        self.calls: CallThreads | None = None
+        self.pool: CallThreads | None = None
+        self.calls: JobCalls | None = None
 
     def run(self) -> BulkRun:
         if not self._start():
             return self._summary()
         if self.config.threads > 1:
-            self.calls = CallThreads(size=self.config.call_threads, name=f"bulk-{self.job_id}")
+            self.pool = CallThreads(size=self.config.call_threads, name=f"bulk-{self.job_id}")
+        self.calls = JobCalls(
+            job=self.job,
+            operator=self.operator,
+            upstream=self.config.upstream,
+            deadline=self.config.deadline,
+            executor=self.pool.executor if self.pool is not None else None,
+            leases=self.leases,
+            stopping=lambda: self.cancelled.is_set() or self.stop.is_set(),
+        )
         try:
             self._loop()
         finally:
-            if self.calls is not None:
-                self.calls.close()
+            if self.pool is not None:
+                self.pool.close()
         return self._summary()
 
     def _loop(self) -> None:
@@ -271,8 +260,10 @@ class _Runner:
                 if self.stop.is_set():
                     self._release([*rechecks[index:], *fresh])
                     return
+                with self._counts_lock:
+                    self.rechecked += 1
                 try:
-                    outcomes.append((item, self._recheck(item)))
+                    outcomes.append((item, self.calls.recheck(item)))
                 except BaseException:
                     # Whether the call left is unknown: whoever claims it next re-checks it.
                     self.leases.abandon([item])
@@ -282,7 +273,7 @@ class _Runner:
             if self.stop.is_set() or self.cancelled.is_set():
                 self._release(fresh)
             elif fresh:
-                self._send(fresh, outcomes)
+                self.calls.send(fresh, outcomes)
         finally:
             if outcomes:
                 self._record(outcomes)
@@ -305,123 +296,3 @@ class _Runner:
         )
         with self._counts_lock:
             self.processed += len(outcomes) - len(later)
-
-    # Calls
-
-    def _send(self, items: list[Claimed], outcomes: list[tuple[Claimed, Outcome]]) -> None:
-        """Call for the items side by side; each settled item is appended to `outcomes`."""
-        try:
-            calls = self._calls([item.account for item in items])
-        except PermissionDenied as exc:
-            # The author may no longer do this: nothing was sent.
-            outcomes.extend((item, Outcome(ok=False, error_info=str(exc))) for item in items)
-            return
-        except BaseException:
-            self.leases.abandon(items)
-            raise
-        faults = []
-        for item, call in zip(items, calls, strict=True):
-            if call.error is not None and not isinstance(call.error, ACCOUNT_FAILURES):
-                # A fault on our side (recorded on its audit row): it is re-checked later.
-                faults.append(call.error)
-                self.leases.abandon([item])
-                continue
-            outcomes.append((item, self._settled(item, call)))
-        if faults:
-            raise faults[0]
-
-    def _calls(self, accounts: list[str]) -> list[MuteCall]:
-        job = self.job
-        common = {
-            "accounts": accounts,
-            "operator": self.operator,
-            "deadline": self.config.deadline,
-            "job_id": job.pk,
-            "executor": self.calls.executor if self.calls is not None else None,
-        }
-        if job.operation == BulkJob.Operation.LOOKUP:
-            return self.config.upstream.get_many(**common)
-        return self.config.upstream.change_many(
-            **common,
-            reason=job.reason,
-            c2c_seconds=job.c2c_seconds,
-            group_seconds=job.group_seconds,
-        )
-
-    def _settled(self, item: Claimed, call: MuteCall) -> Outcome:
-        """The outcome of one account's call; a fault on our side is raised."""
-        if call.error is not None:
-            if not isinstance(call.error, ACCOUNT_FAILURES):
-                raise call.error
-            return self._failure(item, call.error, audit_entry_id=call.entry_id)
-        if call.status is not None:
-            observed = (call.status.c2c_seconds, call.status.group_seconds)
-        else:
-            observed = (call.change.c2c_after, call.change.group_after)
-        return Outcome(
-            ok=True,
-            c2c_observed=observed[0],
-            group_observed=observed[1],
-            audit_entry_id=call.entry_id,
-        )
-
-    def _failure(
-        self, item: Claimed, exc: Exception, *, audit_entry_id: int | None = None
-    ) -> Outcome:
-        """A failed account: put back for later if a later try may pass, unless cancelled."""
-        retry_after = None
-        if not (self.cancelled.is_set() or self.stop.is_set()):
-            retry_after = reschedule_delay(exc, rescheduled=item.rescheduled)
-        return outcome_failed(exc, audit_entry_id=audit_entry_id, retry_after=retry_after)
-
-    # Re-checks
-
-    def _recheck(self, item: Claimed) -> Outcome:
-        """Settle a call a dead worker may have made: a lookup is asked again, a change is
-        confirmed from its audit row or by a lookup before it is sent (again)."""
-        job = self.job
-        with self._counts_lock:
-            self.rechecked += 1
-        if self.operator is None:
-            return Outcome(ok=False, error_info=AUTHOR_GONE)
-        if job.operation != BulkJob.Operation.LOOKUP:
-            if entry := change_recorded(job=job, account=item.account):
-                # Tencent accepted it and the audit row says so; only the item was not updated.
-                return Outcome(
-                    ok=True,
-                    c2c_observed=entry["c2c_observed"],
-                    group_observed=entry["group_observed"],
-                    audit_entry_id=entry["id"],
-                )
-            if change_may_have_left(job=job, account=item.account):
-                try:
-                    status = change_applied(
-                        job=job,
-                        account=item.account,
-                        claimed_at=item.claimed_at,
-                        lookup=self._lookup,
-                    )
-                except ACCOUNT_FAILURES as exc:
-                    return self._failure(item, exc)
-                if status is not None:
-                    return Outcome(
-                        ok=True,
-                        c2c_observed=status.c2c_seconds,
-                        group_observed=status.group_seconds,
-                    )
-        try:
-            (call,) = self._calls([item.account])
-        except PermissionDenied as exc:
-            return Outcome(ok=False, error_info=str(exc))
-        return self._settled(item, call)
-
-    def _lookup(self, account: str) -> MuteStatus:
-        (call,) = self.config.upstream.get_many(
-            accounts=[account],
-            operator=self.operator,
-            deadline=self.config.deadline,
-            job_id=self.job.pk,
-        )
-        if call.error is not None:
-            raise call.error
-        return call.status
