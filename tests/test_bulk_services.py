@@ -194,13 +194,18 @@ def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
     assert len(backoff_sleeps) == 9
 
 
-def test_tencents_pause_code_puts_an_account_back_for_a_minute(lead):
+def test_tencents_pause_code_holds_the_job_back_for_a_minute(lead):
     sandbox_fault_push(kind="error", code=70050)
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
     clock = RunClock()
-    run(job, clock=clock)
-    assert (job.state, job.ok) == ("done", 1)
-    assert rows(job) == [("alice", "query", "error", 70050), ("alice", "query", "ok", None)]
+    run(job, clock=clock, claim_batch=1)
+    assert (job.state, job.ok) == ("done", 2)
+    # Nothing else is sent during the pause either: bob waits too.
+    assert rows(job) == [
+        ("alice", "query", "error", 70050),
+        ("alice", "query", "ok", None),
+        ("bob", "query", "ok", None),
+    ]
     assert sum(clock.waits) == 60.0
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +27,7 @@ from muteadmin.bulk.calls import JobCalls, Upstream
 from muteadmin.bulk.leases import LEASE_SECONDS, Claimed, Heartbeat, Leases, worker_alive
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.outcomes import Outcome, job_finish, outcomes_record
+from muteadmin.tencent.retry import PAUSE_CODE
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class _Runner:
         self.failures: list[BaseException] = []
         self._counts_lock = threading.Lock()
         self.processed = self.rechecked = self.released = 0
+        # Tencent's pause code asks the whole app to wait: nothing new is sent until then.
+        self.paused_until = config.clock()
         # Threads for a batch's calls; None runs them one by one in the lane's thread.
         self.pool: CallThreads | None = None
         self.calls: JobCalls | None = None
@@ -237,9 +240,8 @@ class _Runner:
 
     def _lane(self) -> None:
         while not self.stop.is_set():
-            claim = self.leases.claim(
-                size=self.config.claim_batch, fresh=not self.cancelled.is_set()
-            )
+            fresh = not self.cancelled.is_set() and self.config.clock() >= self.paused_until
+            claim = self.leases.claim(size=self.config.claim_batch, fresh=fresh)
             if not claim.running:
                 self.stop.set()
                 return
@@ -284,15 +286,18 @@ class _Runner:
             self.released += released
 
     def _record(self, outcomes: list[tuple[Claimed, Outcome]]) -> None:
-        later = [item.account for item, outcome in outcomes if outcome.retry_after is not None]
+        now = self.config.clock()
+        later = [outcome for _, outcome in outcomes if outcome.retry_after is not None]
+        pauses = [o.retry_after for o in later if o.error_code == PAUSE_CODE]
+        if pauses:
+            with self._counts_lock:
+                self.paused_until = max(self.paused_until, now + timedelta(seconds=max(pauses)))
         if later:
             logger.warning(
                 "Bulk job %d: %d accounts failed for now; trying them again later.",
                 self.job_id,
                 len(later),
             )
-        outcomes_record(
-            job_id=self.job_id, worker=self.worker, outcomes=outcomes, now=self.config.clock()
-        )
+        outcomes_record(job_id=self.job_id, worker=self.worker, outcomes=outcomes, now=now)
         with self._counts_lock:
             self.processed += len(outcomes) - len(later)
