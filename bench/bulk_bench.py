@@ -111,8 +111,10 @@ def bulk_run(args: argparse.Namespace, *, accounts: list[str], lead) -> Run:
     from muteadmin.audit.models import AuditEntry
     from muteadmin.bulk.models import BulkJob
     from muteadmin.bulk.services import bulk_job_create
+    from muteadmin.bulk.tasks import task_queue
 
     job = bulk_job_create(
+        queue=task_queue,
         operator=lead,
         operation=BulkJob.Operation.SET,
         accounts=accounts,

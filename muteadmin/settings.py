@@ -177,6 +177,11 @@ TIM_SANDBOX_LATENCY_MS = env.int("TIM_SANDBOX_LATENCY_MS", default=0)
 TIM_RATE_LIMIT = env.int("TIM_RATE_LIMIT", default=200)
 
 # Bulk jobs run in `manage.py db_worker` processes, queued in the database.
+# Accounts one job takes at most (larger lists are split into several jobs), threads each worker
+# claims and calls with, and accounts per page of a job's results.
+BULK_MAX_ACCOUNTS = env.int("BULK_MAX_ACCOUNTS", default=100_000)
+BULK_WORKER_THREADS = env.int("BULK_WORKER_THREADS", default=2)
+BULK_RESULTS_PAGE_SIZE = 100
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",

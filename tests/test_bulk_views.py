@@ -7,12 +7,15 @@ import re
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
-from muteadmin.bulk.services import bulk_job_create, bulk_job_run
+from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
+from muteadmin.bulk.services import bulk_job_create
+from muteadmin.bulk.tasks import task_queue
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.conftest import PASSWORD
 
@@ -65,7 +68,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 @pytest.mark.parametrize("role", ["moderator", "auditor", "outsider"])
 def test_only_bulk_runners_see_any_bulk_page(client, request, role, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
     client.force_login(request.getfixturevalue(role))
     for url in (
         FORM_URL,
@@ -159,8 +162,8 @@ def test_a_list_of_only_invalid_ids_shows_why_and_offers_nothing_to_start(as_lea
     assert "data-confirm-form" not in html
 
 
-def test_too_many_accounts_are_refused_with_the_limit(as_lead, monkeypatch):
-    monkeypatch.setattr("muteadmin.bulk.forms.BULK_MAX_ACCOUNTS", 3)
+@override_settings(BULK_MAX_ACCOUNTS=3)
+def test_too_many_accounts_are_refused_with_the_limit(as_lead):
     html = preview(as_lead, "a\nb\nc\nd").content.decode()
     assert "A job takes at most 3 accounts and this list has 4" in html
     assert "data-confirm-form" not in html
@@ -264,7 +267,9 @@ def test_a_confirm_that_still_holds_invalid_lines_starts_nothing(as_lead):
 
 
 def test_status_json_has_the_contract_keys(as_lead, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job_create(
+        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
+    )
     status = as_lead.get(reverse("bulk:status", args=[job.pk])).json()
     assert {key: status[key] for key in ("state", "total", "done", "ok", "errors")} == {
         "state": "queued",
@@ -273,7 +278,7 @@ def test_status_json_has_the_contract_keys(as_lead, lead):
         "ok": 0,
         "errors": 0,
     }
-    bulk_job_run(job_id=job.pk, worker="test:1:a", threads=1)
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
     status = as_lead.get(reverse("bulk:status", args=[job.pk])).json()
     assert {key: status[key] for key in ("state", "total", "done", "ok", "errors")} == {
         "state": "done",
@@ -287,7 +292,9 @@ def test_status_json_has_the_contract_keys(as_lead, lead):
 
 
 def test_the_job_page_shows_a_progress_bar_fed_by_status_json(as_lead, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job_create(
+        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
+    )
     html = as_lead.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert re.search(r'<progress[^>]*max="2"[^>]*value="0"', html)
     assert f'data-status-url="{reverse("bulk:status", args=[job.pk])}"' in html
@@ -300,12 +307,14 @@ def test_the_job_page_shows_a_progress_bar_fed_by_status_json(as_lead, lead):
 
 
 def test_cancelling_a_queued_job_stops_it_before_anything_is_sent(as_lead, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job_create(
+        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
+    )
     response = as_lead.post(reverse("bulk:cancel", args=[job.pk]))
     assert response.status_code == 302
     job.refresh_from_db()
     assert (job.state, job.cancel_requested) == ("cancelled", True)
-    bulk_job_run(job_id=job.pk, worker="test:1:a", threads=1)
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
     assert AuditEntry.objects.count() == 0
     assert results_csv(as_lead, job)[1:] == [
         ["alice", "not_sent", "", "", "", ""],
@@ -315,7 +324,7 @@ def test_cancelling_a_queued_job_stops_it_before_anything_is_sent(as_lead, lead)
 
 
 def test_cancel_needs_a_post(as_lead, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
     assert as_lead.get(reverse("bulk:cancel", args=[job.pk])).status_code == 405
 
 
@@ -324,9 +333,14 @@ def test_cancel_needs_a_post(as_lead, lead):
 
 def test_results_csv_has_the_exact_header_and_a_row_per_account(as_lead, lead):
     job = bulk_job_create(
-        operator=lead, operation="set", accounts=["bob", "=cmd"], c2c_seconds=600, reason="raid"
+        queue=task_queue,
+        operator=lead,
+        operation="set",
+        accounts=["bob", "=cmd"],
+        c2c_seconds=600,
+        reason="raid",
     )
-    bulk_job_run(job_id=job.pk, worker="test:1:a", threads=1)
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
     rows = results_csv(as_lead, job)
     assert rows[0] == [
         "account",
@@ -339,10 +353,12 @@ def test_results_csv_has_the_exact_header_and_a_row_per_account(as_lead, lead):
     assert rows[1:] == [["bob", "ok", "", "", "600", ""], ["'=cmd", "ok", "", "", "600", ""]]
 
 
-def test_the_finished_job_page_lists_results_a_page_at_a_time(as_lead, lead, monkeypatch):
-    monkeypatch.setattr("muteadmin.bulk.selectors.RESULTS_PAGE_SIZE", 2)
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["a1", "a2", "a3"])
-    bulk_job_run(job_id=job.pk, worker="test:1:a", threads=1)
+@override_settings(BULK_RESULTS_PAGE_SIZE=2)
+def test_the_finished_job_page_lists_results_a_page_at_a_time(as_lead, lead):
+    job = bulk_job_create(
+        queue=task_queue, operator=lead, operation="lookup", accounts=["a1", "a2", "a3"]
+    )
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
     html = as_lead.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert re.findall(r'data-account="([^"]+)"', html) == ["a1", "a2"]
     next_page = re.search(r'href="([^"]+)" data-next-page', html).group(1)
@@ -353,7 +369,7 @@ def test_the_finished_job_page_lists_results_a_page_at_a_time(as_lead, lead, mon
 
 
 def test_the_form_page_lists_recent_jobs(as_lead, lead):
-    job = bulk_job_create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
     html = as_lead.get(FORM_URL).content.decode()
     assert f'href="{reverse("bulk:job", args=[job.pk])}"' in html
     assert BulkItem.objects.filter(job=job).count() == 1

@@ -39,12 +39,18 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 JOB_SCRIPT = """
 from django.contrib.auth.models import Group, User
 from muteadmin.bulk.services import bulk_job_create
+from muteadmin.bulk.tasks import task_queue
 
 lead = User.objects.create_user(username="lead", password="unused-password-1234")
 lead.groups.set(Group.objects.filter(name="Lead"))
 accounts = [f"raider{{i:04d}}" for i in range({count})]
 job = bulk_job_create(
-    operator=lead, operation="set", accounts=accounts, c2c_seconds={seconds}, reason="raid"
+    operator=lead,
+    operation="set",
+    accounts=accounts,
+    c2c_seconds={seconds},
+    reason="raid",
+    queue=task_queue,
 )
 print(job.pk)
 """

@@ -8,12 +8,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from muteadmin.bulk.models import BulkJob
-from muteadmin.bulk.services import BULK_MAX_ACCOUNTS
+from muteadmin.bulk.services import bulk_max_accounts
 from muteadmin.mutes.forms import KINDS, MuteChangeForm
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 
-# Lines read at most, counting blanks, invalid ids and duplicates, so a huge paste fails fast.
-MAX_LINES = 2 * BULK_MAX_ACCOUNTS
+# Lines read at most, counting blanks, invalid ids and duplicates, so a huge paste fails fast:
+# this many times the accounts a job takes.
+MAX_LINES_PER_ACCOUNT = 2
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # A first CSV cell with one of these names (any case) is a header, not an account.
 CSV_HEADER_NAMES = frozenset(
@@ -59,10 +60,6 @@ class AccountList:
     @property
     def duplicate_count(self) -> int:
         return sum(self.duplicates.values())
-
-    @property
-    def too_many(self) -> bool:
-        return len(self.valid) > BULK_MAX_ACCOUNTS
 
 
 def accounts_read(values: list[tuple[int, str]]) -> AccountList:
@@ -110,8 +107,8 @@ class BulkForm(MuteChangeForm):
         "no_accounts": "Paste at least one account, one per line, or upload a CSV file.",
         "both_sources": "Paste accounts or upload a file, not both.",
         "too_many_lines": (
-            f"That list has more than {MAX_LINES:,} lines; a job takes at most "
-            f"{BULK_MAX_ACCOUNTS:,} accounts. Split it into several jobs."
+            "That list has more than {lines:,} lines; a job takes at most "
+            "{limit:,} accounts. Split it into several jobs."
         ),
         "too_many": (
             "A job takes at most {limit:,} accounts and this list has {count:,}. "
@@ -186,13 +183,17 @@ class BulkForm(MuteChangeForm):
         if not values:
             self.add_error("accounts", self._error("no_accounts"))
             return
-        if len(values) > MAX_LINES:
-            self.add_error("accounts", self._error("too_many_lines"))
+        limit = bulk_max_accounts()
+        if len(values) > MAX_LINES_PER_ACCOUNT * limit:
+            message = self.error_messages["too_many_lines"].format(
+                lines=MAX_LINES_PER_ACCOUNT * limit, limit=limit
+            )
+            self.add_error("accounts", ValidationError(message, code="too_many_lines"))
             return
         self.account_list = accounts_read(values)
-        if self.account_list.too_many:
+        if len(self.account_list.valid) > limit:
             message = self.error_messages["too_many"].format(
-                limit=BULK_MAX_ACCOUNTS, count=len(self.account_list.valid)
+                limit=limit, count=len(self.account_list.valid)
             )
             self.add_error("accounts", ValidationError(message, code="too_many"))
         elif not self.account_list.valid:

@@ -89,6 +89,10 @@ class BulkItem(models.Model):
     # could have been sent, which bounds how far a mute it set has run down since.
     claimed_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # A call that failed with something a later try may not meet puts the account back for
+    # later: it is not claimed before `not_before`, and gives up after a few reschedules.
+    not_before = models.DateTimeField(null=True, blank=True)
+    rescheduled = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_info = models.TextField(blank=True)

@@ -1,11 +1,12 @@
 """Bulk pages: the form and its preview, a job's live progress, cancel, and its results."""
 
+from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from muteadmin.bulk.forms import BULK_MAX_ACCOUNTS, PREVIEW_LIMIT, BulkForm
+from muteadmin.bulk.forms import PREVIEW_LIMIT, BulkForm
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (
     RESULTS_CSV_HEADER,
@@ -14,7 +15,13 @@ from muteadmin.bulk.selectors import (
     bulk_results_page,
     bulk_results_rows,
 )
-from muteadmin.bulk.services import bulk_job_cancel, bulk_job_create, bulk_jobs_recover
+from muteadmin.bulk.services import (
+    bulk_job_cancel,
+    bulk_job_create,
+    bulk_jobs_recover,
+    bulk_max_accounts,
+)
+from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
 
@@ -43,6 +50,7 @@ class BulkFormView(BulkPermissionMixin, View):
                 c2c_seconds=cleaned["c2c_seconds"],
                 group_seconds=cleaned["group_seconds"],
                 reason=cleaned["reason"],
+                queue=task_queue,
             )
             return redirect("bulk:job", job_id=job.pk)
         return self.render_preview(form)
@@ -61,7 +69,7 @@ class BulkFormView(BulkPermissionMixin, View):
             "form": form,
             "account_list": form.account_list if form.is_bound else None,
             "preview_limit": PREVIEW_LIMIT,
-            "max_accounts": f"{BULK_MAX_ACCOUNTS:,}",
+            "max_accounts": f"{bulk_max_accounts():,}",
             "jobs": bulk_recent_jobs(),
         }
         return render(self.request, "bulk/form.html", context)
@@ -77,7 +85,7 @@ class BulkFormView(BulkPermissionMixin, View):
             "c2c_seconds": form.cleaned_data["c2c_seconds"],
             "group_seconds": form.cleaned_data["group_seconds"],
             "preview_limit": PREVIEW_LIMIT,
-            "max_accounts": f"{BULK_MAX_ACCOUNTS:,}",
+            "max_accounts": f"{bulk_max_accounts():,}",
         }
         return render(self.request, "bulk/preview.html", context)
 
@@ -94,7 +102,9 @@ class BulkJobView(BulkPermissionMixin, View):
         job = get_object_or_404(BulkJob, pk=job_id)
         context = {"job": job, "status": bulk_job_status(job=job)}
         if job.finished:
-            context["page"] = bulk_results_page(job=job, after=_after(request))
+            context["page"] = bulk_results_page(
+                job=job, after=_after(request), size=settings.BULK_RESULTS_PAGE_SIZE
+            )
         return render(request, "bulk/job.html", context)
 
 
@@ -103,7 +113,7 @@ class BulkJobStatusView(BulkPermissionMixin, View):
 
     def get(self, request: HttpRequest, job_id: int) -> JsonResponse:
         job = get_object_or_404(BulkJob, pk=job_id)
-        if not job.finished and bulk_jobs_recover(job_id=job.pk):
+        if not job.finished and bulk_jobs_recover(job_id=job.pk, queue=task_queue):
             job.refresh_from_db()
         response = JsonResponse(bulk_job_status(job=job))
         response["Cache-Control"] = "no-store"

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from muteadmin.bulk.services import JOB_STALE_SECONDS, bulk_jobs_recover
+from muteadmin.bulk.tasks import task_queue
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        recovered = bulk_jobs_recover()
+        recovered = bulk_jobs_recover(queue=task_queue)
         if recovered:
             ids = ", ".join(f"#{job_id}" for job_id in recovered)
             self.stdout.write(f"Queued again: {ids}.")
