@@ -197,8 +197,8 @@ def test_the_export_row_appears_in_the_next_export_not_its_own(as_lead):
     assert AuditEntry.objects.filter(action="export").count() == 2
 
 
-def test_an_interrupted_download_is_recorded_as_such(lead, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 5)
+def test_an_interrupted_download_is_recorded_as_such(lead, settings):
+    settings.AUDIT_EXPORT_BATCH_SIZE = 5
     for _ in range(12):
         write_row()
     response = export_response(lead)
@@ -261,9 +261,9 @@ def test_rows_are_read_in_keyset_batches_without_offset():
     assert f'"id" < {ids[-6]}' in queries[2]["sql"]
 
 
-def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 40)
-    monkeypatch.setattr(exports, "FIRST_EXPORT_BATCH_SIZE", 4)
+def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, settings):
+    settings.AUDIT_EXPORT_BATCH_SIZE = 40
+    settings.AUDIT_EXPORT_FIRST_BATCH_SIZE = 4
     for n in range(90):
         write_row(account=f"u{n}")
     response = as_lead.get(reverse("audit:export"))
@@ -274,8 +274,8 @@ def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, monk
     assert [row[4] for row in rows[1:]] == [f"u{n}" for n in reversed(range(90))]
 
 
-def test_a_large_export_streams_in_many_chunks(as_lead, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 40)
+def test_a_large_export_streams_in_many_chunks(as_lead, settings):
+    settings.AUDIT_EXPORT_BATCH_SIZE = 40
     for n in range(130):
         write_row(account=f"u{n}")
     response = as_lead.get(reverse("audit:export"))
@@ -359,8 +359,8 @@ def varied_rows(count: int, *, seed: int = 7) -> list[AuditEntry]:
         return AuditEntry.objects.bulk_create(entries)
 
 
-def test_the_export_writes_byte_for_byte_what_csv_cell_writes(as_lead, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_BATCH_SIZE", 700)
+def test_the_export_writes_byte_for_byte_what_csv_cell_writes(as_lead, settings):
+    settings.AUDIT_EXPORT_BATCH_SIZE = 700
     varied_rows(3000)
     with CaptureQueriesContext(connection) as queries:
         _, body, rows = download(as_lead)

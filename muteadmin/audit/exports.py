@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections
 from django.db.models import QuerySet, TextField
@@ -69,13 +70,14 @@ _NUMBER_COLUMNS = (
     "latency_ms",
 )
 _TIME_COLUMN = "created_at"
-# Rows read per query: each query is short (a tenth of a second or so), so no read transaction
-# outlives a batch; memory stays flat (a batch is about 4 MB of CSV); the cost of each query and of
-# the wait between two (planning, a new scan, the database idle while the batch is handed on) is
-# spread thin: at 10,000 rows a batch that was about a tenth of the export's time on PostgreSQL.
+# Rows read per query (settings.AUDIT_EXPORT_BATCH_SIZE, this by default): each query is short
+# (a tenth of a second or so), so no read transaction outlives a batch; memory stays flat (a batch
+# is about 4 MB of CSV); the cost of each query and of the wait between two (planning, a new scan,
+# the database idle while the batch is handed on) is spread thin: at 10,000 rows a batch that was
+# about a tenth of the export's time on PostgreSQL.
 EXPORT_BATCH_SIZE = 50_000
-# The first batch: a fiftieth of a second's reading, so the first rows show without waiting for a
-# whole batch (a fifth of a second).
+# The first batch (settings.AUDIT_EXPORT_FIRST_BATCH_SIZE): a fiftieth of a second's reading, so
+# the first rows show without waiting for a whole batch (a fifth of a second).
 FIRST_EXPORT_BATCH_SIZE = 5_000
 
 
@@ -271,8 +273,10 @@ class AuditExport(AuditedExport):
         batches = audit_export_batches(
             filters=self.filters,
             before=self.entry.pk,
-            batch_size=EXPORT_BATCH_SIZE,
-            first_batch_size=FIRST_EXPORT_BATCH_SIZE,
+            batch_size=getattr(settings, "AUDIT_EXPORT_BATCH_SIZE", EXPORT_BATCH_SIZE),
+            first_batch_size=getattr(
+                settings, "AUDIT_EXPORT_FIRST_BATCH_SIZE", FIRST_EXPORT_BATCH_SIZE
+            ),
         )
         for batch in batches:
             yield batch.text, batch.rows
