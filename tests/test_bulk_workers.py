@@ -1,14 +1,17 @@
 """Real `manage.py db_worker` processes on a job: killed mid-job and restarted, and two at once.
 
-Each test gets a database of its own (a SQLite file, or a fresh PostgreSQL database), migrated
-by a subprocess, because workers in other processes cannot see the test's own transaction.
+Each test gets a database of its own (a SQLite file, or a fresh PostgreSQL database), because
+workers in other processes cannot see the test's own transaction: a copy of one migrated once per
+run by a subprocess.
 """
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -181,41 +184,75 @@ def _postgres_server_url() -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch(request, tmp_path) -> Iterator[ScratchDatabase]:
-    if request.param == "sqlite":
-        database = ScratchDatabase(url=f"sqlite:///{tmp_path / 'bulk.sqlite3'}", workdir=tmp_path)
-        yield from _migrated(database)
-        return
-    yield from _postgres_scratch(tmp_path)
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once; each test works on a copy of it."""
+    workdir = tmp_path_factory.mktemp("bulk-template")
+    template = ScratchDatabase(url=f"sqlite:///{workdir / 'template.sqlite3'}", workdir=workdir)
+    template.manage("migrate", "--no-input", "-v0")
+    return workdir / "template.sqlite3"
 
 
-@pytest.fixture
-def postgres_scratch(tmp_path) -> Iterator[ScratchDatabase]:
-    yield from _postgres_scratch(tmp_path)
-
-
-def _postgres_scratch(tmp_path: Path) -> Iterator[ScratchDatabase]:
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once, the template each test's database is created from."""
     psycopg = pytest.importorskip("psycopg")
     server = _postgres_server_url()
-    name = f"muteadmin_bulk_{uuid.uuid4().hex[:10]}"
+    name = f"muteadmin_bulk_template_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg.connect(_libpq_url(server), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL is not reachable at {server}: {exc}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(server)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
     try:
-        yield from _migrated(ScratchDatabase(url=url, workdir=tmp_path))
+        with tempfile.TemporaryDirectory() as workdir:
+            template = ScratchDatabase(url=_database_url(server, name), workdir=Path(workdir))
+            template.manage("migrate", "--no-input", "-v0")
+        yield name
     finally:
         with psycopg.connect(_libpq_url(server), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _migrated(database: ScratchDatabase) -> Iterator[ScratchDatabase]:
-    database.manage("migrate", "--no-input", "-v0")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch(request, tmp_path) -> Iterator[ScratchDatabase]:
+    if request.param == "sqlite":
+        path = tmp_path / "bulk.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        database = ScratchDatabase(url=f"sqlite:///{path}", workdir=tmp_path)
+        yield from _stopped_after(database)
+        return
+    yield from _postgres_scratch(tmp_path, template=request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture
+def postgres_scratch(tmp_path, postgres_template) -> Iterator[ScratchDatabase]:
+    yield from _postgres_scratch(tmp_path, template=postgres_template)
+
+
+def _database_url(server: str, name: str) -> str:
+    parts = urlsplit(server)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _postgres_scratch(tmp_path: Path, *, template: str) -> Iterator[ScratchDatabase]:
+    import psycopg
+
+    server = _postgres_server_url()
+    name = f"muteadmin_bulk_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq_url(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield from _stopped_after(
+            ScratchDatabase(url=_database_url(server, name), workdir=tmp_path)
+        )
+    finally:
+        with psycopg.connect(_libpq_url(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _stopped_after(database: ScratchDatabase) -> Iterator[ScratchDatabase]:
     try:
         yield database
     finally:
