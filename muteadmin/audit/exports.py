@@ -22,7 +22,7 @@ from muteadmin.core.spreadsheets import (
     csv_text,
     csv_text_from_records,
 )
-from muteadmin.upstream.registry import DEFAULT_APP
+from muteadmin.upstream.registry import tim_app
 
 AUDIT_EXPORT_HEADER = (
     "id",
@@ -215,7 +215,7 @@ class AuditedExport:
             reason="",
             client_ip=client_ip,
             details=details,
-            app=app or DEFAULT_APP,
+            app=app or tim_app().name,
         )
         self._chunks = self._generate()
 
