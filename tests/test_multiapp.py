@@ -159,6 +159,13 @@ def test_the_audit_log_filters_by_app_and_the_default_app_includes_older_rows(
     assert '<th scope="col">App</th>' in html
     assert f'href="{account_url("bob", "b")}"' in html
     assert '<option value="b" selected>b</option>' in html
+    bob = AuditEntry.objects.get(account="bob")
+    detail = as_lead.get(reverse("audit:detail", args=[bob.pk])).content.decode()
+    assert '<dt>App</dt><dd data-field="app">b</dd>' in detail
+    assert f'href="{account_url("bob", "b")}"' in detail
+    older = AuditEntry.objects.get(account="old")
+    detail = as_lead.get(reverse("audit:detail", args=[older.pk])).content.decode()
+    assert '<dd data-field="app">default</dd>' in detail
 
 
 def test_an_unknown_app_in_the_audit_filter_is_an_error_naming_the_apps(two_apps, as_lead):
@@ -274,8 +281,12 @@ def test_with_one_app_pages_name_no_app(as_lead):
     assert "data-app-switcher" not in html
     assert "?app=" not in html
     assert as_lead.get(reverse("mutes:find"), {"account": "alice"}).url == account_url("alice")
+    mute_get(account="alice", operator=User.objects.get())
     audit = as_lead.get(reverse("audit:list")).content.decode()
     assert 'name="app"' not in audit and '<th scope="col">App</th>' not in audit
+    assert f'href="{account_url("alice")}"' in audit
+    detail = as_lead.get(reverse("audit:detail", args=[AuditEntry.objects.first().pk]))
+    assert 'data-field="app"' not in detail.content.decode()
 
 
 def test_a_change_in_app_b_stays_in_app_b(two_apps, as_lead):

@@ -212,17 +212,7 @@ def mute_change_many(
             group=group_seconds,
             deadline=deadline,
         )
-        seen = before.get(account)
-        result = MuteChangeResult(
-            before=seen,
-            change=change,
-            c2c_after=_after(
-                requested=c2c_seconds, before=seen, kind="c2c", now=change.observed_at
-            ),
-            group_after=_after(
-                requested=group_seconds, before=seen, kind="group", now=change.observed_at
-            ),
-        )
+        result = _change_result(change, before=before.get(account))
         audit.ok(
             request_random=change.random,
             c2c_observed=result.c2c_after,
@@ -253,6 +243,20 @@ def _change_checked(
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
     mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+
+
+def _change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
+    """What a change left behind: as requested, or run down from the state seen before it."""
+    return MuteChangeResult(
+        before=before,
+        change=change,
+        c2c_after=_after(
+            requested=change.c2c_seconds, before=before, kind="c2c", now=change.observed_at
+        ),
+        group_after=_after(
+            requested=change.group_seconds, before=before, kind="group", now=change.observed_at
+        ),
+    )
 
 
 def _after(
