@@ -251,9 +251,10 @@ def test_the_switch_is_off_again_after_a_failed_statement_inside_it():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_guard_migration_can_be_reversed_and_chains_older_rows_when_applied():
-    # Written as before correlation ids (0007), whose reversal refuses chained rows that have one.
+    # Written as before correlation ids (0007) and apps (0008), whose reversals refuse chained
+    # rows that have one.
     entry = begun()
-    raw("UPDATE audit_auditentry SET correlation_id = NULL WHERE id = %s", [entry.pk])
+    raw("UPDATE audit_auditentry SET correlation_id = NULL, app = NULL WHERE id = %s", [entry.pk])
     entry = complete(AuditEntry.objects.get(pk=entry.pk))
     # Begun now, completed below by a version that did not chain rows yet. Rows are written
     # and read with SQL while migrated back: the model has columns added since.

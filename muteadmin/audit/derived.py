@@ -2,19 +2,21 @@
 
 AuditHourlyCount and AuditOperatorHourlyCount feed the audit page's chart; AccountMuteState
 feeds the mute report. Completions update them inside their own transaction, under the chain
-lock, so none is lost or counted twice.
+lock, so none is lost or counted twice. All three are kept per app; a row written before apps
+had names (app null) counts for the default app.
 """
 
+import functools
 import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
+from operator import itemgetter, or_
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from muteadmin.audit.chain import chain_lock
 from muteadmin.audit.models import (
@@ -24,6 +26,7 @@ from muteadmin.audit.models import (
     AuditOperatorHourlyCount,
 )
 from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.upstream.registry import DEFAULT_APP
 
 # Actions whose successful rows say how long an account's mutes still run.
 _OBSERVING_ACTIONS = frozenset({AuditEntry.Action.QUERY, AuditEntry.Action.CHANGE})
@@ -35,6 +38,10 @@ def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def _app(row: Mapping[str, Any]) -> str:
+    return row["app"] or DEFAULT_APP
+
+
 def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
     """Count completed rows in the hourly tables: one UPDATE (or INSERT) per hour and kind."""
     counted: Counter[tuple[type[models.Model], tuple[tuple[str, Any], ...]]] = Counter()
@@ -43,6 +50,7 @@ def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
             ("hour", _hour(row["created_at"])),
             ("action", row["action"]),
             ("outcome", row["outcome"]),
+            ("app", _app(row)),
         )
         counted[AuditHourlyCount, key] += 1
         if row["operator_username"]:
@@ -161,24 +169,29 @@ def mute_states_observe(rows: Sequence[Mapping[str, Any]]) -> None:
     if not observing:
         return
     # Race-free: every completion holds the chain lock (chain_lock), and so does the rebuild.
-    accounts = {row["account"] for row in observing}
-    stored = {
-        state.pop("account"): state
-        for state in AccountMuteState.objects.filter(account__in=accounts).values(
-            "account", *_STATE_FIELDS
-        )
-    }
+    by_app: dict[str, set[str]] = {}
+    for row in observing:
+        by_app.setdefault(_app(row), set()).add(row["account"])
+    # One app's accounts at a time, so the (app, account) unique index finds them.
+    wanted = functools.reduce(
+        or_,
+        (Q(app=app, account__in=accounts) for app, accounts in by_app.items()),
+    )
+    stored = {}
+    for state in AccountMuteState.objects.filter(wanted).values("app", "account", *_STATE_FIELDS):
+        stored[state.pop("app"), state.pop("account")] = state
     states = dict(stored)
     for row in observing:
-        states[row["account"]] = _mute_state_next(states.get(row["account"]), row)
+        key = (_app(row), row["account"])
+        states[key] = _mute_state_next(states.get(key), row)
     AccountMuteState.objects.bulk_create(
-        AccountMuteState(account=account, **state)
-        for account, state in states.items()
-        if account not in stored
+        AccountMuteState(app=app, account=account, **state)
+        for (app, account), state in states.items()
+        if (app, account) not in stored
     )
-    for account, state in states.items():
-        if account in stored and state != stored[account]:
-            AccountMuteState.objects.filter(account=account).update(**state)
+    for (app, account), state in states.items():
+        if (app, account) in stored and state != stored[(app, account)]:
+            AccountMuteState.objects.filter(app=app, account=account).update(**state)
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,7 @@ _REBUILD_FIELDS = (
     "group_observed",
     "reason",
     "outcome",
+    "app",
 )
 
 
@@ -233,27 +247,27 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
             .values(*_REBUILD_FIELDS)
             .iterator(chunk_size=batch_size)
         )
-        counts: Counter[tuple[datetime, str, str]] = Counter()
-        operator_counts: Counter[tuple[str, datetime, str, str]] = Counter()
+        counts: Counter[tuple[datetime, str, str, str]] = Counter()
+        operator_counts: Counter[tuple[str, datetime, str, str, str]] = Counter()
         states: list[AccountMuteState] = []
         read = accounts = 0
         for account, account_rows in itertools.groupby(rows, key=itemgetter("account")):
-            observing = []
+            # The same UserID in several apps is several accounts.
+            observing: dict[str, list[Mapping[str, Any]]] = {}
             for row in account_rows:
                 read += 1
-                key = (_hour(row["created_at"]), row["action"], row["outcome"])
+                key = (_hour(row["created_at"]), row["action"], row["outcome"], _app(row))
                 counts[key] += 1
                 if row["operator_username"]:
                     operator_counts[row["operator_username"], *key] += 1
                 if _observes_mutes(row):
-                    observing.append(row)
-            state = None
-            for row in sorted(observing, key=_completion_order):
-                state = _mute_state_next(state, row)
-            if state is None:
-                continue
-            states.append(AccountMuteState(account=account, **state))
-            accounts += 1
+                    observing.setdefault(_app(row), []).append(row)
+            for app, app_rows in observing.items():
+                state = None
+                for row in sorted(app_rows, key=_completion_order):
+                    state = _mute_state_next(state, row)
+                states.append(AccountMuteState(app=app, account=account, **state))
+                accounts += 1
             if len(states) >= batch_size:
                 AccountMuteState.objects.bulk_create(states)
                 states.clear()
@@ -268,15 +282,15 @@ def audit_derived_rebuild(*, batch_size: int = REBUILD_BATCH) -> DerivedRebuild:
 
 
 def _hourly_tables_write(
-    counts: Counter[tuple[datetime, str, str]],
-    operator_counts: Counter[tuple[str, datetime, str, str]],
+    counts: Counter[tuple[datetime, str, str, str]],
+    operator_counts: Counter[tuple[str, datetime, str, str, str]],
     *,
     batch_size: int,
 ) -> None:
     AuditHourlyCount.objects.bulk_create(
         (
-            AuditHourlyCount(hour=hour, action=action, outcome=outcome, count=count)
-            for (hour, action, outcome), count in counts.items()
+            AuditHourlyCount(hour=hour, action=action, outcome=outcome, app=app, count=count)
+            for (hour, action, outcome, app), count in counts.items()
         ),
         batch_size=batch_size,
     )
@@ -287,9 +301,10 @@ def _hourly_tables_write(
                 hour=hour,
                 action=action,
                 outcome=outcome,
+                app=app,
                 count=count,
             )
-            for (operator, hour, action, outcome), count in operator_counts.items()
+            for (operator, hour, action, outcome, app), count in operator_counts.items()
         ),
         batch_size=batch_size,
     )

@@ -23,6 +23,7 @@ from muteadmin.core.spreadsheets import (
     csv_text,
     csv_text_from_records,
 )
+from muteadmin.upstream.registry import tim_app
 
 AUDIT_EXPORT_HEADER = (
     "id",
@@ -193,10 +194,19 @@ def _compiled(rows: QuerySet) -> tuple[str, tuple]:
 class AuditedExport:
     """A CSV download in progress: audited before its first byte, the row completed at its end.
 
-    Subclasses yield (text, rows in it) from `chunks()`; iterate the export for the text.
+    Subclasses yield (text, rows in it) from `chunks()`; iterate the export for the text. The
+    row records the app exported (`app`), or the default app for an export of every app; its
+    details hold the filters as typed, the app filter among them.
     """
 
-    def __init__(self, *, operator: AbstractBaseUser, client_ip: str | None, details: dict) -> None:
+    def __init__(
+        self,
+        *,
+        operator: AbstractBaseUser,
+        client_ip: str | None,
+        details: dict,
+        app: str | None = None,
+    ) -> None:
         self.rows_sent = 0
         self._started = time.monotonic()
         # Written now, before the first byte leaves, so an export that never finishes still shows.
@@ -207,6 +217,7 @@ class AuditedExport:
             reason="",
             client_ip=client_ip,
             details=details,
+            app=app or tim_app().name,
         )
         self._chunks = self._generate()
 
@@ -263,7 +274,10 @@ class AuditExport(AuditedExport):
     ) -> None:
         self.filters = filters
         super().__init__(
-            operator=operator, client_ip=client_ip, details={"filters": filters.as_details()}
+            operator=operator,
+            client_ip=client_ip,
+            details={"filters": filters.as_details()},
+            app=filters.app,
         )
 
     def chunks(self) -> Iterator[tuple[bytes, int]]:

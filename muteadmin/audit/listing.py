@@ -17,6 +17,8 @@ from django.utils.text import Truncator
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.durations import describe_seconds, duration
 from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.upstream.registry import DEFAULT_APP
+from muteadmin.upstream.selection import app_query, several_apps
 
 # Characters of a reason shown in the list; the whole reason is on the detail page.
 REASON_PREVIEW = 60
@@ -57,6 +59,7 @@ class AuditListRow:
     action: str
     account: str
     account_url: str
+    app: str
     requested: str
     observed: str
     reason: str
@@ -68,8 +71,12 @@ class AuditListRow:
 
 
 def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
-    """Each entry's cells as text, in the moderator's time zone, with its links."""
+    """Each entry's cells as text, in the moderator's time zone, with its links.
+
+    With several apps configured, an account's link opens it in the row's app.
+    """
     zone = timezone.get_current_timezone()
+    several = several_apps()
     account_head, account_tail = _url_around_argument("mutes:account")
     detail_head, detail_tail = _url_around_argument("audit:detail")
     rows = []
@@ -91,6 +98,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
             # Truncator asks the translation catalogue for its ellipsis each time: only when needed.
             preview = Truncator(reason).chars(REASON_PREVIEW)
         local = entry.created_at.astimezone(zone)
+        app = entry.app or DEFAULT_APP
         rows.append(
             AuditListRow(
                 pk=str(entry.pk),
@@ -100,7 +108,11 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
                 action=ACTION_LABELS.get(entry.action, entry.action),
                 account=entry.account,
                 # As reverse("mutes:account", args=[entry.account]) quotes it.
-                account_url=account_head + quote(entry.account, safe=_PATH_SAFE) + account_tail,
+                account_url=account_head
+                + quote(entry.account, safe=_PATH_SAFE)
+                + account_tail
+                + (app_query(app) if several else ""),
+                app=app,
                 requested=requested,
                 observed=observed,
                 reason=reason,

@@ -106,6 +106,10 @@ class AuditEntry(models.Model):
     # Ties together the rows of one operation: the query before a change and the change, one
     # bulk job, one export. Null on rows written before it existed.
     correlation_id = models.UUIDField(null=True, blank=True)
+    # The Chat app called (its name in TIM_APPS). Null on rows written before apps had names:
+    # those were all calls to the one app, now called "default" (DEFAULT_APP). Nullable without
+    # a default so adding it did not make SQLite rebuild the table, which drops its guard.
+    app = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     completed_at = models.DateTimeField(null=True, blank=True)
     # The hash chain: completed rows are numbered in the order they completed, and each one's hash
     # covers its own fields and the previous completed row's hash.
@@ -139,6 +143,8 @@ class AuditEntry(models.Model):
             models.Index(fields=["outcome", "-id"], name="audit_outcome_recent"),
             # ?job=: one bulk job's rows.
             models.Index(fields=["job_id", "-id"], name="audit_job_recent"),
+            # ?app=: one app's rows.
+            models.Index(fields=["app", "-id"], name="audit_app_recent"),
             # The detail page's "other rows of this operation", in the order they were written.
             models.Index(fields=["correlation_id", "id"], name="audit_correlation"),
             # ?q=: only rows with a reason can contain the text, so the search and its chart walk
@@ -174,22 +180,29 @@ class AuditEntry(models.Model):
 
 
 class AuditHourlyCount(models.Model):
-    """Completed audit rows per UTC hour, action and outcome: the audit page's chart reads these."""
+    """Completed audit rows per UTC hour, action, outcome and app: the audit chart reads these.
+
+    Rows without an app (written before apps had names) are counted under DEFAULT_APP.
+    """
 
     hour = models.DateTimeField()
     action = models.CharField(max_length=16, choices=AuditEntry.Action)
     outcome = models.CharField(max_length=16, choices=AuditEntry.Outcome)
+    app = models.CharField(max_length=32)
     count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["hour", "action", "outcome"], name="audit_hourly_unique"
+                fields=["hour", "action", "outcome", "app"], name="audit_hourly_app_unique"
             )
         ]
         indexes = [
-            # The chart's query, the hours in a range, read from the index alone (with count).
-            models.Index(fields=["hour", "action", "outcome", "count"], name="audit_hourly_chart"),
+            # The chart's query, the hours in a range (of one app, or summed over all), read from
+            # the index alone (with count).
+            models.Index(
+                fields=["hour", "action", "outcome", "app", "count"], name="audit_hourly_app_chart"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -206,21 +219,22 @@ class AuditOperatorHourlyCount(models.Model):
     hour = models.DateTimeField()
     action = models.CharField(max_length=16, choices=AuditEntry.Action)
     outcome = models.CharField(max_length=16, choices=AuditEntry.Outcome)
+    app = models.CharField(max_length=32)
     count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["operator_username", "hour", "action", "outcome"],
-                name="audit_operator_hourly_unique",
+                fields=["operator_username", "hour", "action", "outcome", "app"],
+                name="audit_operator_hourly_app_unique",
             )
         ]
         indexes = [
             # The chart's ?operator= query, one operator's hours in a range, read from the index
             # alone (with count).
             models.Index(
-                fields=["operator_username", "hour", "action", "outcome", "count"],
-                name="audit_operator_hourly_chart",
+                fields=["operator_username", "hour", "action", "outcome", "app", "count"],
+                name="audit_operator_hourly_app",
             ),
         ]
 
@@ -235,12 +249,14 @@ class AccountMuteState(models.Model):
     """The last state the dashboard saw for an account, kept up to date as audit rows complete.
 
     The mute report reads this instead of searching a million audit rows for each account's latest.
+    An account is one per app: `alice` in one app is not `alice` in another.
     """
 
     # Stands for "permanent" in `active_until`, so one indexed column answers "muted now?".
     FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 
-    account = models.CharField(max_length=64, unique=True)
+    app = models.CharField(max_length=32)
+    account = models.CharField(max_length=64)
     c2c_seconds = models.PositiveBigIntegerField(default=0)
     group_seconds = models.PositiveBigIntegerField(default=0)
     observed_at = models.DateTimeField()
@@ -264,12 +280,17 @@ class AccountMuteState(models.Model):
     last_reason = models.TextField(blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "account"], name="mutestate_app_account_unique")
+        ]
         indexes = [
             # The mute report: "accounts still muted at <now>", and with expired ones included.
             models.Index(fields=["active_until"], name="mutestate_active_until"),
             # The report's operator filter.
             models.Index(fields=["last_operator", "active_until"], name="mutestate_operator"),
+            # The report's app filter.
+            models.Index(fields=["app", "active_until"], name="mutestate_app"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.account} as seen {self.observed_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.account} ({self.app}) as seen {self.observed_at:%Y-%m-%d %H:%M:%S}"

@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Expression, F, IntegerField, Max, QuerySet, Sum
+from django.db.models import Count, Expression, F, IntegerField, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilters
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
 from muteadmin.core.pagination import Keyset, KeysetPage
+from muteadmin.upstream.registry import DEFAULT_APP
 
 
 def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
@@ -28,6 +29,8 @@ def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
         rows = rows.filter(outcome=filters.outcome)
     if filters.job is not None:
         rows = rows.filter(job_id=filters.job)
+    if filters.app:
+        rows = rows.filter(audit_app_matches(filters.app))
     # Times become bounds on id, so every filter walks an (X, id) index in order instead of
     # sorting a time range; rows are numbered in the order they were written, as times are.
     if filters.since is not None:
@@ -39,6 +42,13 @@ def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
         # index of those rows (audit_reason_recent) instead of every row.
         rows = rows.exclude(reason="").filter(reason__icontains=filters.q)
     return rows.order_by("-id")
+
+
+def audit_app_matches(app: str) -> Q:
+    """Rows of `app`: for the default app, rows written before apps had names too."""
+    if app == DEFAULT_APP:
+        return Q(app=app) | Q(app__isnull=True)
+    return Q(app=app)
 
 
 def audit_first_id_from(*, moment: datetime) -> int:
@@ -196,6 +206,9 @@ def _count_from_hourly_table(
             hourly = hourly.filter(action__in=filters.actions)
         if filters.outcome:
             hourly = hourly.filter(outcome=filters.outcome)
+        if filters.app:
+            # Counted under the default app's name already, rows without one included.
+            hourly = hourly.filter(app=filters.app)
         # An hour counts towards the local day it starts in (exact wherever zones differ from
         # UTC by whole hours); the database sorts hours into days, so only totals come back.
         totals = (

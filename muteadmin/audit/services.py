@@ -20,6 +20,7 @@ from muteadmin.audit.derived import hourly_counts_add, mute_states_observe
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.sql import update_each
 from muteadmin.tencent.errors import TencentError
+from muteadmin.upstream.registry import tim_app
 
 # Bulk jobs' correlation ids are derived from their numbers, so every row of a job shares one.
 _BULK_JOB_NAMESPACE = uuid.UUID("5f0c9e43-2b6d-4a51-9d0e-6a4c1c3b7f21")
@@ -51,14 +52,18 @@ def audit_begin_many(
     details: Mapping[str, Any] | None = None,
     job_id: int | None = None,
     correlation_id: uuid.UUID | None = None,
+    app: str | None = None,
 ) -> list[AuditEntry]:
     """audit_begin for the same call to each of `accounts`: one row each, in one INSERT.
 
     The rows share `correlation_id`: by default a bulk job's (job_correlation_id), else a
-    new one for this operation.
+    new one for this operation. `app` is the name of the Chat app called (or exported from),
+    by default the default app's.
     """
     if correlation_id is None:
         correlation_id = job_correlation_id(job_id) if job_id is not None else uuid.uuid4()
+    if app is None:
+        app = tim_app().name
     entries = [
         AuditEntry(
             operator=operator if operator is not None and operator.is_authenticated else None,
@@ -72,6 +77,7 @@ def audit_begin_many(
             details=dict(details or {}),
             job_id=job_id,
             correlation_id=correlation_id,
+            app=app,
         )
         for account in accounts
     ]

@@ -28,6 +28,8 @@ from muteadmin.audit.widgets import FILTER_FORM_RENDERER
 from muteadmin.core.http import client_ip
 from muteadmin.core.pagination import CursorError
 from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.upstream.registry import DEFAULT_APP
+from muteadmin.upstream.selection import app_query, several_apps
 
 __all__ = ["FILTER_FORM_RENDERER", "AuditDetailView", "AuditExportView", "AuditListView"]
 
@@ -60,7 +62,12 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         form = AuditFilterForm(data=self.request.GET, renderer=FILTER_FORM_RENDERER)
-        context |= {"form": form, "timezone_name": timezone.get_current_timezone_name()}
+        show_app = several_apps()
+        context |= {
+            "form": form,
+            "timezone_name": timezone.get_current_timezone_name(),
+            "show_app": show_app,
+        }
         try:
             older_than, newer_than = self._positions()
         except CursorError as exc:
@@ -77,7 +84,9 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
         zone_name = context["timezone_name"]
         context |= {
             "page": page,
-            "rows": _fragment("audit/rows.jinja", rows=audit_list_rows(page.rows))
+            "rows": _fragment(
+                "audit/rows.jinja", rows=audit_list_rows(page.rows), show_app=show_app
+            )
             if page.rows
             else "",
             "paged": paged,
@@ -121,7 +130,11 @@ class AuditDetailView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         entry = self.object
+        app = entry.app or DEFAULT_APP
         context |= {
+            "show_app": several_apps(),
+            "app": app,
+            "account_query": app_query(app),
             "details": json.dumps(entry.details, indent=2, sort_keys=True, ensure_ascii=False),
             "timezone_name": timezone.get_current_timezone_name(),
             "PERMANENT": PERMANENT,

@@ -22,6 +22,7 @@ from muteadmin.tencent.nospeaking import (
     nospeaking_set,
 )
 from muteadmin.upstream.clients import tim_client
+from muteadmin.upstream.registry import tim_app
 
 # A page answers within this many seconds whatever Tencent does; a change spends at most
 # BEFORE_CHANGE_DEADLINE of it on the query that records the state before the change.
@@ -65,10 +66,12 @@ def mute_get(
     deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
     correlation_id: uuid.UUID | None = None,
+    app: str | None = None,
 ) -> MuteStatus:
-    """Ask Tencent how long the account's mutes still run, leaving an audit row.
+    """Ask Tencent how long the account's mutes still run in `app`, leaving an audit row.
 
-    Raises InvalidAccount (nothing written, nothing sent) or the call's error.
+    `app` is a name from TIM_APPS, None for the default app. Raises KeyError for an app not
+    configured, InvalidAccount (nothing written, nothing sent) or the call's error.
     """
     (call,) = mute_get_many(
         accounts=[account],
@@ -77,6 +80,7 @@ def mute_get(
         deadline=deadline,
         job_id=job_id,
         correlation_id=correlation_id,
+        app=app,
     )
     if call.error is not None:
         raise call.error
@@ -92,15 +96,17 @@ def mute_get_many(
     job_id: int | None = None,
     executor: Executor | None = None,
     correlation_id: uuid.UUID | None = None,
+    app: str | None = None,
 ) -> list[MuteCall]:
-    """mute_get for each account, the calls side by side on `executor` (else one by one).
+    """mute_get for each account of `app`, the calls side by side on `executor` (else one by one).
 
     The audit rows are begun together before any call and completed together after the last;
     they share `correlation_id` (by default the bulk job's, else a new one).
     """
+    target = tim_app(app)
 
     def call(account: str, audit: AuditCall) -> MuteStatus:
-        status = nospeaking_get(tim_client(), account, deadline=deadline)
+        status = nospeaking_get(tim_client(target.name), account, deadline=deadline)
         audit.ok(
             request_random=status.random,
             c2c_observed=status.c2c_seconds,
@@ -117,6 +123,7 @@ def mute_get_many(
         client_ip=client_ip,
         job_id=job_id,
         correlation_id=correlation_id,
+        app=target.name,
     )
     return [replace(result, status=value) for result, value in made]
 
@@ -132,11 +139,13 @@ def mute_change(
     job_id: int | None = None,
     deadline: float = INTERACTIVE_DEADLINE,
     query_before: bool = True,
+    app: str | None = None,
 ) -> MuteChangeResult:
-    """Set either or both mutes (None leaves one alone), auditing the query and the change.
+    """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     The query and the change share one correlation id (a bulk job's, when `job_id` is given).
+    `app` is a name from TIM_APPS, None for the default app (KeyError for one not configured).
     """
     _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
     started = time.monotonic()
@@ -150,6 +159,7 @@ def mute_change(
             deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
             job_id=job_id,
             correlation_id=correlation_id,
+            app=app,
         )
     (call,) = mute_change_many(
         accounts=[account],
@@ -162,6 +172,7 @@ def mute_change(
         deadline=deadline - (time.monotonic() - started),
         before={account: before} if before is not None else None,
         correlation_id=correlation_id,
+        app=app,
     )
     if call.error is not None:
         raise call.error
@@ -181,8 +192,9 @@ def mute_change_many(
     executor: Executor | None = None,
     before: Mapping[str, MuteStatus] | None = None,
     correlation_id: uuid.UUID | None = None,
+    app: str | None = None,
 ) -> list[MuteCall]:
-    """The same change to each account, the calls side by side on `executor` (else one by one).
+    """The same change to each account of `app`, the calls side by side on `executor`.
 
     Nothing is queried first; a mute left alone is reported as run down from `before` (the
     state an earlier query saw, by account) where there is one, else as unknown (None). The
@@ -190,22 +202,17 @@ def mute_change_many(
     """
     _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
     before = before or {}
+    target = tim_app(app)
 
     def call(account: str, audit: AuditCall) -> MuteChangeResult:
         change = nospeaking_set(
-            tim_client(), account, c2c=c2c_seconds, group=group_seconds, deadline=deadline
+            tim_client(target.name),
+            account,
+            c2c=c2c_seconds,
+            group=group_seconds,
+            deadline=deadline,
         )
-        seen = before.get(account)
-        result = MuteChangeResult(
-            before=seen,
-            change=change,
-            c2c_after=_after(
-                requested=c2c_seconds, before=seen, kind="c2c", now=change.observed_at
-            ),
-            group_after=_after(
-                requested=group_seconds, before=seen, kind="group", now=change.observed_at
-            ),
-        )
+        result = _change_result(change, before=before.get(account))
         audit.ok(
             request_random=change.random,
             c2c_observed=result.c2c_after,
@@ -225,6 +232,7 @@ def mute_change_many(
         group_requested=group_seconds,
         reason=reason,
         correlation_id=correlation_id,
+        app=target.name,
     )
     return [replace(result, change=value) for result, value in made]
 
@@ -235,6 +243,20 @@ def _change_checked(
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
     mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+
+
+def _change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
+    """What a change left behind: as requested, or run down from the state seen before it."""
+    return MuteChangeResult(
+        before=before,
+        change=change,
+        c2c_after=_after(
+            requested=change.c2c_seconds, before=before, kind="c2c", now=change.observed_at
+        ),
+        group_after=_after(
+            requested=change.group_seconds, before=before, kind="group", now=change.observed_at
+        ),
+    )
 
 
 def _after(

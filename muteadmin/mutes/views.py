@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 
 from muteadmin.core.durations import describe_seconds
@@ -19,6 +20,8 @@ from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
+from muteadmin.upstream.registry import TimApp
+from muteadmin.upstream.selection import UnknownApp, app_query, app_requested
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,27 @@ def mute_cards(status: MuteStatus) -> list[MuteCard]:
     return cards
 
 
-class LookupView(PermissionRequiredMixin, View):
+class AppRequestedMixin:
+    """Reads the app a page works on (`?app=`, else the default app) into `self.app`.
+
+    A name no app has gets a page saying so and naming the configured apps, not a 500.
+    """
+
+    app: TimApp
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            self.app = app_requested(request)
+        except UnknownApp as exc:
+            return render(request, "mutes/unknown_app.html", {"message": str(exc)}, status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+    def account_url(self, account: str) -> str:
+        """The account's page in this app."""
+        return reverse("mutes:account", args=[account]) + app_query(self.app.name)
+
+
+class LookupView(PermissionRequiredMixin, AppRequestedMixin, View):
     """The start page: a form that takes a UserID to the account's page."""
 
     permission_required = "mutes.query_mute"
@@ -62,10 +85,10 @@ class LookupView(PermissionRequiredMixin, View):
         form = LookupForm(data=request.GET)
         if not form.is_valid():
             return render(request, "mutes/lookup.html", {"form": form})
-        return redirect("mutes:account", account=form.cleaned_data["account"])
+        return redirect(self.account_url(form.cleaned_data["account"]))
 
 
-class AccountView(PermissionRequiredMixin, View):
+class AccountView(PermissionRequiredMixin, AppRequestedMixin, View):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
     permission_required = "mutes.query_mute"
@@ -90,13 +113,14 @@ class AccountView(PermissionRequiredMixin, View):
                 c2c_seconds=form.cleaned_data["c2c_seconds"],
                 group_seconds=form.cleaned_data["group_seconds"],
                 client_ip=client_ip(request),
+                app=self.app.name,
             )
         except InvalidAccount:
             return self.invalid_account(account)
         except TencentError as exc:
             return self.render_account(account, form=form, query=False, error=exc)
         messages.success(request, change_message(result))
-        return redirect("mutes:account", account=account)
+        return redirect(self.account_url(account))
 
     def change_form(self, data=None) -> MuteChangeForm | None:
         allowed = mute_permissions(self.request.user)
@@ -122,7 +146,10 @@ class AccountView(PermissionRequiredMixin, View):
         if query:
             try:
                 status = mute_get(
-                    account=account, operator=self.request.user, client_ip=client_ip(self.request)
+                    account=account,
+                    operator=self.request.user,
+                    client_ip=client_ip(self.request),
+                    app=self.app.name,
                 )
             except TencentError as exc:
                 error = exc
@@ -133,27 +160,34 @@ class AccountView(PermissionRequiredMixin, View):
             "cards": cards,
             "form": form,
             "error": error,
-            "recent_changes": mute_recent_changes(account=account),
+            "recent_changes": mute_recent_changes(account=account, app=self.app.name),
+            "app_query": app_query(self.app.name),
         }
         return render(self.request, "mutes/account.html", context)
 
 
-class AccountCardsView(PermissionRequiredMixin, View):
+class AccountCardsView(PermissionRequiredMixin, AppRequestedMixin, View):
     """Just the two cards, queried afresh: the page's script fetches this when a countdown ends."""
 
     permission_required = "mutes.query_mute"
 
     def get(self, request: HttpRequest, account: str) -> HttpResponse:
+        query = app_query(self.app.name)
         try:
-            status = mute_get(account=account, operator=request.user, client_ip=client_ip(request))
+            status = mute_get(
+                account=account,
+                operator=request.user,
+                client_ip=client_ip(request),
+                app=self.app.name,
+            )
         except InvalidAccount:
             return HttpResponse(
                 "That is not a valid UserID.", status=404, content_type="text/plain"
             )
         except TencentError as exc:
-            context = {"account": account, "cards": None, "error": exc}
+            context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
-        context = {"account": account, "cards": mute_cards(status)}
+        context = {"account": account, "cards": mute_cards(status), "app_query": query}
         return render(request, "mutes/account.html#cards", context)
 
 

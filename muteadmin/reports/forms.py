@@ -36,6 +36,7 @@ class MuteReportForm(AuditFilterForm):
             since=data.get("since"),
             until=data.get("until"),
             include_expired=bool(data.get("include_expired")),
+            app=data.get("app") or "",
             # The filters exactly as typed (self.data is the request's QueryDict).
             query_string={
                 name: self.data.getlist(name) for name in FILTER_NAMES if name in self.data

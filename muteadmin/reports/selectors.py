@@ -16,7 +16,7 @@ PERMANENT_STATE = "permanent"
 NONE = "none"
 
 # Names in the query string that filter the report, in the order a shared URL lists them.
-FILTER_NAMES = ("operator", "since", "until", "include_expired")
+FILTER_NAMES = ("operator", "since", "until", "include_expired", "app")
 
 CSV_HEADER = (
     "account",
@@ -35,6 +35,7 @@ EXPORT_BATCH_SIZE = 1000
 
 _COLUMNS = (
     "id",
+    "app",
     "account",
     "c2c_seconds",
     "group_seconds",
@@ -54,6 +55,7 @@ class MuteReportFilters:
     since: datetime | None = None  # inclusive, on the last change
     until: datetime | None = None  # exclusive, on the last change
     include_expired: bool = False
+    app: str = ""  # an app's name; every app's accounts when empty
     query_string: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     def as_details(self) -> dict[str, list[str]]:
@@ -67,8 +69,12 @@ REPORT_KEYSET = Keyset(("active_until", datetime), ("id", int))
 
 @dataclass(frozen=True)
 class MuteReportRow:
-    """One account as the report shows it, with each mute's state computed for `now`."""
+    """One account as the report shows it, with each mute's state computed for `now`.
 
+    The CSV's columns are CSV_HEADER's; `app` is shown on the page when several apps are set up.
+    """
+
+    app: str
     account: str
     c2c_state: str
     c2c_expires_at: datetime | None
@@ -126,6 +132,8 @@ def mute_report_filtered(*, filters: MuteReportFilters, now: datetime) -> QueryS
         states = states.filter(active_until__gt=now)
     if filters.operator:
         states = states.filter(last_operator=filters.operator)
+    if filters.app:
+        states = states.filter(app=filters.app)
     if filters.since is not None:
         states = states.filter(last_change_at__gte=filters.since)
     if filters.until is not None:
@@ -183,6 +191,7 @@ def _row(state: dict, *, now: datetime) -> MuteReportRow:
         seconds=state["group_seconds"], observed_at=state["observed_at"], now=now
     )
     return MuteReportRow(
+        app=state["app"],
         account=state["account"],
         c2c_state=c2c_state,
         c2c_expires_at=c2c_expires_at,

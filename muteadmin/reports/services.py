@@ -36,6 +36,7 @@ class MuteReportExport(AuditedExport):
             operator=operator,
             client_ip=client_ip,
             details={"report": REPORT_NAME, "filters": filters.as_details()},
+            app=filters.app,
         )
 
     def chunks(self) -> Iterator[tuple[str, int]]:

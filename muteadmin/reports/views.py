@@ -13,6 +13,7 @@ from muteadmin.core.http import client_ip
 from muteadmin.reports.forms import MuteReportForm, MuteReportPageForm
 from muteadmin.reports.selectors import FILTER_NAMES, mute_report_page
 from muteadmin.reports.services import mute_report_export
+from muteadmin.upstream.selection import several_apps
 
 
 def _filter_query(request: HttpRequest) -> str:
@@ -46,6 +47,7 @@ class MuteReportView(PermissionRequiredMixin, View):
             "page": None,
             "first_url": _with_query(here, query),
             "export_url": _with_query(reverse("reports:mutes_csv"), query),
+            "show_app": several_apps(),
         }
         if form.is_valid():
             page = mute_report_page(

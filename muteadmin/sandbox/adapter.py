@@ -2,9 +2,10 @@
 
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
 
 from requests import PreparedRequest, Response, exceptions
 from requests.adapters import BaseAdapter
@@ -27,17 +28,25 @@ class SandboxAdapter(BaseAdapter):
     Every call first takes the oldest queued fault, if any, then waits TIM_SANDBOX_LATENCY_MS.
     A latency longer than the request's read timeout waits only the read timeout, and a "timeout"
     fault waits nothing more; both raise ReadTimeout and leave the state untouched.
+
+    `credentials` are the apps it answers: one, or several told apart by the SDKAppID in the
+    URL; a call naming none of them is checked against the first and so refused as Tencent
+    refuses an SDKAppID it does not know.
     """
 
     def __init__(
         self,
         *,
-        credentials: SandboxCredentials | None = None,
+        credentials: SandboxCredentials | Sequence[SandboxCredentials] | None = None,
         runtime: SandboxRuntime | None = None,
     ):
         super().__init__()
         # None: the sandbox's own app and the runtime in force, looked up per call.
-        self.credentials = credentials
+        if isinstance(credentials, SandboxCredentials):
+            credentials = [credentials]
+        self.credentials = tuple(credentials or ())
+        if len({app.sdkappid for app in self.credentials}) != len(self.credentials):
+            raise ValueError("Each sandbox app needs its own SDKAppID.")
         self.runtime = runtime
 
     def send(
@@ -59,7 +68,7 @@ class SandboxAdapter(BaseAdapter):
                 method=method,
                 url=request.url or "",
                 body=_body_bytes(request.body),
-                credentials=self.credentials or sandbox_credentials(),
+                credentials=self._credentials_for(request.url or ""),
                 runtime=self.runtime or sandbox_runtime(),
                 read_timeout=read_timeout,
             )
@@ -75,6 +84,18 @@ class SandboxAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing to release: no sockets are opened."""
+
+    def _credentials_for(self, url: str) -> SandboxCredentials:
+        """The app whose SDKAppID the URL names, else the first (whose checks then refuse it)."""
+        if not self.credentials:
+            return sandbox_credentials()
+        query = parse_qsl(urlsplit(url).query)
+        # The first sdkappid in the URL, as the emulator reads it.
+        named = next((value for name, value in query if name == "sdkappid"), "")
+        for app in self.credentials:
+            if str(app.sdkappid) == named:
+                return app
+        return self.credentials[0]
 
 
 def _read_timeout(timeout: object) -> float | None:

@@ -21,17 +21,28 @@ class SandboxCredentials:
     identifier: str
 
 
-def sandbox_credentials() -> SandboxCredentials:
-    """The sandbox's own app, used when no Tencent SDKAppID is configured."""
+def sandbox_credentials(
+    *, sdkappid: int = SANDBOX_SDKAPPID, identifier: str | None = None
+) -> SandboxCredentials:
+    """A sandbox app: by default the one used when no Tencent SDKAppID is configured.
+
+    Each SDKAppID gets its own key, so a UserSig signed for one sandbox app is refused by
+    another, as Tencent refuses it. `identifier` defaults to TIM_ADMIN_IDENTIFIER.
+    """
     # Derived rather than stored: the same in every process sharing SECRET_KEY, never equal to it.
     secret_key = salted_hmac(
-        _KEY_DERIVATION_SALT, "sandbox", secret=settings.SECRET_KEY, algorithm="sha256"
+        _KEY_DERIVATION_SALT, _key_value(sdkappid), secret=settings.SECRET_KEY, algorithm="sha256"
     ).hexdigest()
     return SandboxCredentials(
-        sdkappid=SANDBOX_SDKAPPID,
+        sdkappid=sdkappid,
         secret_key=secret_key,
-        identifier=settings.TIM_ADMIN_IDENTIFIER,
+        identifier=identifier if identifier is not None else settings.TIM_ADMIN_IDENTIFIER,
     )
+
+
+def _key_value(sdkappid: int) -> str:
+    # The first sandbox app keeps the key it had before there were several.
+    return "sandbox" if sdkappid == SANDBOX_SDKAPPID else f"sandbox:{sdkappid}"
 
 
 def emulator_expected_credentials() -> SandboxCredentials:

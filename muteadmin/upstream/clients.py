@@ -1,13 +1,11 @@
-"""Clients for the configured Tencent app, or the built-in sandbox when none is configured."""
+"""Clients for the configured Chat apps; a sandbox app's calls are answered by the emulator."""
 
 import functools
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from muteadmin.tencent.client import TencentClient
-from muteadmin.tencent.regions import region_base_url
 from muteadmin.upstream.ratelimit import upstream_slot
+from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
 
 # No call, not even a bulk job's in the background, keeps retrying longer than this.
 LONGEST_DEADLINE = 60.0
@@ -15,46 +13,59 @@ LONGEST_DEADLINE = 60.0
 
 @dataclass(frozen=True)
 class _ClientConfig:
+    app: str
+    rate_limit: int
     sdkappid: int
     secret_key: str
     identifier: str
     base_url: str
-    sandbox: bool
+    # The (SDKAppID, admin identifier) of every configured sandbox app, for the emulator; empty
+    # for an app Tencent answers.
+    sandbox_apps: tuple[tuple[int, str], ...]
 
 
-def tim_sandbox_active() -> bool:
-    """Whether calls go to the built-in emulator rather than Tencent."""
-    return settings.TIM_SDKAPPID is None
+def tim_sandbox_active(app: str | None = None) -> bool:
+    """Whether calls for `app` (default: the default app) go to the built-in emulator."""
+    return tim_app(app).sandbox
 
 
-def tim_client() -> TencentClient:
-    """Return the client for the current settings, one per configuration."""
-    if tim_sandbox_active():
-        from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
-        from muteadmin.sandbox.credentials import sandbox_credentials
+def tim_client(app: str | None = None) -> TencentClient:
+    """The client for `app` (default: the default app), one per app configuration.
 
-        credentials = sandbox_credentials()
-        config = _ClientConfig(
-            sdkappid=credentials.sdkappid,
-            secret_key=credentials.secret_key,
-            identifier=credentials.identifier,
-            base_url=SANDBOX_BASE_URL,
-            sandbox=True,
+    Raises KeyError for a name TIM_APPS does not configure.
+    """
+    return _client_for(_config(tim_app(app)))
+
+
+def _config(app: TimApp) -> _ClientConfig:
+    if not app.sandbox:
+        return _ClientConfig(
+            app=app.name,
+            rate_limit=app.rate_limit,
+            sdkappid=app.sdkappid,
+            secret_key=app.secret_key,
+            identifier=app.identifier,
+            base_url=app.base_url,
+            sandbox_apps=(),
         )
-    else:
-        config = _ClientConfig(
-            sdkappid=settings.TIM_SDKAPPID,
-            secret_key=settings.TIM_SECRET_KEY,
-            identifier=settings.TIM_ADMIN_IDENTIFIER,
-            base_url=(settings.TIM_API_BASE_URL or region_base_url(settings.TIM_REGION)).rstrip(
-                "/"
-            ),
-            sandbox=False,
-        )
-    return _client_for(config)
+    from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
+    from muteadmin.sandbox.credentials import sandbox_credentials
+
+    credentials = sandbox_credentials(sdkappid=app.sdkappid, identifier=app.identifier)
+    return _ClientConfig(
+        app=app.name,
+        rate_limit=app.rate_limit,
+        sdkappid=credentials.sdkappid,
+        secret_key=credentials.secret_key,
+        identifier=credentials.identifier,
+        base_url=SANDBOX_BASE_URL,
+        sandbox_apps=tuple(
+            (other.sdkappid, other.identifier) for other in tim_apps().values() if other.sandbox
+        ),
+    )
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _client_for(config: _ClientConfig) -> TencentClient:
     client = TencentClient(
         sdkappid=config.sdkappid,
@@ -66,8 +77,15 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         # process using this database.
         before_attempt=lambda api, seconds: upstream_slot(timeout=seconds),
     )
-    if config.sandbox:
+    if config.sandbox_apps:
         from muteadmin.sandbox.adapter import SandboxAdapter
+        from muteadmin.sandbox.credentials import sandbox_credentials
 
-        client.session.mount(config.base_url, SandboxAdapter())
+        # The emulator answers every configured sandbox app, each with its own mutes, as one
+        # Tencent data centre answers every app in it.
+        apps = [
+            sandbox_credentials(sdkappid=sdkappid, identifier=identifier)
+            for sdkappid, identifier in config.sandbox_apps
+        ]
+        client.session.mount(config.base_url, SandboxAdapter(credentials=apps))
     return client
