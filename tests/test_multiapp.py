@@ -320,3 +320,55 @@ def test_an_export_of_every_app_is_recorded_under_the_default_app(two_apps, as_l
     b"".join(response.streaming_content)
     export = AuditEntry.objects.get()
     assert (export.action, export.app, export.details["filters"]) == ("export", "a", {})
+
+
+# Bulk jobs
+
+
+def test_a_bulk_job_calls_for_the_accounts_of_its_app(
+    two_apps, as_lead, lead, django_capture_on_commit_callbacks
+):
+    from django.test import override_settings
+
+    from muteadmin.bulk.models import BulkJob
+
+    form_url = reverse("bulk:form") + "?app=b"
+    page = as_lead.get(form_url).content.decode()
+    assert 'action="/bulk/?app=b"' in page and "App B" in page
+    data = {"operation": "set", "accounts": "alice\nbob", "c2c_seconds": "3600", "reason": "raid"}
+    preview = as_lead.post(form_url, data).content.decode()
+    assert 'action="/bulk/?app=b"' in preview and "App B" in preview
+    immediate = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with (
+        override_settings(TASKS=immediate, BULK_WORKER_THREADS=1),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = as_lead.post(form_url, {**data, "confirm": "1"})
+    job = BulkJob.objects.get()
+    assert response.status_code == 302 and job.app == "b"
+    job.refresh_from_db()
+    assert (job.state, job.ok) == ("done", 2)
+    assert mute_get(account="alice", operator=lead, app="b").c2c_seconds > 3500
+    assert mute_get(account="alice", operator=lead, app="a").c2c_seconds == 0
+    changes = AuditEntry.objects.filter(job_id=job.pk, action="change")
+    assert set(changes.values_list("app", flat=True)) == {"b"}
+    assert (
+        "App <strong data-job-app>b</strong>"
+        in as_lead.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    )
+
+
+def test_a_bulk_form_for_an_unknown_app_is_a_clear_404(two_apps, as_lead):
+    response = as_lead.get(reverse("bulk:form") + "?app=nope")
+    assert response.status_code == 404
+    assert "Configured apps: a, b." in response.content.decode()
+
+
+def test_a_bulk_job_for_an_app_not_configured_is_refused(lead):
+    from muteadmin.bulk.services import bulk_job_create
+    from muteadmin.bulk.tasks import task_queue
+
+    with pytest.raises(ValueError, match="no Chat app named 'nope'"):
+        bulk_job_create(
+            operator=lead, operation="lookup", accounts=["alice"], queue=task_queue, app="nope"
+        )

@@ -130,6 +130,7 @@ class JobCalls:
             "deadline": self.deadline,
             "job_id": job.pk,
             "executor": self.executor,
+            "app": job.app,
         }
         if job.operation == BulkJob.Operation.LOOKUP:
             return self.upstream.get_many(**common)
@@ -142,7 +143,11 @@ class JobCalls:
 
     def _lookup(self, account: str) -> MuteStatus:
         (call,) = self.upstream.get_many(
-            accounts=[account], operator=self.operator, deadline=self.deadline, job_id=self.job.pk
+            accounts=[account],
+            operator=self.operator,
+            deadline=self.deadline,
+            job_id=self.job.pk,
+            app=self.job.app,
         )
         if call.error is not None:
             raise call.error

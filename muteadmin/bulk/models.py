@@ -19,6 +19,8 @@ class BulkJob(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     operation = models.CharField(max_length=16, choices=Operation)
+    # The Chat app (muteadmin.upstream.registry) whose accounts the job calls for.
+    app = models.CharField(max_length=32, default="default")
     # For "set": the new lengths in seconds (None leaves that mute alone); "lift" stores 0 and 0.
     c2c_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     group_seconds = models.PositiveBigIntegerField(null=True, blank=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.tencent.accounts import validate_account
+from muteadmin.upstream.registry import tim_app
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,16 @@ def bulk_job_create(
     c2c_seconds: int | None = None,
     group_seconds: int | None = None,
     reason: str = "",
+    app: str | None = None,
 ) -> BulkJob:
-    """Store a job and its accounts, and queue its tasks once that is committed."""
+    """Store a job and its accounts, and queue its tasks once that is committed.
+
+    `app` names the Chat app (None: the default one); ValueError for a name not configured.
+    """
+    try:
+        app_name = tim_app(app).name
+    except KeyError:
+        raise ValueError(f"There is no Chat app named {app!r} here.") from None
     c2c_seconds, group_seconds, reason = _request_checked(
         operator=operator,
         operation=operation,
@@ -74,6 +83,7 @@ def bulk_job_create(
     with transaction.atomic():
         job = BulkJob.objects.create(
             operation=operation,
+            app=app_name,
             c2c_seconds=c2c_seconds,
             group_seconds=group_seconds,
             reason=reason,

@@ -24,6 +24,7 @@ from muteadmin.bulk.services import (
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.upstream.selection import UnknownApp, app_query, app_requested, several_apps
 
 
 class BulkPermissionMixin(PermissionRequiredMixin):
@@ -32,7 +33,17 @@ class BulkPermissionMixin(PermissionRequiredMixin):
 
 
 class BulkFormView(BulkPermissionMixin, View):
-    """GET: the form. POST: a preview; POST again with confirm=1: the job starts."""
+    """GET: the form. POST: a preview; POST again with confirm=1: the job starts.
+
+    The job calls for accounts of the app `?app=` names (the default app without one).
+    """
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            self.app = app_requested(request)
+        except UnknownApp as exc:
+            return render(request, "mutes/unknown_app.html", {"message": str(exc)}, status=404)
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_form(self.make_form())
@@ -51,6 +62,7 @@ class BulkFormView(BulkPermissionMixin, View):
                 group_seconds=cleaned["group_seconds"],
                 reason=cleaned["reason"],
                 queue=task_queue,
+                app=self.app.name,
             )
             return redirect("bulk:job", job_id=job.pk)
         return self.render_preview(form)
@@ -71,6 +83,7 @@ class BulkFormView(BulkPermissionMixin, View):
             "preview_limit": PREVIEW_LIMIT,
             "max_accounts": f"{bulk_max_accounts():,}",
             "jobs": bulk_recent_jobs(),
+            **self.app_context(),
         }
         return render(self.request, "bulk/form.html", context)
 
@@ -86,8 +99,13 @@ class BulkFormView(BulkPermissionMixin, View):
             "group_seconds": form.cleaned_data["group_seconds"],
             "preview_limit": PREVIEW_LIMIT,
             "max_accounts": f"{bulk_max_accounts():,}",
+            **self.app_context(),
         }
         return render(self.request, "bulk/preview.html", context)
+
+    def app_context(self) -> dict:
+        """The app the form works on, named on the page only when several are configured."""
+        return {"app_query": app_query(self.app.name), "job_app": self.app}
 
 
 def _after(request: HttpRequest) -> int:
@@ -100,7 +118,11 @@ class BulkJobView(BulkPermissionMixin, View):
 
     def get(self, request: HttpRequest, job_id: int) -> HttpResponse:
         job = get_object_or_404(BulkJob, pk=job_id)
-        context = {"job": job, "status": bulk_job_status(job=job)}
+        context = {
+            "job": job,
+            "status": bulk_job_status(job=job),
+            "several_apps": several_apps(),
+        }
         if job.finished:
             context["page"] = bulk_results_page(
                 job=job, after=_after(request), size=settings.BULK_RESULTS_PAGE_SIZE
