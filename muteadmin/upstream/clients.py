@@ -1,10 +1,12 @@
 """Clients for the configured Tencent app, or the built-in sandbox when none is configured."""
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import TencentClient
 from muteadmin.tencent.regions import region_base_url
 from muteadmin.upstream.ratelimit import upstream_slot
@@ -64,10 +66,20 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         deadline=LONGEST_DEADLINE,
         # Every attempt, the emulator's included, takes a slot under the cap shared by every
         # process using this database.
-        before_attempt=lambda api, seconds: upstream_slot(timeout=seconds),
+        before_attempt=functools.partial(
+            _upstream_slot_take, app="sandbox" if config.sandbox else "default"
+        ),
     )
     if config.sandbox:
         from muteadmin.sandbox.adapter import SandboxAdapter
 
         client.session.mount(config.base_url, SandboxAdapter())
     return client
+
+
+def _upstream_slot_take(api: Api, seconds: float, *, app: str) -> Callable[[], None]:
+    # The limit is read per call: the setting may lower Tencent's cap for this API, never raise it.
+    slot = upstream_slot(
+        app=app, api=api, limit=min(settings.TIM_RATE_LIMIT, api.cap_per_second), timeout=seconds
+    )
+    return slot.sent
