@@ -11,7 +11,6 @@ import ssl
 import subprocess
 import threading
 import time
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,8 +37,11 @@ class Arrivals:
     _windows: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, api: str, now: float) -> bool:
+    def admit(self, api: str) -> bool:
+        """Record a call arriving now; False if it makes more than `cap` in one second."""
         with self._lock:
+            # Read under the lock, so the record stays in order whichever thread gets here first.
+            now = time.time()
             self.stamps.append(now)
             window = self._windows.setdefault(api, deque())
             while window and window[0] <= now - WINDOW_SECONDS:
@@ -49,16 +51,6 @@ class Arrivals:
                 return False
             window.append(now)
             return True
-
-
-def max_window(stamps: list[float], *, window: float = WINDOW_SECONDS) -> int:
-    """The most calls in any window of `window` seconds, sliding over every call."""
-    stamps = sorted(stamps)
-    best = 0
-    for end, stamp in enumerate(stamps):
-        start = bisect_left(stamps, stamp - window + 1e-9, 0, end + 1)
-        best = max(best, end - start + 1)
-    return best
 
 
 class _Server(ThreadingHTTPServer):
@@ -94,10 +86,9 @@ def receiver_serving(
 
         def do_POST(self) -> None:  # the name http.server calls
             # Arrived: the request line and headers are read; the body follows in one packet.
-            now = time.time()
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
             api = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
-            admitted = arrivals.admit(api, now)
+            admitted = arrivals.admit(api)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
             time.sleep(latency)
             if admitted:
                 payload = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", **_ANSWERS[api]}

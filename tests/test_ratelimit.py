@@ -15,7 +15,8 @@ import responses
 from django.db import connection
 from responses import matchers
 
-from bench.receiver import max_window, receiver_serving
+from bench.bulk_bench import max_window
+from bench.receiver import receiver_serving
 from muteadmin.audit.models import AuditEntry
 from muteadmin.mutes.services import mute_get
 from muteadmin.sandbox.models import SandboxFault

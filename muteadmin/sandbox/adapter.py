@@ -53,6 +53,9 @@ class SandboxAdapter(BaseAdapter):
     ) -> Response:
         """Answer `request` as Tencent would, or fail the way a queued fault says."""
         started = time.monotonic()
+        # The request arrives now: Tencent's rate window and the time it changes a mute count
+        # from here, not from when the emulated latency has passed.
+        arrived_at = services.sandbox_now()
         method = request.method or "GET"
         where = f"{method} {redact(request.url or '')}"
         read_timeout = _read_timeout(timeout)
@@ -79,7 +82,7 @@ class SandboxAdapter(BaseAdapter):
                 url=request.url or "",
                 body=_body_bytes(request.body),
                 credentials=self.credentials or sandbox_credentials(),
-                now=services.sandbox_now(),
+                now=arrived_at,
                 limiter=self.rate_limiter,
             )
         return _response(request, answer, elapsed=time.monotonic() - started, connection=self)
