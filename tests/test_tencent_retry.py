@@ -41,7 +41,7 @@ def test_backoff_grows_with_full_jitter_up_to_the_cap():
     ceilings = [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
     for attempt, ceiling in enumerate(ceilings, start=1):
         delays = [policy.delay(error, attempt=attempt, rng=rng) for _ in range(200)]
-        assert 0 <= min(delays) and max(delays) <= ceiling
+        assert min(delays) >= 0 and max(delays) <= ceiling
         assert max(delays) > ceiling * 0.8  # jitter spreads over the whole range
 
 

@@ -27,7 +27,7 @@ from muteadmin.tencent.errors import (
 )
 from muteadmin.tencent.redaction import redaction_install
 from muteadmin.tencent.retry import RetryPolicy
-from muteadmin.tencent.transport import GoingOutAdapter, going_out_during
+from muteadmin.tencent.transport import WrittenAdapter, written_during
 from muteadmin.tencent.usersig import usersig_sign
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ DEFAULT_RETRY = RetryPolicy()
 USERSIG_LIFETIME = 24 * 60 * 60
 USERSIG_RENEW_MARGIN = 10 * 60  # renew early so a signature never expires in flight or to skew
 MIN_READ_TIMEOUT = 0.5  # below this an attempt would only time out, so it is not started
+# Connections kept open to Tencent. requests keeps 10; a bulk worker calls from dozens of threads,
+# and every connection past the kept ones would cost a TCP and TLS handshake per call.
+CONNECTIONS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class TencentClient:
         if session is None:
             session = requests.Session()
             for prefix in ("https://", "http://"):
-                session.mount(prefix, GoingOutAdapter())
+                session.mount(prefix, WrittenAdapter(pool_maxsize=CONNECTIONS_KEPT))
         self.session = session
         self._secret_key = secret_key
         self._connect_timeout = connect_timeout
@@ -102,9 +105,8 @@ class TencentClient:
         self._rng = rng if rng is not None else random_module.SystemRandom()
         # Runs before every HTTP attempt, retries included, given the API and the seconds it may
         # block (the time left before the call's deadline less what one attempt needs); whatever
-        # it raises ends the call unsent. It may return a callable, run once the request is ready
-        # and just before it is handed to the transport: when it goes out. A rate limiter shared
-        # with other processes plugs in here.
+        # it raises ends the call unsent. It may return a callable, run once per attempt when
+        # the request has gone out (see _send). A rate limiter shared by processes plugs in here.
         self._before_attempt = before_attempt
         self._usersig: tuple[str, float] | None = None  # (UserSig, when to renew it)
         self._usersig_lock = threading.Lock()
@@ -154,19 +156,17 @@ class TencentClient:
             attempt += 1
             random = self._rng.randrange(RANDOM_LIMIT)
             time_left = deadline - (self._monotonic() - started)
-            going_out = None
+            sent = None
             if self._before_attempt is not None:
                 # Waiting here spends the call's own deadline but leaves room for the attempt.
                 attempt_needs = self._connect_timeout + MIN_READ_TIMEOUT
-                going_out = self._before_attempt(api, max(time_left - attempt_needs, 0.0))
+                sent = self._before_attempt(api, max(time_left - attempt_needs, 0.0))
                 time_left = deadline - (self._monotonic() - started)
             timeout = (
                 self._connect_timeout,
                 max(MIN_READ_TIMEOUT, min(self._read_timeout, time_left - self._connect_timeout)),
             )
-            payload, error = self._send(
-                api, body, random=random, timeout=timeout, going_out=going_out
-            )
+            payload, error = self._send(api, body, random=random, timeout=timeout, sent=sent)
             if error is None:
                 return Reply(
                     payload=payload, random=random, attempts=attempt, received_at=self._now()
@@ -203,13 +203,13 @@ class TencentClient:
         *,
         random: int,
         timeout: tuple[float, float],
-        going_out: Callable[[], None] | None,
+        sent: Callable[[], None] | None,
     ) -> tuple[dict[str, Any], TencentError | None]:
         """Make one HTTP attempt; return the payload and the error it stands for, never raising.
 
-        `going_out` runs once, when the request goes out: on the client's own transport as the
-        request is written on an established connection; on any other, just before the request
-        is handed to it, or after it returns if it was handed over unawares (see transport.py).
+        `sent` runs once: on the client's own transport just after the request is written (see
+        transport.py); on any other (the emulator's, say), just before the request is handed to
+        it; and, if the transport never ran it, once it returns or fails.
         """
         params = {
             "sdkappid": self.sdkappid,
@@ -231,7 +231,7 @@ class TencentClient:
             prepared = self.session.prepare_request(request)
             # Proxies, certificate bundle (REQUESTS_CA_BUNDLE), as Session.request merges them.
             transport = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
-            response = self._send_prepared(prepared, timeout, transport, going_out=going_out)
+            response = self._send_prepared(prepared, timeout, transport, sent=sent)
         except requests.Timeout as exc:
             return {}, TencentTimeout(_describe(exc), random=random)
         except (
@@ -257,15 +257,15 @@ class TencentClient:
         timeout: tuple[float, float],
         transport: dict[str, Any],
         *,
-        going_out: Callable[[], None] | None,
+        sent: Callable[[], None] | None,
     ) -> requests.Response:
-        if going_out is None:
+        if sent is None:
             return self.session.send(prepared, timeout=timeout, allow_redirects=False, **transport)
-        once = _Once(going_out)
-        if not isinstance(self.session.get_adapter(prepared.url or ""), GoingOutAdapter):
+        once = _Once(sent)
+        if not isinstance(self.session.get_adapter(prepared.url or ""), WrittenAdapter):
             once()
         try:
-            with going_out_during(once):
+            with written_during(once):
                 return self.session.send(
                     prepared, timeout=timeout, allow_redirects=False, **transport
                 )

@@ -1,10 +1,12 @@
-"""The HTTP transport the client mounts: it tells when each request actually goes out.
+"""The HTTP transport the client mounts: it tells when each request has been written.
 
-A request goes out when urllib3 starts writing it on a connection that is already established:
-a fresh connection's TCP and TLS handshakes come first, and on a distant server they take longer
-than any margin a rate limiter could add. The client hands the transport what to run at that
-moment through `going_out_during`; a transport that never runs it (another adapter mounted on the
-session, a proxy) leaves the client to run it itself.
+The client's rate limiter counts a call for one window from when it went out. urllib3 writes a
+request after any TCP and TLS handshake (which on a distant server take longer than any margin a
+limiter could add) and the thread may lose the CPU on its way there, so the one moment a stamp
+is known not to precede the write is just after it: the request has then been handed to the
+kernel, and only the network's transit lies between it and its arrival. The client hands the
+transport what to run at that moment through `written_during`; a transport that never runs it
+(another adapter mounted on the session, a proxy) leaves the client to run it itself.
 """
 
 from collections.abc import Callable, Iterator
@@ -16,36 +18,34 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-_going_out: ContextVar[Callable[[], None] | None] = ContextVar("going_out", default=None)
+_written: ContextVar[Callable[[], None] | None] = ContextVar("written", default=None)
 
 
 @contextmanager
-def going_out_during(callback: Callable[[], None]) -> Iterator[None]:
-    """Have a request sent in this block, by this thread, run `callback` as it goes out."""
-    token = _going_out.set(callback)
+def written_during(callback: Callable[[], None]) -> Iterator[None]:
+    """Have a request sent in this block, by this thread, run `callback` once it is written."""
+    token = _written.set(callback)
     try:
         yield
     finally:
-        _going_out.reset(token)
+        _written.reset(token)
 
 
-class _GoingOut:
-    """Connects first if need be, runs the callback, then writes the request."""
+class _Written:
+    """Writes the request (connecting first if need be), then runs the callback."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        if not self.is_connected:
-            self.connect()
-        callback = _going_out.get()
+        super().request(*args, **kwargs)
+        callback = _written.get()
         if callback is not None:
             callback()
-        super().request(*args, **kwargs)
 
 
-class _HTTPConnection(_GoingOut, HTTPConnection):
+class _HTTPConnection(_Written, HTTPConnection):
     pass
 
 
-class _HTTPSConnection(_GoingOut, HTTPSConnection):
+class _HTTPSConnection(_Written, HTTPSConnection):
     pass
 
 
@@ -57,8 +57,8 @@ class _HTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
-class GoingOutAdapter(HTTPAdapter):
-    """requests' own adapter, whose connections run the going-out callback."""
+class WrittenAdapter(HTTPAdapter):
+    """requests' own adapter, whose connections run the callback once a request is written."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)

@@ -25,13 +25,12 @@ from muteadmin.tencent.errors import TencentRateLimited
 from muteadmin.upstream.slots import SlotRules, SlotTable
 
 WINDOW_MS = 1000  # Tencent counts calls per second
-# A sent slot is held this much past the window. The send stamp is taken just before the
-# prepared request is handed to the transport, so it precedes the request's arrival by the time
-# to write it (and the network's transit). Every call pays that same delay, and the last call
-# granted in any receiver window pays it after being granted, so only the difference between
-# two calls' delays needs covering: a thread that loses the CPU between its stamp and its write
-# on a busy machine. tests/test_ratelimit.py and bench/ratelimit_bench.py measure the outcome.
-SEND_MARGIN_MS = 10
+# A sent slot is held this much past the window. On Tencent's API the client stamps a request
+# just after writing it (muteadmin/tencent/transport.py): it arrives later by the network's
+# transit, which every call pays alike, and the last call granted in any receiver window paid it
+# too after being granted, so only the difference between two calls' transits needs covering.
+# The emulator's request arrives as its transport's send runs, just after the stamp.
+SEND_MARGIN_MS = 25
 # A slot still pending after this long belongs to a process that died before sending: no call
 # waits for a slot, sends and retries longer than LONGEST_DEADLINE (60 s).
 PENDING_EXPIRY_SECONDS = 60.0
