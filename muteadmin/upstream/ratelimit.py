@@ -9,6 +9,7 @@ workers on several machines agree. See slots.py for why this holds at the receiv
 """
 
 import atexit
+import contextlib
 import hashlib
 import os
 import shutil
@@ -75,7 +76,12 @@ def upstream_slot(*, app: str, api: Api, limit: int, timeout: float) -> Upstream
     deadline = time.monotonic() + max(timeout, 0.0)
     table = _table()
     while True:
-        taken = table.take(key, limit=limit)
+        try:
+            taken = table.take(key, limit=limit)
+        except Exception:
+            # A connection the database dropped is not used again: the next call makes another.
+            _table_forget(table)
+            raise
         if taken.slot_id is not None:
             return UpstreamSlot(table=table, slot_id=taken.slot_id)
         left = deadline - time.monotonic()
@@ -121,6 +127,16 @@ def _table() -> SlotTable:
             _built[1].close()
         _built = (key, _table_build(key))
         return _built[1]
+
+
+def _table_forget(table: SlotTable) -> None:
+    global _built
+    with _lock:
+        if _built is None or _built[1] is not table:
+            return
+        _built = None
+    with contextlib.suppress(Exception):
+        table.close()
 
 
 def _table_key() -> _TableKey:
