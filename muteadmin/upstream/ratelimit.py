@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,7 @@ class UpstreamSlot:
     """A granted slot; call sent() as its request goes out, so the slot counts from then."""
 
     table: SlotTable
-    slot_id: int
+    slot_id: Hashable
 
     def sent(self) -> None:
         """Restamp the slot with the time now: it counts for one window (and the margin) more."""
@@ -126,7 +127,15 @@ def _table() -> SlotTable:
         if _built is not None and _built[0].pid == key.pid:
             _built[1].close()
         _built = (key, _table_build(key))
+        # Closed before the interpreter stops, or a connection pool's threads hold up the exit.
+        atexit.register(_table_close_at_exit, table=_built[1], pid=key.pid)
         return _built[1]
+
+
+def _table_close_at_exit(*, table: SlotTable, pid: int) -> None:
+    if os.getpid() == pid:
+        with contextlib.suppress(Exception):
+            table.close()
 
 
 def _table_forget(table: SlotTable) -> None:

@@ -9,8 +9,9 @@ the time between that last grant and its own arrival: so the receiver never sees
 limit in a window.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 # A full window of slots all still pending: they go out within milliseconds, so look again soon.
 PENDING_POLL = 0.002
@@ -33,9 +34,9 @@ class SlotRules:
 
 @dataclass(frozen=True)
 class Taken:
-    """A granted slot's id, or None and how many seconds to wait before asking again."""
+    """A granted slot's id (for the table's sent()), or None and how many seconds to wait."""
 
-    slot_id: int | None
+    slot_id: Hashable | None
     wait: float
 
 
@@ -44,7 +45,7 @@ class SlotTable(Protocol):
 
     def take(self, key: str, *, limit: int) -> Taken: ...
 
-    def sent(self, slot_id: int) -> None: ...
+    def sent(self, slot_id: Any) -> None: ...
 
     def clear(self) -> None: ...
 
