@@ -23,7 +23,7 @@ from muteadmin.sandbox.models import SandboxFault
 from muteadmin.sandbox.services import sandbox_fault_push
 from muteadmin.tencent.apis import GET_NOSPEAKING, SET_NOSPEAKING, Api
 from muteadmin.tencent.client import MIN_READ_TIMEOUT, TencentClient
-from muteadmin.tencent.errors import TencentRateLimited
+from muteadmin.tencent.errors import TencentConfigurationError, TencentRateLimited
 from muteadmin.tencent.nospeaking import nospeaking_get
 from muteadmin.upstream.ratelimit import (
     PENDING_EXPIRY_SECONDS,
@@ -178,6 +178,26 @@ def test_the_hook_hears_once_per_attempt_that_its_request_went_out(clock, rsps):
     assert nospeaking_get(client_with(clock, slot), "alice").attempts == 2
 
     assert events == ["slot getnospeaking", "going out"] * 2
+
+
+def test_a_request_that_never_started_still_reports_its_slot_gone(clock):
+    """A slot is not left pending for a request the transport refused before sending."""
+    gone = []
+    client = TencentClient(
+        sdkappid=SDKAPPID,
+        secret_key="5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
+        identifier=ADMIN,
+        base_url="htps://console.tim.qq.com",
+        clock=clock.time,
+        monotonic=clock.time,
+        sleep=clock.sleep,
+        before_attempt=lambda api, seconds: lambda: gone.append(api.name),
+    )
+
+    with pytest.raises(TencentConfigurationError):
+        nospeaking_get(client, "alice")
+
+    assert gone == ["getnospeaking"]
 
 
 HANDSHAKE = 0.3

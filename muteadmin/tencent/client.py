@@ -227,11 +227,12 @@ class TencentClient:
             data=json.dumps(body),
             headers=JSON_HEADERS,
         )
+        once = _Once(sent)
         try:
             prepared = self.session.prepare_request(request)
             # Proxies, certificate bundle (REQUESTS_CA_BUNDLE), as Session.request merges them.
             transport = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
-            response = self._send_prepared(prepared, timeout, transport, sent=sent)
+            response = self._send_prepared(prepared, timeout, transport, sent=once)
         except requests.Timeout as exc:
             return {}, TencentTimeout(_describe(exc), random=random)
         except (
@@ -242,6 +243,9 @@ class TencentClient:
             return {}, TencentConfigurationError(_describe(exc), random=random)
         except requests.RequestException as exc:
             return {}, TencentTransportError(_describe(exc), random=random)
+        finally:
+            # Gone, failed on its way or never started: either way it no longer waits to go.
+            once()
         try:
             payload = json.loads(response.content)
         except ValueError:
@@ -257,26 +261,19 @@ class TencentClient:
         timeout: tuple[float, float],
         transport: dict[str, Any],
         *,
-        sent: Callable[[], None] | None,
+        sent: "_Once",
     ) -> requests.Response:
-        if sent is None:
-            return self.session.send(prepared, timeout=timeout, allow_redirects=False, **transport)
-        once = _Once(sent)
         if not isinstance(self.session.get_adapter(prepared.url or ""), WrittenAdapter):
-            once()
-        try:
-            with written_during(once):
-                return self.session.send(
-                    prepared, timeout=timeout, allow_redirects=False, **transport
-                )
-        finally:
-            # Gone, or failed on its way: either way it no longer waits to go.
-            once()
+            sent()
+        with written_during(sent):
+            return self.session.send(prepared, timeout=timeout, allow_redirects=False, **transport)
 
 
 class _Once:
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self._callback: Callable[[], None] | None = callback
+    """Runs the callback (if any) the first time it is called, and never again."""
+
+    def __init__(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
 
     def __call__(self) -> None:
         callback, self._callback = self._callback, None
