@@ -18,6 +18,7 @@ from muteadmin.sandbox.credentials import SandboxCredentials, sandbox_credential
 from muteadmin.sandbox.models import SandboxFault
 from muteadmin.sandbox.protocol import RateLimiter
 from muteadmin.tencent.redaction import redact
+from muteadmin.tencent.transport import request_written
 
 # `.invalid` never resolves, so a session without the adapter mounted fails instead of leaking.
 SANDBOX_BASE_URL = "https://sandbox.muteadmin.invalid"
@@ -56,6 +57,7 @@ class SandboxAdapter(BaseAdapter):
         # The request arrives now: Tencent's rate window and the time it changes a mute count
         # from here, not from when the emulated latency has passed.
         arrived_at = services.sandbox_now()
+        request_written()
         method = request.method or "GET"
         where = f"{method} {redact(request.url or '')}"
         read_timeout = _read_timeout(timeout)

@@ -207,9 +207,8 @@ class TencentClient:
     ) -> tuple[dict[str, Any], TencentError | None]:
         """Make one HTTP attempt; return the payload and the error it stands for, never raising.
 
-        `sent` runs once: on the client's own transport just after the request is written (see
-        transport.py); on any other (the emulator's, say), just before the request is handed to
-        it; and, if the transport never ran it, once it returns or fails.
+        `sent` runs once: when the transport reports the request written (see transport.py),
+        or else once the transport returns or fails.
         """
         params = {
             "sdkappid": self.sdkappid,
@@ -263,8 +262,6 @@ class TencentClient:
         *,
         sent: "_Once",
     ) -> requests.Response:
-        if not isinstance(self.session.get_adapter(prepared.url or ""), WrittenAdapter):
-            sent()
         with written_during(sent):
             return self.session.send(prepared, timeout=timeout, allow_redirects=False, **transport)
 

@@ -5,8 +5,10 @@ request after any TCP and TLS handshake (which on a distant server take longer t
 limiter could add) and the thread may lose the CPU on its way there, so the one moment a stamp
 is known not to precede the write is just after it: the request has then been handed to the
 kernel, and only the network's transit lies between it and its arrival. The client hands the
-transport what to run at that moment through `written_during`; a transport that never runs it
-(another adapter mounted on the session, a proxy) leaves the client to run it itself.
+transport what to run at that moment through `written_during`, and a transport reports the
+moment with `request_written()`: this module's adapter once urllib3 has written the request, an
+in-process one (the emulator's) as the request arrives. A transport that never reports it
+leaves the client to run it once the response is in, which is late but never early.
 """
 
 from collections.abc import Callable, Iterator
@@ -31,14 +33,19 @@ def written_during(callback: Callable[[], None]) -> Iterator[None]:
         _written.reset(token)
 
 
+def request_written() -> None:
+    """Report, from a transport, that the request this thread is sending has been written."""
+    callback = _written.get()
+    if callback is not None:
+        callback()
+
+
 class _Written:
-    """Writes the request (connecting first if need be), then runs the callback."""
+    """Writes the request (connecting first if need be), then reports it written."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         super().request(*args, **kwargs)
-        callback = _written.get()
-        if callback is not None:
-            callback()
+        request_written()
 
 
 class _HTTPConnection(_Written, HTTPConnection):

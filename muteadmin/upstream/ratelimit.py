@@ -31,7 +31,7 @@ WINDOW_MS = 1000  # Tencent counts calls per second
 # just after writing it (muteadmin/tencent/transport.py): it arrives later by the network's
 # transit, which every call pays alike, and the last call granted in any receiver window paid it
 # too after being granted, so only the difference between two calls' transits needs covering.
-# The emulator's request arrives as its transport's send runs, just after the stamp.
+# The emulator's transport stamps a request as it arrives.
 SEND_MARGIN_MS = 25
 # A slot still pending after this long belongs to a process that died before sending: no call
 # waits for a slot, sends and retries longer than LONGEST_DEADLINE (60 s).
