@@ -29,10 +29,11 @@ NEW_SECRET_KEY := $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'
 DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOSTS=example.com \
 	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
 
-.PHONY: help run test lint fmt clean check-deploy docker-lint bench bench-bulk bench-account
+.PHONY: help run test lint fmt clean check-deploy docker-lint bench bench-bulk bench-account \
+	bench-ratelimit
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the demo login, serve on 127.0.0.1:PORT (8000) with a bulk-job worker.
 	$(PY) manage.py migrate --no-input
@@ -73,6 +74,9 @@ bench-bulk: $(REQ_STAMP) ## Time a 10,000-account bulk mute against the sandbox 
 
 bench-account: $(REQ_STAMP) ## Time the account page's server work beside its Tencent call (bench/README.md).
 	$(PY) -m bench.account_bench $(BENCH_ARGS)
+
+bench-ratelimit: $(REQ_STAMP) ## Check the 200 calls/s cap at a local HTTPS receiver (bench/README.md).
+	$(PY) -m bench.ratelimit_bench $(BENCH_ARGS)
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "make: '$(PYTHON)' was not found on PATH; install Python 3.12 or newer (pyenv: 'pyenv install 3.13')." >&2; exit 1; }

@@ -5,7 +5,7 @@
 
 The bulk job runs the way it does in production: `manage.py db_worker` processes (W of them) pick
 up its tasks from the database. Every account gets one setnospeaking call, so the emulator's
-record of when it changed each account (SandboxMute.changed_at, stamped as the call is answered)
+record of when it changed each account (SandboxMute.changed_at, stamped as the call arrives)
 is the list of upstream calls as Tencent would see them: the calls per second and the largest
 count in any one-second window come from there. The sequential loop then calls mute_change for
 the same accounts one after another in this process. Each run starts from an empty database.
@@ -109,11 +109,31 @@ def lead_create():
 
 def bulk_run(args: argparse.Namespace, *, accounts: list[str], lead) -> Run:
     from muteadmin.audit.models import AuditEntry
+
+    job = bulk_set_job_create(accounts=accounts, lead=lead)
+    driven = job_drive(job, workers=args.workers)
+    calls = AuditEntry.objects.filter(job_id=job.pk).count()
+    arrivals = _arrivals(accounts)
+    job_seconds = (job.finished_at - job.started_at).total_seconds()
+    return _run(
+        f"bulk, {args.workers} worker(s)",
+        accounts=len(accounts),
+        calls=calls,
+        seconds=min(driven.seconds, job_seconds) if job_seconds > 0 else driven.seconds,
+        arrivals=arrivals,
+        peak_mb=driven.peak_mb,
+        cpu_seconds=driven.cpu_seconds,
+        errors=job.errors,
+    )
+
+
+def bulk_set_job_create(*, accounts: list[str], lead):
+    """A bulk job muting every account for an hour: one setnospeaking call each."""
     from muteadmin.bulk.models import BulkJob
     from muteadmin.bulk.services import bulk_job_create
     from muteadmin.bulk.tasks import task_queue
 
-    job = bulk_job_create(
+    return bulk_job_create(
         queue=task_queue,
         operator=lead,
         operation=BulkJob.Operation.SET,
@@ -121,10 +141,26 @@ def bulk_run(args: argparse.Namespace, *, accounts: list[str], lead) -> Run:
         c2c_seconds=MUTE_SECONDS,
         reason="bench",
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+
+
+@dataclass(frozen=True)
+class Driven:
+    """How long `manage.py db_worker` processes took to finish a job, and what they used."""
+
+    seconds: float
+    peak_mb: float
+    cpu_seconds: float
+
+
+def job_drive(job, *, workers: int, env: dict[str, str] | None = None) -> Driven:
+    """Run `workers` db_worker processes until `job` is finished; refresh `job` from the database.
+
+    `env` is added to this process's environment (by default the workers use bench.settings).
+    """
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", **(env or {})}
     command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"]
     started = time.perf_counter()
-    workers = [
+    processes = [
         subprocess.Popen(  # noqa: S603
             [*command, "--worker-id", f"bench-{index}"],
             cwd=BASE_DIR,
@@ -133,7 +169,7 @@ def bulk_run(args: argparse.Namespace, *, accounts: list[str], lead) -> Run:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for index in range(args.workers)
+        for index in range(workers)
     ]
     try:
         deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
@@ -141,33 +177,21 @@ def bulk_run(args: argparse.Namespace, *, accounts: list[str], lead) -> Run:
             job.refresh_from_db()
             if job.finished:
                 break
-            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            if time.monotonic() > deadline or any(w.poll() is not None for w in processes):
                 raise SystemExit(f"bulk job stalled at {job.done}/{job.total}")
             _progress(f"bulk: {job.done:>6,}/{job.total:,}")
             time.sleep(POLL_SECONDS)
         seconds = time.perf_counter() - started
-        peaks = [_status_mb(worker.pid, "VmHWM") for worker in workers]
-        cpu = sum(_cpu_seconds(worker.pid) for worker in workers)
+        peaks = [_status_mb(worker.pid, "VmHWM") for worker in processes]
+        cpu = sum(_cpu_seconds(worker.pid) for worker in processes)
     finally:
-        for worker in workers:
+        for worker in processes:
             worker.terminate()
-        for worker in workers:
+        for worker in processes:
             worker.wait(timeout=30)
     _progress("")
     job.refresh_from_db()
-    calls = AuditEntry.objects.filter(job_id=job.pk).count()
-    arrivals = _arrivals(accounts)
-    job_seconds = (job.finished_at - job.started_at).total_seconds()
-    return _run(
-        f"bulk, {args.workers} worker(s)",
-        accounts=len(accounts),
-        calls=calls,
-        seconds=min(seconds, job_seconds) if job_seconds > 0 else seconds,
-        arrivals=arrivals,
-        peak_mb=max(peaks),
-        cpu_seconds=cpu,
-        errors=job.errors,
-    )
+    return Driven(seconds=seconds, peak_mb=max(peaks), cpu_seconds=cpu)
 
 
 def sequential_run(accounts: list[str], *, lead) -> Run:

@@ -208,9 +208,9 @@ def test_every_request_gets_a_fresh_random(client, rsps):
 
 def test_calls_go_through_the_one_session_the_client_holds(clock, rsps):
     session = requests.Session()
-    posts = []
-    original_post = session.post
-    session.post = lambda *args, **kwargs: posts.append(kwargs) or original_post(*args, **kwargs)
+    sends = []
+    original_send = session.send
+    session.send = lambda *args, **kwargs: sends.append(kwargs) or original_send(*args, **kwargs)
     client = TencentClient(
         sdkappid=SDKAPPID, secret_key=SECRET_KEY, identifier=ADMIN, base_url=BASE_URL,
         session=session, clock=clock.time, monotonic=clock.time, sleep=clock.sleep,
@@ -222,7 +222,7 @@ def test_calls_go_through_the_one_session_the_client_holds(clock, rsps):
     nospeaking_set(client, "alice", c2c=60)
 
     assert client.session is session
-    assert [kwargs["timeout"] for kwargs in posts] == [(3.05, 5.0), (3.05, 5.0)]
+    assert [kwargs["timeout"] for kwargs in sends] == [(3.05, 5.0), (3.05, 5.0)]
 
 
 # Changing mutes

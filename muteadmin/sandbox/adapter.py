@@ -17,6 +17,7 @@ from muteadmin.sandbox import services
 from muteadmin.sandbox.credentials import SandboxCredentials, sandbox_credentials
 from muteadmin.sandbox.runtime import SandboxRuntime, sandbox_runtime
 from muteadmin.tencent.redaction import redact
+from muteadmin.tencent.transport import request_written
 
 # `.invalid` never resolves, so a session without the adapter mounted fails instead of leaking.
 SANDBOX_BASE_URL = "https://sandbox.muteadmin.invalid"
@@ -60,6 +61,8 @@ class SandboxAdapter(BaseAdapter):
     ) -> Response:
         """Answer `request` as Tencent would, or fail the way a queued fault says."""
         started = time.monotonic()
+        # The request arrives now: the shared rate limiter counts it as sent from here.
+        request_written()
         method = request.method or "GET"
         where = f"{method} {redact(request.url or '')}"
         read_timeout = _read_timeout(timeout)

@@ -116,8 +116,10 @@ def sandbox_exchange(
 
     Raises SandboxRefused or SandboxTimedOut where the caller must see a transport failure. A
     latency longer than `read_timeout` waits only that long, as the caller stops listening then;
-    either way the state is left untouched.
+    either way the state is left untouched. Tencent's rate window and the time a mute changes
+    count from the call's arrival, not from when the emulated latency has passed.
     """
+    arrived_at = runtime.clock()
     fault = sandbox_fault_take()
     if fault is not None and fault.kind == SandboxFault.Kind.REFUSED:
         raise SandboxRefused
@@ -136,7 +138,7 @@ def sandbox_exchange(
         url=url,
         body=body,
         credentials=credentials,
-        now=runtime.clock(),
+        now=arrived_at,
         limiter=runtime.rate_limiter,
     )
 

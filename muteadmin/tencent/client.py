@@ -27,6 +27,7 @@ from muteadmin.tencent.errors import (
 )
 from muteadmin.tencent.redaction import redaction_install
 from muteadmin.tencent.retry import RetryPolicy
+from muteadmin.tencent.transport import WrittenAdapter, written_during
 from muteadmin.tencent.usersig import usersig_sign
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ DEFAULT_RETRY = RetryPolicy()
 USERSIG_LIFETIME = 24 * 60 * 60
 USERSIG_RENEW_MARGIN = 10 * 60  # renew early so a signature never expires in flight or to skew
 MIN_READ_TIMEOUT = 0.5  # below this an attempt would only time out, so it is not started
+# Connections kept open to Tencent. requests keeps 10; a bulk worker calls from dozens of threads,
+# and every connection past the kept ones would cost a TCP and TLS handshake per call.
+CONNECTIONS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class TencentClient:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random_module.Random | None = None,
-        before_attempt: Callable[[Api, float], None] | None = None,
+        before_attempt: Callable[[Api, float], Callable[[], None] | None] | None = None,
     ) -> None:
         validate_account(identifier)
         if not secret_key:
@@ -83,7 +87,11 @@ class TencentClient:
         self.sdkappid = sdkappid
         self.identifier = identifier
         self.base_url = base_url.rstrip("/")
-        self.session = session if session is not None else requests.Session()
+        if session is None:
+            session = requests.Session()
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, WrittenAdapter(pool_maxsize=CONNECTIONS_KEPT))
+        self.session = session
         self._secret_key = secret_key
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -97,7 +105,8 @@ class TencentClient:
         self._rng = rng if rng is not None else random_module.SystemRandom()
         # Runs before every HTTP attempt, retries included, given the API and the seconds it may
         # block (the time left before the call's deadline less what one attempt needs); whatever
-        # it raises ends the call unsent. A rate limiter shared with other processes plugs in here.
+        # it raises ends the call unsent. It may return a callable, run once per attempt when
+        # the request has gone out (see _send). A rate limiter shared by processes plugs in here.
         self._before_attempt = before_attempt
         self._usersig: tuple[str, float] | None = None  # (UserSig, when to renew it)
         self._usersig_lock = threading.Lock()
@@ -147,16 +156,17 @@ class TencentClient:
             attempt += 1
             random = self._rng.randrange(RANDOM_LIMIT)
             time_left = deadline - (self._monotonic() - started)
+            sent = None
             if self._before_attempt is not None:
                 # Waiting here spends the call's own deadline but leaves room for the attempt.
                 attempt_needs = self._connect_timeout + MIN_READ_TIMEOUT
-                self._before_attempt(api, max(time_left - attempt_needs, 0.0))
+                sent = self._before_attempt(api, max(time_left - attempt_needs, 0.0))
                 time_left = deadline - (self._monotonic() - started)
             timeout = (
                 self._connect_timeout,
                 max(MIN_READ_TIMEOUT, min(self._read_timeout, time_left - self._connect_timeout)),
             )
-            payload, error = self._send(api, body, random=random, timeout=timeout)
+            payload, error = self._send(api, body, random=random, timeout=timeout, sent=sent)
             if error is None:
                 return Reply(
                     payload=payload, random=random, attempts=attempt, received_at=self._now()
@@ -187,9 +197,19 @@ class TencentClient:
                 self._sleep(delay)
 
     def _send(
-        self, api: Api, body: dict[str, Any], *, random: int, timeout: tuple[float, float]
+        self,
+        api: Api,
+        body: dict[str, Any],
+        *,
+        random: int,
+        timeout: tuple[float, float],
+        sent: Callable[[], None] | None,
     ) -> tuple[dict[str, Any], TencentError | None]:
-        """Make one HTTP attempt; return the payload and the error it stands for, never raising."""
+        """Make one HTTP attempt; return the payload and the error it stands for, never raising.
+
+        `sent` runs once: when the transport reports the request written (see transport.py),
+        or else once the transport returns or fails.
+        """
         params = {
             "sdkappid": self.sdkappid,
             "identifier": self.identifier,
@@ -199,15 +219,19 @@ class TencentClient:
         }
         # Errors are built here but raised by the caller, outside this `except`, so the requests
         # exception (whose text holds the full URL and UserSig) is never chained onto them.
+        request = requests.Request(
+            "POST",
+            f"{self.base_url}/{api.path}",
+            params=params,
+            data=json.dumps(body),
+            headers=JSON_HEADERS,
+        )
+        once = _Once(sent)
         try:
-            response = self.session.post(
-                f"{self.base_url}/{api.path}",
-                params=params,
-                data=json.dumps(body),
-                headers=JSON_HEADERS,
-                timeout=timeout,
-                allow_redirects=False,
-            )
+            prepared = self.session.prepare_request(request)
+            # Proxies, certificate bundle (REQUESTS_CA_BUNDLE), as Session.request merges them.
+            transport = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+            response = self._send_prepared(prepared, timeout, transport, sent=once)
         except requests.Timeout as exc:
             return {}, TencentTimeout(_describe(exc), random=random)
         except (
@@ -218,6 +242,9 @@ class TencentClient:
             return {}, TencentConfigurationError(_describe(exc), random=random)
         except requests.RequestException as exc:
             return {}, TencentTransportError(_describe(exc), random=random)
+        finally:
+            # Gone, failed on its way or never started: either way it no longer waits to go.
+            once()
         try:
             payload = json.loads(response.content)
         except ValueError:
@@ -226,6 +253,29 @@ class TencentClient:
             http_status=response.status_code, payload=payload, random=random
         )
         return (payload if error is None else {}), error
+
+    def _send_prepared(
+        self,
+        prepared: requests.PreparedRequest,
+        timeout: tuple[float, float],
+        transport: dict[str, Any],
+        *,
+        sent: "_Once",
+    ) -> requests.Response:
+        with written_during(sent):
+            return self.session.send(prepared, timeout=timeout, allow_redirects=False, **transport)
+
+
+class _Once:
+    """Runs the callback (if any) the first time it is called, and never again."""
+
+    def __init__(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+
+    def __call__(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
 
 
 def _describe(exc: Exception) -> str:

@@ -1,8 +1,10 @@
 """Clients for the configured Chat apps; a sandbox app's calls are answered by the emulator."""
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import TencentClient
 from muteadmin.upstream.ratelimit import upstream_slot
 from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
@@ -75,7 +77,9 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         deadline=LONGEST_DEADLINE,
         # Every attempt, the emulator's included, takes a slot under the cap shared by every
         # process using this database.
-        before_attempt=lambda api, seconds: upstream_slot(timeout=seconds),
+        before_attempt=functools.partial(
+            _upstream_slot_take, app=config.app, rate_limit=config.rate_limit
+        ),
     )
     if config.sandbox_apps:
         from muteadmin.sandbox.adapter import SandboxAdapter
@@ -89,3 +93,13 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         ]
         client.session.mount(config.base_url, SandboxAdapter(credentials=apps))
     return client
+
+
+def _upstream_slot_take(
+    api: Api, seconds: float, *, app: str, rate_limit: int
+) -> Callable[[], None]:
+    # The app's rate limit may lower Tencent's cap for this API, never raise it.
+    slot = upstream_slot(
+        app=app, api=api, limit=min(rate_limit, api.cap_per_second), timeout=seconds
+    )
+    return slot.sent
