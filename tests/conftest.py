@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite: users for each role, and a clean sandbox."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -51,20 +53,59 @@ def as_auditor(client, auditor):
     return client
 
 
-@pytest.fixture(autouse=True)
-def backoff_sleeps(monkeypatch) -> list[float]:
-    """Each test builds its Tencent client afresh, and backoff waits are recorded, not slept."""
-    from muteadmin.sandbox.runtime import sandbox_runtime
-    from muteadmin.tencent.client import TencentClient
-    from muteadmin.upstream import clients
+class UnsleptClock:
+    """Real time, but waits are recorded instead of slept."""
 
-    sleeps: list[float] = []
-    monkeypatch.setitem(TencentClient.__init__.__kwdefaults__, "sleep", sleeps.append)
-    clients._client_for.cache_clear()
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+class FakeClock:
+    """Wall clock, monotonic clock and sleep in one, moved only by hand or by sleeping."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def backoff_sleeps(settings) -> list[float]:
+    """Each test builds its Tencent clients afresh, and backoff waits are recorded, not slept."""
+    from muteadmin.sandbox.runtime import sandbox_runtime
+
+    settings.MUTEADMIN_CLOCK = UnsleptClock()
     # The emulator's 200 calls/s window would otherwise carry over from one fast test to the next.
     sandbox_runtime().rate_limiter.clear()
-    yield sleeps
-    clients._client_for.cache_clear()
+    return settings.MUTEADMIN_CLOCK.sleeps
+
+
+@pytest.fixture
+def fake_clock(settings) -> FakeClock:
+    """Time that passes only when a test says so or a retry waits: the door to Tencent's clock."""
+    settings.MUTEADMIN_CLOCK = FakeClock()
+    return settings.MUTEADMIN_CLOCK
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ from muteadmin.tencent.apis import SET_NOSPEAKING
 from muteadmin.tencent.errors import TencentConfigurationError, TencentTimeout
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get
 from muteadmin.tencent.usersig import usersig_decode
-from muteadmin.upstream import clients
 from muteadmin.upstream.clients import tim_client
 
 BASE_URL = "https://tim.example.test"
@@ -223,8 +222,12 @@ def test_one_client_per_configuration(settings):
     assert other is not first
     assert other.base_url == "https://console.tim.qq.com"
     settings.TIM_REGION = "singapore"
-    assert tim_client().base_url == "https://adminapisgp.im.qcloud.com"
-    assert clients._client_for.cache_info().currsize == 3
+    singapore = tim_client()
+    assert singapore.base_url == "https://adminapisgp.im.qcloud.com"
+    assert tim_client() is singapore
+    # Back to the sandbox: its client, signature and connections are reused, not rebuilt.
+    settings.TIM_SDKAPPID = None
+    assert tim_client() is first
 
 
 @pytest.mark.django_db
@@ -245,22 +248,18 @@ def test_no_secret_in_pages_audit_rows_or_logs(as_lead, settings, caplog):
 
 
 @pytest.mark.django_db
-def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, monkeypatch):
+def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, fake_clock):
     """A slow query then a set that keeps timing out still ends within about 15 s in all."""
     import requests
 
-    clock = [0.0]
-    client = tim_client()
-    monkeypatch.setattr(client, "_monotonic", lambda: clock[0])
-    monkeypatch.setattr(client, "_sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    started = fake_clock.now
 
     def slow_answer(request):
-        clock[0] += 5.0
+        fake_clock.advance(5.0)
         return 200, {}, '{"ErrorCode": 0, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 0}'
 
     def hanging(request):
-        clock[0] += 3.0
+        fake_clock.advance(3.0)
         raise requests.exceptions.ReadTimeout("read timed out")
 
     tencent.add_callback(responses.POST, GET_URL, callback=slow_answer, match=get_body("alice"))
@@ -272,7 +271,7 @@ def test_a_change_answers_within_the_interactive_deadline(tencent, moderator, mo
     )
     with pytest.raises(TencentTimeout):
         mute_change(account="alice", operator=moderator, reason="r", c2c_seconds=60)
-    assert clock[0] <= services.INTERACTIVE_DEADLINE
+    assert fake_clock.now - started <= services.INTERACTIVE_DEADLINE
     assert len([call for call in tencent.calls if "setnospeaking" in call.request.url]) >= 2
     assert AuditEntry.objects.get(action="change").outcome == "error"
 

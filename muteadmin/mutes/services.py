@@ -1,6 +1,5 @@
 """The one door to Tencent: every mute query and change goes through here and is audited."""
 
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -12,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCall, audit_calls
+from muteadmin.core.clock import clock
 from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import (
@@ -148,7 +148,7 @@ def mute_change(
     `app` is a name from TIM_APPS, None for the default app (KeyError for one not configured).
     """
     _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
-    started = time.monotonic()
+    started = clock().monotonic()
     correlation_id = None if job_id is not None else uuid.uuid4()
     before = None
     if query_before:
@@ -169,7 +169,7 @@ def mute_change(
         group_seconds=group_seconds,
         client_ip=client_ip,
         job_id=job_id,
-        deadline=deadline - (time.monotonic() - started),
+        deadline=deadline - (clock().monotonic() - started),
         before={account: before} if before is not None else None,
         correlation_id=correlation_id,
         app=app,

@@ -2,8 +2,9 @@
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from muteadmin.core.clock import SYSTEM_CLOCK, Clock, clock
 from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import TencentClient
 from muteadmin.upstream.ratelimit import upstream_slot
@@ -24,6 +25,7 @@ class _ClientConfig:
     # The (SDKAppID, admin identifier) of every configured sandbox app, for the emulator; empty
     # for an app Tencent answers.
     sandbox_apps: tuple[tuple[int, str], ...]
+    clock: Clock
 
 
 def tim_sandbox_active(app: str | None = None) -> bool:
@@ -36,7 +38,7 @@ def tim_client(app: str | None = None) -> TencentClient:
 
     Raises KeyError for a name TIM_APPS does not configure.
     """
-    return _client_for(_config(tim_app(app)))
+    return _client_for(replace(_config(tim_app(app)), clock=clock()))
 
 
 def _config(app: TimApp) -> _ClientConfig:
@@ -49,6 +51,7 @@ def _config(app: TimApp) -> _ClientConfig:
             identifier=app.identifier,
             base_url=app.base_url,
             sandbox_apps=(),
+            clock=SYSTEM_CLOCK,
         )
     from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
     from muteadmin.sandbox.credentials import sandbox_credentials
@@ -64,6 +67,7 @@ def _config(app: TimApp) -> _ClientConfig:
         sandbox_apps=tuple(
             (other.sdkappid, other.identifier) for other in tim_apps().values() if other.sandbox
         ),
+        clock=SYSTEM_CLOCK,
     )
 
 
@@ -75,6 +79,9 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         identifier=config.identifier,
         base_url=config.base_url,
         deadline=LONGEST_DEADLINE,
+        clock=config.clock.time,
+        monotonic=config.clock.monotonic,
+        sleep=config.clock.sleep,
         # Every attempt, the emulator's included, takes a slot under the cap shared by every
         # process using this database.
         before_attempt=functools.partial(
