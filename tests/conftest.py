@@ -102,7 +102,7 @@ def backoff_sleeps(settings) -> list[float]:
 
 
 @pytest.fixture
-def fake_clock(settings) -> FakeClock:
+def clock(settings) -> FakeClock:
     """Time that passes only when a test says so or a retry waits: the door to Tencent's clock."""
     settings.MUTEADMIN_CLOCK = FakeClock()
     return settings.MUTEADMIN_CLOCK

@@ -55,31 +55,13 @@ FREE = 0.5
 HOLD = RULES.hold
 
 
-class FakeClock:
-    """Monotonic clock and sleep in one, so the client's waits cost no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 
 
-def client_with(clock: FakeClock, before_attempt) -> TencentClient:
+def client_with(clock, before_attempt) -> TencentClient:
     return TencentClient(
         sdkappid=SDKAPPID,
         secret_key="5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",

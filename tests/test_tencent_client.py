@@ -44,26 +44,6 @@ OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
 NOT_MUTED = {**OK, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 0}
 
 
-class FakeClock:
-    """Wall clock, monotonic clock and sleep in one, so tests never wait."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
 @pytest.fixture
 def client(clock):
     return TencentClient(
