@@ -44,6 +44,26 @@ def test_the_row_is_committed_pending_before_the_body_runs(moderator):
     assert entry.chain_seq == 1 and entry.completed_at is not None
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_the_completion_commits_without_waiting_for_the_disk(moderator):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        audit_call(account="alice", **query_fields(moderator)) as call,
+    ):
+        begun = len(queries.captured_queries)
+        call.ok(request_random=7, c2c_observed=60, group_observed=0)
+    sql = [query["sql"] for query in queries.captured_queries]
+    # The pending row's INSERT commits durably on its own, before the call.
+    assert [statement.split()[0] for statement in sql[:begun]] == ["INSERT"]
+    assert "SET LOCAL synchronous_commit TO OFF" in sql[begun:]
+    # Only for the completion's transaction: the connection is back to durable commits.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    assert audit_chain_verify().intact
+
+
 @pytest.mark.django_db
 def test_a_crash_in_the_body_leaves_the_row_pending(moderator):
     with pytest.raises(SystemExit), audit_call(account="alice", **query_fields(moderator)):
