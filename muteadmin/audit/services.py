@@ -13,9 +13,16 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
-from muteadmin.audit.chain import HASHED_FIELDS, chain_hash, chain_head, chain_lock
+from muteadmin.audit.chain import (
+    CHAIN_LOCK_KEY,
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    chain_hash,
+    chain_lock,
+)
 from muteadmin.audit.derived import hourly_counts_add, mute_states_observe
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.sql import update_each
@@ -137,8 +144,6 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
     pending = AuditEntry.objects.filter(pk__in=by_id, outcome=AuditEntry.Outcome.PENDING)
     own_transaction = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
-        if own_transaction:
-            _commit_without_flush()
         # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL) before
         # the chain's head is read; the rows stay pending until their hashes are known.
         _pending_update(
@@ -151,10 +156,9 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
         for completion in completions:
             if completion.details:
                 _details_merge(completion.entry.pk, completion.details)
-        chain_lock()
-        position, previous = chain_head()
+        _chain_lock(flush_on_commit=not own_transaction)
         # Hashed as read back, so each hash covers exactly what the database holds.
-        read = {row["id"]: row for row in pending.values(*HASHED_FIELDS)}
+        read, (position, previous) = _read_with_chain_head(pending)
         rows = [read[c.entry.pk] for c in completions if c.entry.pk in read]
         for row in rows:
             position += 1
@@ -174,19 +178,46 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
             completion.entry.refresh_from_db()
 
 
-def _commit_without_flush() -> None:
-    """On PostgreSQL, let this transaction's COMMIT return before its WAL is flushed to disk.
+def _chain_lock(*, flush_on_commit: bool) -> None:
+    """chain_lock(); on PostgreSQL, unless `flush_on_commit`, a COMMIT that does not wait for disk.
 
-    It saves an fsync (about a millisecond) on every completion. A crash can then lose the
-    completions of its last fraction of a second, and nothing else: their rows stay pending, as
-    a crash during the call leaves them, and the chain stays whole, because what is lost is
+    Not waiting saves an fsync (about a millisecond) on every completion. A crash can then lose
+    the completions of its last fraction of a second, and nothing else: their rows stay pending,
+    as a crash during the call leaves them, and the chain stays whole, because what is lost is
     always the newest part of the WAL (a durable commit flushes everything before it). The
     pending row itself (audit_begin_many) is committed durably before the call leaves.
     """
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    if flush_on_commit or connection.vendor != "postgresql":
+        chain_lock()
+        return
+    # chain_lock's statement, and the setting for this transaction only, in one round trip.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)",
+            [CHAIN_LOCK_KEY],
+        )
+
+
+def _read_with_chain_head(
+    pending: QuerySet[AuditEntry],
+) -> tuple[dict[int, dict[str, Any]], tuple[int, str]]:
+    """The pending rows' HASHED_FIELDS by id, and chain_head(), in one query.
+
+    Run under the chain lock, like chain_head().
+    """
+    head = AuditEntry.objects.filter(chain_seq__isnull=False).order_by("-chain_seq")
+    rows = pending.annotate(
+        head_seq=Subquery(head.values("chain_seq")[:1]),
+        head_hash=Subquery(head.values("chain_hash")[:1]),
+    ).values(*HASHED_FIELDS, "head_seq", "head_hash")
+    read, position, previous = {}, 0, GENESIS_HASH
+    for row in rows:
+        head_seq, head_hash = row.pop("head_seq"), row.pop("head_hash")
+        if head_seq is not None:
+            position, previous = head_seq, head_hash
+        read[row["id"]] = row
+    return read, (position, previous)
 
 
 def _pending_update(fields: Sequence[str], rows: Sequence[tuple]) -> None:
