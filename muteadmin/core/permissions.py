@@ -4,13 +4,14 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.db.models import Q
 
 
 class OneQueryModelBackend(ModelBackend):
     """ModelBackend whose permission set (the user's own and their groups') is one query.
 
     ModelBackend reads the user's permissions and their groups' in two queries, before any
-    page is drawn; here they are one UNION, kept on the user for the rest of the request as
+    page is drawn; here they are one query, kept on the user for the rest of the request as
     ModelBackend keeps its own. Who may do what is unchanged: inactive users have no
     permissions, superusers have them all.
     """
@@ -24,12 +25,9 @@ class OneQueryModelBackend(ModelBackend):
 
 
 def _permission_names(user: Any) -> set[str]:
-    # Unordered: Permission's default ordering joins a table for nothing, and a UNION
-    # cannot order by a column it does not select.
-    permissions = Permission.objects.order_by().values_list("content_type__app_label", "codename")
-    if user.is_superuser:
-        names = permissions
-    else:
-        own, groups = permissions.filter(user=user), permissions.filter(group__user=user)
-        names = own.union(groups).order_by()
+    # Unordered: Permission's default ordering joins a table for nothing.
+    permissions = Permission.objects.order_by()
+    if not user.is_superuser:
+        permissions = permissions.filter(Q(user=user) | Q(group__user=user)).distinct()
+    names = permissions.values_list("content_type__app_label", "codename")
     return {f"{app_label}.{codename}" for app_label, codename in names}
