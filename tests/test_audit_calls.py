@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from muteadmin.audit.chain import (
     CHAIN_FIELDS,
@@ -17,7 +18,7 @@ from muteadmin.audit.chain import (
 )
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import OPERATION_ROWS
-from muteadmin.audit.services import audit_call, audit_calls, job_correlation_id
+from muteadmin.audit.services import audit_begin, audit_call, audit_calls, job_correlation_id
 from muteadmin.mutes.services import mute_change, mute_change_many, mute_get, mute_get_many
 from muteadmin.tencent.errors import TencentError
 
@@ -224,3 +225,37 @@ def test_a_large_operation_lists_some_rows_and_links_the_rest(as_lead, lead):
     assert html.count("data-sibling=") == OPERATION_ROWS
     assert "2 more rows of this operation are not listed" in html
     assert f'href="{reverse("audit:list")}?job=9"' in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fast path")
+@pytest.mark.django_db
+def test_a_row_completed_in_one_statement_reads_back_as_the_orm_reads_it(moderator):
+    from muteadmin.audit.chain import HASHED_FIELDS, chain_head
+    from muteadmin.audit.returning import complete_returning
+
+    with audit_call(account="earlier", **query_fields(moderator)) as call:
+        call.ok(request_random=1)
+    entry = audit_begin(
+        account="ünïcode",
+        **query_fields(moderator),
+        reason="why <b>",
+        client_ip="2001:db8::1",
+        details={"note": "ü", "n": [1, 2]},
+    )
+    values = {"latency_ms": 12, "request_random": 99, "c2c_observed": 60, "group_observed": 0}
+    values |= {"error_code": None, "error_info": ""}
+    with transaction.atomic():
+        row, head = complete_returning(
+            entry_id=entry.pk, values=values, completed_at=timezone.now(), using="default"
+        )
+        assert head == chain_head()
+    assert row == AuditEntry.objects.filter(pk=entry.pk).values(*HASHED_FIELDS).get()
+    assert row["details"] == {"note": "ü", "n": [1, 2]}
+    # A completed row is left alone.
+    done = AuditEntry.objects.get(account="earlier")
+    with transaction.atomic():
+        row, _ = complete_returning(
+            entry_id=done.pk, values=values, completed_at=timezone.now(), using="default"
+        )
+    assert row is None
+    assert AuditEntry.objects.get(pk=done.pk).latency_ms == done.latency_ms

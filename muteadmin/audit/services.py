@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -25,6 +26,7 @@ from muteadmin.audit.chain import (
 )
 from muteadmin.audit.derived import hourly_counts_add, mute_states_observe
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.returning import complete_returning, returning_supported
 from muteadmin.core.sql import update_each
 from muteadmin.tencent.errors import TencentError
 
@@ -141,24 +143,12 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
     by_id = {completion.entry.pk: completion for completion in completions}
     if len(by_id) != len(completions):
         raise ValueError("Each audit row can be completed once.")
-    pending = AuditEntry.objects.filter(pk__in=by_id, outcome=AuditEntry.Outcome.PENDING)
     own_transaction = not transaction.get_connection().in_atomic_block
     with transaction.atomic():
-        # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL) before
-        # the chain's head is read; the rows stay pending until their hashes are known.
-        _pending_update(
-            _COMPLETION_FIELDS,
-            [
-                (*(getattr(c, name) for name in _COMPLETION_FIELDS[:-1]), now, c.entry.pk)
-                for c in completions
-            ],
-        )
-        for completion in completions:
-            if completion.details:
-                _details_merge(completion.entry.pk, completion.details)
-        _chain_lock(flush_on_commit=not own_transaction)
         # Hashed as read back, so each hash covers exactly what the database holds.
-        read, (position, previous) = _read_with_chain_head(pending)
+        read, (position, previous) = _fill_and_read(
+            completions, now=now, flush_on_commit=not own_transaction
+        )
         rows = [read[c.entry.pk] for c in completions if c.entry.pk in read]
         for row in rows:
             position += 1
@@ -176,6 +166,42 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
         else:
             # Completed already: show what was recorded.
             completion.entry.refresh_from_db()
+
+
+def _fill_and_read(
+    completions: Sequence[AuditCompletion], *, now: datetime, flush_on_commit: bool
+) -> tuple[dict[int, dict[str, Any]], tuple[int, str]]:
+    """Write what the calls returned into their pending rows, under the chain lock.
+
+    Returns the rows still pending, as read back after the write (HASHED_FIELDS by id), and
+    the chain's head. The rows stay pending until their hashes are known.
+    """
+    database = transaction.get_connection().alias
+    if len(completions) == 1 and not completions[0].details and returning_supported(using=database):
+        (completion,) = completions
+        _chain_lock(flush_on_commit=flush_on_commit)
+        values = {name: getattr(completion, name) for name in _COMPLETION_FIELDS[:-1]}
+        row, head = complete_returning(
+            entry_id=completion.entry.pk, values=values, completed_at=now, using=database
+        )
+        return ({row["id"]: row} if row is not None else {}), head
+    # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL) before
+    # the chain's head is read.
+    _pending_update(
+        _COMPLETION_FIELDS,
+        [
+            (*(getattr(c, name) for name in _COMPLETION_FIELDS[:-1]), now, c.entry.pk)
+            for c in completions
+        ],
+    )
+    for completion in completions:
+        if completion.details:
+            _details_merge(completion.entry.pk, completion.details)
+    _chain_lock(flush_on_commit=flush_on_commit)
+    ids = [completion.entry.pk for completion in completions]
+    return _read_with_chain_head(
+        AuditEntry.objects.filter(pk__in=ids, outcome=AuditEntry.Outcome.PENDING)
+    )
 
 
 def _chain_lock(*, flush_on_commit: bool) -> None:
