@@ -14,14 +14,13 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from muteadmin.audit.chain import (
     CHAIN_LOCK_KEY,
-    GENESIS_HASH,
     HASHED_FIELDS,
     chain_hash,
+    chain_head,
     chain_lock,
 )
 from muteadmin.audit.derived import hourly_counts_add, mute_states_observe
@@ -179,6 +178,7 @@ def _fill_and_read(
     database = transaction.get_connection().alias
     if len(completions) == 1 and not completions[0].details and returning_supported(using=database):
         (completion,) = completions
+        # The chain lock before the row's: nothing else writes a pending row but its completion.
         _chain_lock(flush_on_commit=flush_on_commit)
         values = {name: getattr(completion, name) for name in _COMPLETION_FIELDS[:-1]}
         row, head = complete_returning(
@@ -199,9 +199,9 @@ def _fill_and_read(
             _details_merge(completion.entry.pk, completion.details)
     _chain_lock(flush_on_commit=flush_on_commit)
     ids = [completion.entry.pk for completion in completions]
-    return _read_with_chain_head(
-        AuditEntry.objects.filter(pk__in=ids, outcome=AuditEntry.Outcome.PENDING)
-    )
+    pending = AuditEntry.objects.filter(pk__in=ids, outcome=AuditEntry.Outcome.PENDING)
+    head = chain_head()
+    return {row["id"]: row for row in pending.values(*HASHED_FIELDS)}, head
 
 
 def _chain_lock(*, flush_on_commit: bool) -> None:
@@ -223,27 +223,6 @@ def _chain_lock(*, flush_on_commit: bool) -> None:
             "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)",
             [CHAIN_LOCK_KEY],
         )
-
-
-def _read_with_chain_head(
-    pending: QuerySet[AuditEntry],
-) -> tuple[dict[int, dict[str, Any]], tuple[int, str]]:
-    """The pending rows' HASHED_FIELDS by id, and chain_head(), in one query.
-
-    Run under the chain lock, like chain_head().
-    """
-    head = AuditEntry.objects.filter(chain_seq__isnull=False).order_by("-chain_seq")
-    rows = pending.annotate(
-        head_seq=Subquery(head.values("chain_seq")[:1]),
-        head_hash=Subquery(head.values("chain_hash")[:1]),
-    ).values(*HASHED_FIELDS, "head_seq", "head_hash")
-    read, position, previous = {}, 0, GENESIS_HASH
-    for row in rows:
-        head_seq, head_hash = row.pop("head_seq"), row.pop("head_hash")
-        if head_seq is not None:
-            position, previous = head_seq, head_hash
-        read[row["id"]] = row
-    return read, (position, previous)
 
 
 def _pending_update(fields: Sequence[str], rows: Sequence[tuple]) -> None:
