@@ -2,18 +2,16 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import engines
-from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 
 from muteadmin.core.durations import describe_seconds
+from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
 from muteadmin.mutes.history import recent_change_rows
@@ -53,12 +51,6 @@ def mute_cards(status: MuteStatus) -> list[MuteCard]:
             ends_at = status.observed_at + timedelta(seconds=seconds)
         cards.append(MuteCard(kind=kind, label=KIND_LABELS[kind], seconds=seconds, ends_at=ends_at))
     return cards
-
-
-def _fragment(name: str, **context: Any) -> SafeString:
-    """A *.jinja fragment of a page, drawn by the fragments engine (settings.TEMPLATES)."""
-    # The engine escapes every value it writes (core/fragments.py): its output is markup as it is.
-    return mark_safe(engines["fragments"].get_template(name).render(context))  # noqa: S308
 
 
 class LookupView(PermissionRequiredMixin, View):
@@ -144,7 +136,7 @@ class AccountView(PermissionRequiredMixin, View):
             "cards": cards,
             "form": form,
             "error": error,
-            "recent_changes": _fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
+            "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
         }
         return render(self.request, "mutes/account.html", context)
 
