@@ -175,18 +175,17 @@ def _fill_and_read(
     Returns the rows still pending, as read back after the write (HASHED_FIELDS by id), and
     the chain's head. The rows stay pending until their hashes are known.
     """
+    # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL, always
+    # before the chain lock) before the chain's head is read.
     database = transaction.get_connection().alias
     if len(completions) == 1 and not completions[0].details and returning_supported(using=database):
         (completion,) = completions
-        # The chain lock before the row's: nothing else writes a pending row but its completion.
-        _chain_lock(flush_on_commit=flush_on_commit)
         values = {name: getattr(completion, name) for name in _COMPLETION_FIELDS[:-1]}
-        row, head = complete_returning(
+        row = complete_returning(
             entry_id=completion.entry.pk, values=values, completed_at=now, using=database
         )
-        return ({row["id"]: row} if row is not None else {}), head
-    # Writing first takes SQLite's write lock (and these rows' locks on PostgreSQL) before
-    # the chain's head is read.
+        _chain_lock(flush_on_commit=flush_on_commit)
+        return ({row["id"]: row} if row is not None else {}), chain_head()
     _pending_update(
         _COMPLETION_FIELDS,
         [
