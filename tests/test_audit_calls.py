@@ -230,7 +230,7 @@ def test_a_large_operation_lists_some_rows_and_links_the_rest(as_lead, lead):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fast path")
 @pytest.mark.django_db
 def test_a_row_completed_in_one_statement_reads_back_as_the_orm_reads_it(moderator):
-    from muteadmin.audit.chain import HASHED_FIELDS
+    from muteadmin.audit.chain import CHAIN_LOCK_KEY, HASHED_FIELDS
     from muteadmin.audit.returning import complete_returning
 
     with audit_call(account="earlier", **query_fields(moderator)) as call:
@@ -242,18 +242,22 @@ def test_a_row_completed_in_one_statement_reads_back_as_the_orm_reads_it(moderat
         client_ip="2001:db8::1",
         details={"note": "ü", "n": [1, 2]},
     )
+
+    def target(entry_id: int) -> dict:
+        return {"entry_id": entry_id, "completed_at": timezone.now(), "using": "default"} | {
+            "then_lock": CHAIN_LOCK_KEY,
+            "flush_on_commit": True,
+        }
+
     values = {"latency_ms": 12, "request_random": 99, "c2c_observed": 60, "group_observed": 0}
     values |= {"error_code": None, "error_info": ""}
     with transaction.atomic():
-        row = complete_returning(
-            entry_id=entry.pk, values=values, completed_at=timezone.now(), using="default"
-        )
+        row = complete_returning(**target(entry.pk), values=values)
     assert row == AuditEntry.objects.filter(pk=entry.pk).values(*HASHED_FIELDS).get()
     assert row["details"] == {"note": "ü", "n": [1, 2]}
     # A completed row is left alone.
     done = AuditEntry.objects.get(account="earlier")
-    row = complete_returning(
-        entry_id=done.pk, values=values, completed_at=timezone.now(), using="default"
-    )
+    with transaction.atomic():
+        row = complete_returning(**target(done.pk), values=values)
     assert row is None
     assert AuditEntry.objects.get(pk=done.pk).latency_ms == done.latency_ms

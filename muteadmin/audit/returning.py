@@ -27,10 +27,16 @@ def complete_returning(
     values: Mapping[str, Any],
     completed_at: datetime,
     using: str,
+    then_lock: int,
+    flush_on_commit: bool,
 ) -> dict[str, Any] | None:
     """Set a pending row's `values` and completed_at; return its HASHED_FIELDS as now stored.
 
-    None when the row was not pending (completed already): nothing is written then.
+    Once the row is written (and so locked), the same statement takes the transaction-level
+    advisory lock `then_lock` (the chain lock: rows first, then the chain, as every completion
+    takes them) and, unless `flush_on_commit`, turns synchronous_commit off for the transaction
+    (services._chain_lock says why). None when the row was not pending (completed already):
+    nothing is written or locked then.
     """
     connection = connections[using]
     meta = AuditEntry._meta
@@ -42,7 +48,8 @@ def complete_returning(
     sql = (
         f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in assigned)}"  # noqa: S608
         f" WHERE {qn(meta.pk.column)} = %s AND {outcome} = %s"
-        f" RETURNING {', '.join(qn(f.column) for f in hashed)}"
+        f" RETURNING {', '.join(qn(f.column) for f in hashed)}, pg_advisory_xact_lock(%s)"
+        + ("" if flush_on_commit else ", set_config('synchronous_commit', 'off', true)")
     )
     params = [
         *(
@@ -51,11 +58,14 @@ def complete_returning(
         ),
         entry_id,
         AuditEntry.Outcome.PENDING,
+        then_lock,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         stored = cursor.fetchone()
-    return None if stored is None else _as_orm_reads(hashed, stored, connection)
+    if stored is None:
+        return None
+    return _as_orm_reads(hashed, stored[: len(hashed)], connection)
 
 
 def _as_orm_reads(fields: Sequence, stored: Sequence[Any], connection) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from muteadmin.audit.chain import (
     CHAIN_LOCK_KEY,
+    GENESIS_HASH,
     HASHED_FIELDS,
     chain_hash,
     chain_head,
@@ -182,10 +183,16 @@ def _fill_and_read(
         (completion,) = completions
         values = {name: getattr(completion, name) for name in _COMPLETION_FIELDS[:-1]}
         row = complete_returning(
-            entry_id=completion.entry.pk, values=values, completed_at=now, using=database
+            entry_id=completion.entry.pk,
+            values=values,
+            completed_at=now,
+            using=database,
+            then_lock=CHAIN_LOCK_KEY,
+            flush_on_commit=flush_on_commit,
         )
-        _chain_lock(flush_on_commit=flush_on_commit)
-        return ({row["id"]: row} if row is not None else {}), chain_head()
+        if row is None:
+            return {}, (0, GENESIS_HASH)  # nothing to chain
+        return {row["id"]: row}, chain_head()
     _pending_update(
         _COMPLETION_FIELDS,
         [
