@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from muteadmin.audit.chain import (
     CHAIN_FIELDS,
@@ -17,7 +18,7 @@ from muteadmin.audit.chain import (
 )
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import OPERATION_ROWS
-from muteadmin.audit.services import audit_call, audit_calls, job_correlation_id
+from muteadmin.audit.services import audit_begin, audit_call, audit_calls, job_correlation_id
 from muteadmin.mutes.services import mute_change, mute_change_many, mute_get, mute_get_many
 from muteadmin.tencent.errors import TencentError
 
@@ -42,6 +43,26 @@ def test_the_row_is_committed_pending_before_the_body_runs(moderator):
         0,
     )
     assert entry.chain_seq == 1 and entry.completed_at is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_the_completion_commits_without_waiting_for_the_disk(moderator):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        audit_call(account="alice", **query_fields(moderator)) as call,
+    ):
+        begun = len(queries.captured_queries)
+        call.ok(request_random=7, c2c_observed=60, group_observed=0)
+    sql = [query["sql"] for query in queries.captured_queries]
+    # The pending row's INSERT commits durably on its own, before the call.
+    assert [statement.split()[0] for statement in sql[:begun]] == ["INSERT"]
+    assert any("'synchronous_commit', 'off', true" in statement for statement in sql[begun:])
+    # Only for the completion's transaction: the connection is back to durable commits.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    assert audit_chain_verify().intact
 
 
 @pytest.mark.django_db
@@ -204,3 +225,39 @@ def test_a_large_operation_lists_some_rows_and_links_the_rest(as_lead, lead):
     assert html.count("data-sibling=") == OPERATION_ROWS
     assert "2 more rows of this operation are not listed" in html
     assert f'href="{reverse("audit:list")}?job=9"' in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fast path")
+@pytest.mark.django_db
+def test_a_row_completed_in_one_statement_reads_back_as_the_orm_reads_it(moderator):
+    from muteadmin.audit.chain import CHAIN_LOCK_KEY, HASHED_FIELDS
+    from muteadmin.audit.returning import complete_returning
+
+    with audit_call(account="earlier", **query_fields(moderator)) as call:
+        call.ok(request_random=1)
+    entry = audit_begin(
+        account="ünïcode",
+        **query_fields(moderator),
+        reason="why <b>",
+        client_ip="2001:db8::1",
+        details={"note": "ü", "n": [1, 2]},
+    )
+
+    def target(entry_id: int) -> dict:
+        return {"entry_id": entry_id, "completed_at": timezone.now(), "using": "default"} | {
+            "then_lock": CHAIN_LOCK_KEY,
+            "flush_on_commit": True,
+        }
+
+    values = {"latency_ms": 12, "request_random": 99, "c2c_observed": 60, "group_observed": 0}
+    values |= {"error_code": None, "error_info": ""}
+    with transaction.atomic():
+        row = complete_returning(**target(entry.pk), values=values)
+    assert row == AuditEntry.objects.filter(pk=entry.pk).values(*HASHED_FIELDS).get()
+    assert row["details"] == {"note": "ü", "n": [1, 2]}
+    # A completed row is left alone.
+    done = AuditEntry.objects.get(account="earlier")
+    with transaction.atomic():
+        row = complete_returning(**target(done.pk), values=values)
+    assert row is None
+    assert AuditEntry.objects.get(pk=done.pk).latency_ms == done.latency_ms

@@ -1,6 +1,7 @@
 """The account pages, driven through Django's test client against the sandbox."""
 
 import re
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -379,3 +380,35 @@ def test_leads_get_a_link_to_the_accounts_full_audit_history(as_lead):
 def test_moderators_get_no_audit_log_link(as_moderator):
     html = as_moderator.get(account_url("abc")).content.decode()
     assert reverse("audit:list") not in html
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"c2c_seconds": "", "group_seconds": "", "reason": ""},
+        {"c2c_seconds": "custom", "c2c_custom": "", "group_seconds": "4294967295", "reason": "x"},
+        {"c2c_seconds": "custom", "c2c_custom": "-3", "c2c_custom_unit": "weeks", "reason": "y"},
+        {"c2c_seconds": "<b>", "group_seconds": "600", "reason": "a\"b<c>&d'e\n  second line "},
+        {"group_seconds": "custom", "group_custom": "2", "group_custom_unit": "days"},
+    ],
+)
+@pytest.mark.parametrize("can_mute_permanently", [False, True])
+def test_the_change_form_is_drawn_as_djangos_templates_draw_it(data, can_mute_permanently):
+    from django.forms.renderers import DjangoTemplates
+
+    from muteadmin.mutes.forms import LookupForm, MuteChangeForm
+
+    def drawn(renderer) -> list[str]:
+        change = MuteChangeForm(
+            data=data, can_mute_permanently=can_mute_permanently, renderer=renderer
+        )
+        lookup = LookupForm(data=data and {"account": data.get("reason")}, renderer=renderer)
+        for form in (change, lookup):
+            form.is_valid()
+        return [str(form[name]) for form in (change, lookup) for name in form.fields]
+
+    expected = drawn(DjangoTemplates())
+    # Drawn without the template engine, and the same.
+    with mock.patch.object(DjangoTemplates, "render", side_effect=AssertionError):
+        assert drawn(None) == expected

@@ -24,9 +24,9 @@ from muteadmin.audit.selectors import (
     audit_operation_rows,
     audit_page,
 )
-from muteadmin.audit.widgets import FILTER_FORM_RENDERER
 from muteadmin.core.http import client_ip
 from muteadmin.core.pagination import CursorError
+from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER as FILTER_FORM_RENDERER
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 from muteadmin.upstream.selection import app_query, several_apps

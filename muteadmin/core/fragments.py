@@ -9,6 +9,8 @@ import html
 from typing import Any
 
 import jinja2
+from django.template import engines
+from django.utils.safestring import SafeString, mark_safe
 
 
 def escaped(value: Any) -> str:
@@ -24,3 +26,9 @@ def environment(**options: Any) -> jinja2.Environment:
     # Escaping is done by `finalize` on every expression, so Jinja2's own is switched off.
     options["autoescape"] = False
     return jinja2.Environment(finalize=escaped, **options)  # noqa: S701 - finalize escapes
+
+
+def fragment(name: str, **context: Any) -> SafeString:
+    """The *.jinja fragment `name` drawn by the fragments engine (settings.TEMPLATES)."""
+    # The engine escapes every value it writes: its output is markup as it is.
+    return mark_safe(engines["fragments"].get_template(name).render(context))  # noqa: S308

@@ -47,5 +47,9 @@ def update_each(
         for row in rows
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if len(params) == 1:
+            # executemany costs psycopg a pipeline's extra round trips even for one row.
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
         return cursor.rowcount

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT
 
@@ -42,6 +43,7 @@ class AccountField(forms.CharField):
 
 
 class LookupForm(forms.Form):
+    default_renderer = PLAIN_WIDGET_RENDERER
     account = AccountField(
         label="Account (UserID)",
         error_messages={"required": "Type the UserID of the account to look up."},
@@ -53,6 +55,10 @@ class LookupForm(forms.Form):
 
 class MuteChangeForm(forms.Form):
     """New C2C and group mute lengths in seconds; a blank field leaves that mute untouched."""
+
+    # Drawn on every visit to an account's page: its seven widgets through the template engine
+    # cost more than the rest of the page's markup (bench/README.md, the account page).
+    default_renderer = PLAIN_WIDGET_RENDERER
 
     error_messages = {
         "not_integer": "Enter a whole number of seconds from 0 to 4294967295, or pick a preset.",

@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.views import View
 
 from muteadmin.core.durations import describe_seconds
+from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.permissions import mute_permissions
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
@@ -155,12 +157,13 @@ class AccountView(PermissionRequiredMixin, AppRequestedMixin, View):
                 error = exc
             else:
                 cards = mute_cards(status)
+        rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
         context = {
             "account": account,
             "cards": cards,
             "form": form,
             "error": error,
-            "recent_changes": mute_recent_changes(account=account, app=self.app.name),
+            "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
         }
         return render(self.request, "mutes/account.html", context)

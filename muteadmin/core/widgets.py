@@ -1,7 +1,9 @@
-"""The audit filter form's widgets drawn as Django's own widget templates draw them.
+"""Form widgets drawn as Django's own widget templates draw them, without the template engine.
 
-The audit page draws nine widgets on every request, and through the template engine they
-cost as much as the rest of the page; anything out of the ordinary still goes to the templates.
+Pages that draw a form on every request (the audit filter, the account page's change form) spend
+as much on their widgets through the engine as on the rest of the page. Text boxes, number
+boxes, checkboxes, menus and text areas holding plain strings and numbers are written here
+exactly as the templates write them; anything out of the ordinary still goes to the templates.
 """
 
 import html
@@ -59,23 +61,28 @@ def _select_html(widget: dict) -> str:
     return f'<select name="{_plain(widget["name"])}"{attrs}>{"".join(options)}\n</select>'
 
 
+def _textarea_html(widget: dict) -> str:
+    # django/forms/widgets/textarea.html
+    value = _plain(widget["value"]) if widget["value"] else ""
+    attrs = _attrs_html(widget["attrs"])
+    return f'<textarea name="{_plain(widget["name"])}"{attrs}>\n{value}</textarea>'
+
+
 _INPUT_TEMPLATES = frozenset(
     {
         "django/forms/widgets/input.html",
         "django/forms/widgets/text.html",
+        "django/forms/widgets/number.html",
         "django/forms/widgets/checkbox_option.html",
     }
 )
 _SELECT_TEMPLATE = "django/forms/widgets/select.html"
 _OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
+_TEXTAREA_TEMPLATE = "django/forms/widgets/textarea.html"
 
 
-class FilterFormRenderer(DjangoTemplates):
-    """Draws the filter form's text boxes, checkboxes and menu as Django's templates would.
-
-    The page draws nine widgets on every request, and through the template engine they cost
-    as much as the rest of the page; anything out of the ordinary still goes to the templates.
-    """
+class PlainWidgetRenderer(DjangoTemplates):
+    """Draws plain widgets as Django's templates would, and the rest through the templates."""
 
     def render(self, template_name: str, context: dict, request: HttpRequest | None = None):
         widget = context.get("widget") or {}
@@ -84,9 +91,11 @@ class FilterFormRenderer(DjangoTemplates):
                 return _input_html(widget)
             if template_name == _SELECT_TEMPLATE:
                 return _select_html(widget)
+            if template_name == _TEXTAREA_TEMPLATE:
+                return _textarea_html(widget)
         except _NotPlain:
             pass
         return super().render(template_name, context, request=request)
 
 
-FILTER_FORM_RENDERER = FilterFormRenderer()
+PLAIN_WIDGET_RENDERER = PlainWidgetRenderer()

@@ -1,0 +1,58 @@
+"""Model permissions, read in one query: the same answers Django's ModelBackend gives."""
+
+import pytest
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from muteadmin.core.permissions import OneQueryModelBackend
+
+pytestmark = pytest.mark.django_db
+
+
+def fresh(user: User) -> User:
+    """The user as the next request loads it, with no permissions remembered."""
+    return User.objects.get(pk=user.pk)
+
+
+def both_backends(user: User) -> tuple[set[str], set[str]]:
+    return (
+        OneQueryModelBackend().get_all_permissions(fresh(user)),
+        ModelBackend().get_all_permissions(fresh(user)),
+    )
+
+
+def test_a_users_own_and_group_permissions_count_alike(moderator):
+    export = Permission.objects.get(codename="export_audit_log")
+    moderator.user_permissions.add(export)
+    ours, djangos = both_backends(moderator)
+    assert ours == djangos
+    assert {"audit.export_audit_log", "mutes.query_mute", "mutes.change_mute"} <= ours
+
+
+@pytest.mark.parametrize("role", ["Moderator", "Lead", "Auditor"])
+def test_every_role_gets_what_djangos_backend_gives(role):
+    user = User.objects.create_user(f"someone-{role}")
+    user.groups.set(Group.objects.filter(name=role))
+    ours, djangos = both_backends(user)
+    assert ours == djangos and ours
+
+
+def test_inactive_users_have_no_permissions_and_superusers_have_all(moderator):
+    moderator.is_active = False
+    moderator.save()
+    assert both_backends(moderator) == (set(), set())
+    root = User.objects.create_superuser("root")
+    ours, djangos = both_backends(root)
+    assert ours == djangos
+    assert len(ours) == Permission.objects.count()
+
+
+def test_a_request_reads_permissions_once_in_one_query(moderator):
+    user = fresh(moderator)
+    with CaptureQueriesContext(connection) as queries:
+        assert user.has_perm("mutes.query_mute")
+        assert user.has_perms(["mutes.change_mute", "mutes.query_mute"])
+        assert not user.has_perm("mutes.mute_permanently")
+    assert len(queries.captured_queries) == 1

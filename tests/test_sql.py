@@ -1,0 +1,39 @@
+"""update_each: one UPDATE run for many rows, each with its own values, only where `where` holds."""
+
+import pytest
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_begin
+from muteadmin.core.sql import update_each
+
+pytestmark = pytest.mark.django_db
+
+
+def begun(*accounts: str) -> list[AuditEntry]:
+    return [audit_begin(operator=None, action="query", account=account) for account in accounts]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_each_row_gets_its_own_values_and_the_count_is_returned(count):
+    entries = begun(*(f"user{n}" for n in range(count)))
+    rows = [(n * 10, f"info {n}", entry.pk) for n, entry in enumerate(entries)]
+    changed = update_each(AuditEntry, ("latency_ms", "error_info"), rows)
+    assert changed == count
+    stored = AuditEntry.objects.order_by("pk").values_list("latency_ms", "error_info")
+    assert list(stored) == [(n * 10, f"info {n}") for n in range(count)]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_rows_where_the_condition_fails_are_left_alone(count):
+    entries = begun(*(f"user{n}" for n in range(count)))
+    rows = [(5, entry.pk) for entry in entries]
+    changed = update_each(AuditEntry, ("latency_ms",), rows, where={"account": "user0"})
+    assert changed == 1
+    assert dict(AuditEntry.objects.values_list("account", "latency_ms")) == {
+        f"user{n}": 5 if n == 0 else None for n in range(count)
+    }
+
+
+def test_no_rows_runs_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert update_each(AuditEntry, ("latency_ms",), []) == 0
