@@ -37,3 +37,25 @@ def test_rows_where_the_condition_fails_are_left_alone(count):
 def test_no_rows_runs_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert update_each(AuditEntry, ("latency_ms",), []) == 0
+
+
+@pytest.mark.django_db
+def test_counter_add_adds_to_the_matching_row_only():
+    from datetime import UTC, datetime
+
+    from muteadmin.audit.models import AuditHourlyCount
+    from muteadmin.core.sql import counter_add
+
+    hour = datetime(2026, 12, 6, 4, tzinfo=UTC)
+    AuditHourlyCount.objects.create(hour=hour, action="query", outcome="ok", app="default", count=3)
+    AuditHourlyCount.objects.create(
+        hour=hour, action="change", outcome="ok", app="default", count=1
+    )
+    where = {"hour": hour, "action": "query", "outcome": "ok", "app": "default"}
+    assert counter_add(AuditHourlyCount, where=where, field="count", amount=2) == 1
+    assert (
+        counter_add(AuditHourlyCount, where={**where, "outcome": "error"}, field="count", amount=2)
+        == 0
+    )
+    counts = dict(AuditHourlyCount.objects.values_list("action", "count"))
+    assert counts == {"query": 5, "change": 1}

@@ -16,7 +16,7 @@ from operator import itemgetter, or_
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from muteadmin.audit.chain import chain_lock
 from muteadmin.audit.models import (
@@ -25,6 +25,7 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
+from muteadmin.core.sql import counter_add
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -59,7 +60,7 @@ def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
     # Race-free without an upsert: every completion holds the chain lock (chain_lock).
     for (model, key), count in counted.items():
         fields = dict(key)
-        if not model.objects.filter(**fields).update(count=F("count") + count):
+        if not counter_add(model, where=fields, field="count", amount=count):
             model.objects.create(**fields, count=count)
 
 

@@ -53,3 +53,33 @@ def update_each(
         else:
             cursor.executemany(sql, params)
         return cursor.rowcount
+
+
+def counter_add(
+    model: type[models.Model],
+    *,
+    where: Mapping[str, Any],
+    field: str,
+    amount: int,
+    using: str | None = None,
+) -> int:
+    """Add `amount` to `field` of the rows whose columns equal `where`; return how many changed.
+
+    One plain UPDATE: the ORM's F() expression and filter cost more to build than to run.
+    """
+    using = using or model.objects.db
+    connection = connections[using]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    conditions = [(meta.get_field(name), value) for name, value in where.items()]
+    column = qn(meta.get_field(field).column)
+    matches = " AND ".join(f"{qn(condition.column)} = %s" for condition, _ in conditions)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"UPDATE {qn(meta.db_table)} SET {column} = {column} + %s WHERE {matches}"  # noqa: S608
+    params = [
+        amount,
+        *(condition.get_db_prep_value(value, connection) for condition, value in conditions),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
