@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite: users for each role, and a clean sandbox."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -69,12 +70,36 @@ class UnsleptClock:
         self.sleeps.append(seconds)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class FakeClock:
-    """Wall clock, monotonic clock and sleep in one, moved only by hand or by sleeping."""
+    """Wall clock, monotonic clock and sleep in one, moved only by hand or by sleeping.
+
+    `now` is seconds since the epoch. Called, the clock answers an aware UTC datetime of `now`,
+    so it also serves where a datetime clock is taken (the sandbox runtime, the bulk runner).
+    """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self.now = start
         self.sleeps: list[float] = []
+
+    def __call__(self) -> datetime:
+        # Built from a timedelta rather than fromtimestamp(): the microseconds set stay exact.
+        return EPOCH + timedelta(seconds=self.now)
+
+    def set(self, moment: datetime) -> None:
+        self.now = (moment - EPOCH).total_seconds()
+
+    def freeze_django(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make django.utils.timezone.now read this clock for the rest of the test.
+
+        Fields with auto_now_add (an audit row's `at`) call that library function directly and
+        offer no other way in, so it is the one function the suite replaces.
+        """
+        from django.utils import timezone
+
+        monkeypatch.setattr(timezone, "now", self)
 
     def time(self) -> float:
         return self.now

@@ -23,20 +23,11 @@ T0 = datetime(2026, 11, 25, 10, 5, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-class Clock:
-    """The time audit rows are written and completed at."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock(T0)
-    monkeypatch.setattr(timezone, "now", clock)
+def clock(clock, monkeypatch):
+    """Audit rows are written and completed at the clock's time, starting at T0."""
+    clock.set(T0)
+    clock.freeze_django(monkeypatch)
     return clock
 
 
@@ -107,11 +98,11 @@ def state(account: str = "alice") -> AccountMuteState:
 def test_completed_rows_are_counted_per_utc_hour_action_and_outcome(clock):
     ten, eleven = T0.replace(minute=0, second=0), T0.replace(minute=0, second=0) + HOUR
     finish(begin(), 0, 0)
-    clock.moment = ten.replace(minute=59, second=59, microsecond=999_999)
+    clock.set(ten.replace(minute=59, second=59, microsecond=999_999))
     finish(begin(), 0, 0)
     changed("bob", (600, None), (600, 0), reason="spam")
     crossing = begin()
-    clock.moment = eleven
+    clock.set(eleven)
     # Counted in the hour the row was written, whenever it completed.
     finish(crossing, outcome="error", error_code=70107)
     finish(begin(), outcome="error", error_code=70107)
@@ -176,7 +167,7 @@ def test_a_permanent_mute_never_ends(clock):
 
 def test_a_mute_seen_running_out_stays_recorded_with_its_end_in_the_past(clock):
     finish(begin(), 60, 0)
-    clock.moment = T0 + HOUR
+    clock.set(T0 + HOUR)
     seen = state()
     assert seen.active_until == T0 + timedelta(seconds=60) < timezone.now()
     assert seen.group_expires_at is None
@@ -184,18 +175,18 @@ def test_a_mute_seen_running_out_stays_recorded_with_its_end_in_the_past(clock):
 
 def test_an_extended_mute_moves_its_end_and_names_who_extended_it(clock, moderator, lead):
     changed("alice", (600, None), (600, 0), reason="spam", operator=moderator)
-    clock.moment = T0 + timedelta(minutes=5)
+    clock.set(T0 + timedelta(minutes=5))
     extension = changed("alice", (86_400, None), (86_400, 0), reason="spam again", operator=lead)
     seen = state()
-    assert seen.c2c_expires_at == clock.moment + timedelta(days=1)
+    assert seen.c2c_expires_at == clock() + timedelta(days=1)
     assert seen.active_until == seen.c2c_expires_at
-    assert (seen.last_change_entry_id, seen.last_change_at) == (extension.pk, clock.moment)
+    assert (seen.last_change_entry_id, seen.last_change_at) == (extension.pk, clock())
     assert (seen.last_operator, seen.last_reason) == ("lead", "spam again")
 
 
 def test_a_lifted_mute_leaves_the_account_unmuted(clock, lead):
     changed("alice", (3600, PERMANENT), (3600, PERMANENT), reason="raid", operator=lead)
-    clock.moment = T0 + HOUR / 2
+    clock.set(T0 + HOUR / 2)
     changed("alice", (0, 0), (0, 0), reason="appeal accepted", operator=lead)
     seen = state()
     assert (seen.c2c_seconds, seen.group_seconds) == (0, 0)
@@ -228,11 +219,11 @@ def test_failed_calls_and_calls_without_observations_leave_the_state_alone(clock
 
 def test_a_change_that_did_not_ask_first_keeps_the_other_mute_as_last_seen(clock, lead):
     finish(begin(), 0, 7200)
-    clock.moment = T0 + timedelta(minutes=10)
+    clock.set(T0 + timedelta(minutes=10))
     # A bulk change sets the C2C mute without querying first: its group mute is unknown.
     changed("alice", (600, None), (600, None), reason="spam wave", operator=lead)
     seen = state()
-    assert (seen.c2c_seconds, seen.c2c_expires_at) == (600, clock.moment + timedelta(minutes=10))
+    assert (seen.c2c_seconds, seen.c2c_expires_at) == (600, clock() + timedelta(minutes=10))
     assert (seen.group_seconds, seen.group_expires_at) == (6600, T0 + timedelta(hours=2))
     assert seen.active_until == T0 + timedelta(hours=2)
     assert seen.last_reason == "spam wave"
@@ -241,7 +232,7 @@ def test_a_change_that_did_not_ask_first_keeps_the_other_mute_as_last_seen(clock
 def test_a_blind_change_carries_a_permanent_mute_and_drops_one_run_out(clock, lead):
     finish(begin("query", "perm"), 0, PERMANENT)
     finish(begin("query", "short"), 0, 60)
-    clock.moment = T0 + HOUR
+    clock.set(T0 + HOUR)
     changed("perm", (600, None), (600, None), reason="r", operator=lead)
     changed("short", (600, None), (600, None), reason="r", operator=lead)
     changed("new", (None, 300), (None, 300), reason="r", operator=lead)
@@ -252,15 +243,15 @@ def test_a_blind_change_carries_a_permanent_mute_and_drops_one_run_out(clock, le
     assert (state("short").group_seconds, state("short").group_expires_at) == (0, None)
     # Nothing seen of its C2C mute before: as far as the dashboard knows there is none.
     assert (state("new").c2c_seconds, state("new").c2c_expires_at) == (0, None)
-    assert state("new").active_until == clock.moment + timedelta(seconds=300)
+    assert state("new").active_until == clock() + timedelta(seconds=300)
 
 
 def test_an_older_observation_finishing_late_does_not_win(clock, lead):
     slow_query = begin()  # asked first, answered last
     change = begin("change", operator=lead, c2c_requested=600, reason="spam")
-    clock.moment = T0 + timedelta(seconds=1)
+    clock.set(T0 + timedelta(seconds=1))
     finish(change, 600, 0)
-    clock.moment = T0 + timedelta(seconds=3)
+    clock.set(T0 + timedelta(seconds=3))
     finish(slow_query, 0, 0)  # saw the account before the mute
     seen = state()
     assert (seen.c2c_seconds, seen.observed_entry_id) == (600, change.pk)
@@ -272,7 +263,7 @@ def test_a_late_change_still_counts_as_the_last_change_but_not_as_the_newest_sta
     slow_change = begin("change", operator=lead, c2c_requested=600, reason="spam")
     query = begin()
     finish(query, 0, 0)
-    clock.moment = T0 + timedelta(seconds=5)
+    clock.set(T0 + timedelta(seconds=5))
     finish(slow_change, 600, 0)
     seen = state()
     assert (seen.observed_entry_id, seen.c2c_seconds) == (query.pk, 0)
@@ -296,7 +287,7 @@ def derived_tables() -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 def test_rebuilding_gives_what_completing_rows_built(clock, moderator, lead):
     for n in range(30):
-        clock.moment = T0 + timedelta(minutes=17 * n)
+        clock.set(T0 + timedelta(minutes=17 * n))
         account = f"user{n % 4}"
         if n % 5 == 0:
             changed(account, (600 * n, None), (600 * n, n), reason=f"r{n}", operator=lead)
@@ -350,7 +341,7 @@ def test_upgrading_counts_what_each_operator_did_before_the_upgrade(clock, moder
 
     upgrade = import_module("muteadmin.audit.migrations.0005_operator_hourly_reason_index")
     for n in range(12):
-        clock.moment = T0 + timedelta(minutes=25 * n)
+        clock.set(T0 + timedelta(minutes=25 * n))
         operator = (moderator, lead, None)[n % 3]
         outcome = "error" if n % 4 == 0 else "ok"
         finish(begin("change" if n % 5 == 0 else "query", operator=operator), outcome=outcome)
@@ -376,7 +367,7 @@ def test_rows_completed_together_are_chained_counted_and_observed_in_the_order_g
     )
     alice_again = begin("change", "alice", operator=moderator, c2c_requested=60)
     already = finish(begin("query", "carol", operator=moderator), 30, 0)
-    clock.moment = T0 + timedelta(seconds=5)
+    clock.set(T0 + timedelta(seconds=5))
     audit_complete_many(
         [
             AuditCompletion(

@@ -4,6 +4,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from operator import itemgetter
 
@@ -27,40 +29,32 @@ from muteadmin.mutes.services import mute_get_many
 from muteadmin.sandbox.services import sandbox_fault_push
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get, nospeaking_set
 from muteadmin.upstream.clients import tim_client
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.django_db
 
 HOST = socket.gethostname()
 
 
-class RunClock:
-    """A run's time: it starts now and moves only when the run waits, which is not slept."""
+def run_clock() -> FakeClock:
+    """A run's time: it starts now and moves only when the run waits, which is not slept.
 
-    def __init__(self, on_wait=None) -> None:
-        self.now = timezone.now()
-        self.waits: list[float] = []
-        self.on_wait = on_wait
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += timedelta(seconds=seconds)
-        if self.on_wait is not None:
-            self.on_wait()
+    Apart from the Tencent clients' clock, so a run's waits are counted without their backoff.
+    """
+    return FakeClock(start=time.time())
 
 
 def run(
     job: BulkJob,
     worker: str = "test-host:1:run",
     *,
-    clock: RunClock | None = None,
+    clock: FakeClock | None = None,
+    sleep: Callable[[float], None] | None = None,
     leases: Leases | None = None,
     **config,
 ) -> BulkRun:
-    clock = clock or RunClock()
-    config = RunnerConfig(threads=1, clock=clock, sleep=clock.sleep, **config)
+    clock = clock or run_clock()
+    config = RunnerConfig(threads=1, clock=clock, sleep=sleep or clock.sleep, **config)
     result = bulk_job_run(job_id=job.pk, worker=worker, config=config, leases=leases)
     job.refresh_from_db()
     return result
@@ -181,7 +175,7 @@ def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
     # Every try the client makes in three calls meets 60007.
     sandbox_fault_push(kind="error", code=60007, count=12)
     job = create(operator=lead, operation="lookup", accounts=["alice"])
-    clock = RunClock()
+    clock = run_clock()
     run(job, clock=clock)
     assert (job.state, job.ok, job.errors) == ("done", 0, 1)
     alice = job.items.get()
@@ -190,14 +184,14 @@ def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
     assert alice.audit_entry.error_code == 60007
     assert rows(job) == [("alice", "query", "error", 60007)] * 3
     # Put back for 1 s, then for 4 s: the run waited that long, the client's backoff aside.
-    assert sum(clock.waits) == 5.0
+    assert sum(clock.sleeps) == 5.0
     assert len(backoff_sleeps) == 9
 
 
 def test_tencents_pause_code_holds_the_job_back_for_a_minute(lead):
     sandbox_fault_push(kind="error", code=70050)
     job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
-    clock = RunClock()
+    clock = run_clock()
     run(job, clock=clock, claim_batch=1)
     assert (job.state, job.ok) == ("done", 2)
     # Nothing else is sent during the pause either: bob waits too.
@@ -206,7 +200,7 @@ def test_tencents_pause_code_holds_the_job_back_for_a_minute(lead):
         ("alice", "query", "ok", None),
         ("bob", "query", "ok", None),
     ]
-    assert sum(clock.waits) == 60.0
+    assert sum(clock.sleeps) == 60.0
 
 
 def test_the_job_stays_open_while_an_account_waits_and_a_cancel_ends_it(lead):
@@ -218,7 +212,13 @@ def test_the_job_stays_open_while_an_account_waits_and_a_cancel_ends_it(lead):
         seen.append(BulkJob.objects.values_list("state", "done").get(pk=job.pk))
         bulk_job_cancel(job=job)
 
-    run(job, clock=RunClock(on_wait=cancel))
+    clock = run_clock()
+
+    def wait_then_cancel(seconds: float) -> None:
+        clock.sleep(seconds)
+        cancel()
+
+    run(job, clock=clock, sleep=wait_then_cancel)
     assert seen == [("running", 1)]
     assert (job.state, job.ok, job.errors, job.not_sent) == ("cancelled", 1, 1, 0)
     alice = job.items.get(account="alice")
@@ -305,7 +305,7 @@ class CancelledAfterClaim(Leases):
 
 def test_claimed_items_not_yet_sent_are_handed_back_on_cancel(lead):
     job = create(operator=lead, operation="lookup", accounts=["a", "b", "c"])
-    clock = RunClock()
+    clock = run_clock()
     leases = CancelledAfterClaim(job_id=job.pk, worker="test-host:1:run", clock=clock)
     summary = run(job, clock=clock, leases=leases, heartbeat_seconds=0.0)
     assert (job.state, job.done, job.not_sent) == ("cancelled", 0, 3)

@@ -22,6 +22,7 @@ from muteadmin.sandbox.protocol import PERMANENT, RateLimiter
 from muteadmin.sandbox.runtime import SandboxRuntime
 from muteadmin.sandbox.services import sandbox_fault_push, sandbox_reset
 from muteadmin.tencent.usersig import usersig_decode, usersig_sign
+from tests.conftest import FakeClock
 from tests.sandbox_fixtures import signed_url, tencent_usersig, usersig_encode
 
 pytestmark = pytest.mark.django_db
@@ -31,24 +32,10 @@ SET = "setnospeaking"
 START = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    """The sandbox's time, moved forward by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    @property
-    def unix(self) -> int:
-        return int(self.now.timestamp())
-
-
 class Caller:
     """A plain requests.Session with the sandbox adapter mounted, signing as the admin."""
 
-    def __init__(self, clock: Clock, runtime: SandboxRuntime | None) -> None:
+    def __init__(self, clock: FakeClock, runtime: SandboxRuntime | None) -> None:
         self.clock = clock
         self.runtime = runtime
         self.session = _sandbox_session(SandboxAdapter(runtime=runtime))
@@ -59,7 +46,7 @@ class Caller:
             SANDBOX_BASE_URL,
             command,
             credentials=self.credentials,
-            time=self.clock.unix,
+            time=int(self.clock.time()),
             **overrides,
         )
 
@@ -101,9 +88,9 @@ def fresh_sandbox():
     sandbox_reset()
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+@pytest.fixture(autouse=True)
+def start(clock) -> None:
+    clock.set(START)
 
 
 @pytest.fixture
@@ -114,7 +101,7 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def runtime(clock, sleeps) -> SandboxRuntime:
     """The emulator on the test's clock, recording its waits instead of sleeping them."""
-    return SandboxRuntime(clock=lambda: clock.now, sleep=sleeps.append)
+    return SandboxRuntime(clock=clock, sleep=sleeps.append)
 
 
 @pytest.fixture
@@ -122,7 +109,7 @@ def caller(clock, runtime) -> Caller:
     return Caller(clock, runtime)
 
 
-def _capped_caller(clock: Clock, runtime: SandboxRuntime, limit: int) -> Caller:
+def _capped_caller(clock: FakeClock, runtime: SandboxRuntime, limit: int) -> Caller:
     """A caller whose emulator admits `limit` calls a second instead of 200."""
     return Caller(clock, dataclasses.replace(runtime, rate_limiter=RateLimiter(limit=limit)))
 
@@ -303,13 +290,13 @@ class Sig:
         self.age = age
         self.claims = claims
 
-    def sign(self, clock: Clock) -> str:
+    def sign(self, clock: FakeClock) -> str:
         credentials = sandbox_credentials()
         values = {
             "secret_key": credentials.secret_key,
             "identifier": credentials.identifier,
             "sdkappid": credentials.sdkappid,
-            "time": clock.unix - self.age,
+            "time": int(clock.time()) - self.age,
             "expire": 86400,
         }
         values.update(self.claims)
@@ -323,7 +310,7 @@ class Wrapped:
         self.document = document
         self.claims = claims
 
-    def sign(self, clock: Clock) -> str:
+    def sign(self, clock: FakeClock) -> str:
         if self.document is not None:
             return usersig_encode(self.document)
         claims = {
@@ -331,7 +318,7 @@ class Wrapped:
             "TLS.identifier": sandbox_credentials().identifier,
             "TLS.sdkappid": SANDBOX_SDKAPPID,
             "TLS.expire": 86400,
-            "TLS.time": clock.unix,
+            "TLS.time": int(clock.time()),
             "TLS.sig": Sig().sign(clock),
         }
         for name, value in self.claims.items():
@@ -424,7 +411,7 @@ def test_usersig_spacing_and_key_order_do_not_matter(caller, clock):
         secret_key=credentials.secret_key,
         identifier=credentials.identifier,
         sdkappid=credentials.sdkappid,
-        time=clock.unix,
+        time=int(clock.time()),
         expire=86400,
     )
     compact = Sig().sign(clock)
@@ -432,7 +419,7 @@ def test_usersig_spacing_and_key_order_do_not_matter(caller, clock):
     reordered = usersig_encode(
         {
             "TLS.sig": signature,
-            "TLS.time": clock.unix,
+            "TLS.time": int(clock.time()),
             "TLS.expire": 86400,
             # Some generators write the SDKAppID as a string.
             "TLS.sdkappid": str(credentials.sdkappid),
