@@ -1,10 +1,15 @@
 """Fixtures shared by the whole suite: users for each role, and a clean sandbox."""
 
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from muteadmin.audit.models import AuditEntry
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -91,16 +96,6 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         self.now = (moment - EPOCH).total_seconds()
 
-    def freeze_django(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Make django.utils.timezone.now read this clock for the rest of the test.
-
-        Fields with auto_now_add (an audit row's `at`) call that library function directly and
-        offer no other way in, so it is the one function the suite replaces.
-        """
-        from django.utils import timezone
-
-        monkeypatch.setattr(timezone, "now", self)
-
     def time(self) -> float:
         return self.now
 
@@ -113,6 +108,56 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    @contextmanager
+    def freeze_django(self, moments: Iterable[datetime] = ()) -> Iterator["FakeClock"]:
+        """Inside the block, django.utils.timezone.now reads this clock.
+
+        Given `moments`, each read first moves the clock to the next of them (rows stamped one
+        by one in a bulk insert). Fields with auto_now_add (an audit row's `created_at`) call
+        that library function directly and offer no other way in, so it is the one function
+        the suite replaces.
+        """
+        upcoming = iter(moments)
+
+        def now() -> datetime:
+            moment = next(upcoming, None)
+            if moment is not None:
+                self.set(moment)
+            return self()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(timezone, "now", now)
+            yield self
+
+
+def audit_row(
+    *,
+    at: datetime | None = None,
+    action: str = "query",
+    outcome: str = "ok",
+    account: str = "alice",
+    operator: str = "mod",
+    **fields,
+) -> AuditEntry:
+    """A completed audit row as if written at `at` (rows must be written oldest first).
+
+    Written straight to the table, so a test can set any field a row may hold, pending and
+    odd values included; completing through the audit services is what test_audit_calls checks.
+    """
+    clock = FakeClock()
+    clock.set(at or timezone.now())
+    defaults = {"latency_ms": 20, "completed_at": clock()}
+    if action == "query":
+        defaults |= {"c2c_observed": 0, "group_observed": 0}
+    with clock.freeze_django():
+        return AuditEntry.objects.create(
+            action=action,
+            outcome=outcome,
+            account=account,
+            operator_username=operator,
+            **(defaults | fields),
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -24,11 +24,11 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def clock(clock, monkeypatch):
+def clock(clock):
     """Audit rows are written and completed at the clock's time, starting at T0."""
     clock.set(T0)
-    clock.freeze_django(monkeypatch)
-    return clock
+    with clock.freeze_django():
+        yield clock
 
 
 def begin(action: str = "query", account: str = "alice", *, operator=None, **fields) -> AuditEntry:

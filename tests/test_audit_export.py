@@ -4,7 +4,6 @@ import csv
 import io
 import random
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -21,7 +20,8 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.views import AuditExportView
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.test_audit_filters import filters_from, write_row
+from tests.conftest import FakeClock, audit_row
+from tests.test_audit_filters import filters_from
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def user_with(username: str, *codenames: str) -> User:
 
 
 def test_header_is_exact_and_the_download_is_utf8_csv(as_lead):
-    write_row()
+    audit_row()
     response, body, _ = download(as_lead)
     assert body.splitlines()[0] == HEADER
     assert ",".join(AUDIT_EXPORT_HEADER) == HEADER
@@ -79,8 +79,8 @@ def test_header_is_exact_and_the_download_is_utf8_csv(as_lead):
 
 def test_rows_come_newest_first_with_every_column(as_lead, settings):
     settings.TIME_ZONE = "Asia/Shanghai"
-    older = write_row(at=datetime(2026, 11, 24, 16, 30, 5, 250000, tzinfo=UTC))
-    newer = write_row(
+    older = audit_row(at=datetime(2026, 11, 24, 16, 30, 5, 250000, tzinfo=UTC))
+    newer = audit_row(
         at=datetime(2026, 11, 24, 17, 0, tzinfo=UTC),
         action="change",
         account="bob",
@@ -119,7 +119,7 @@ def test_rows_come_newest_first_with_every_column(as_lead, settings):
 
 
 def test_nulls_are_blank_cells(as_lead):
-    row = write_row(c2c_observed=None, group_observed=None, latency_ms=None, error_code=None)
+    row = audit_row(c2c_observed=None, group_observed=None, latency_ms=None, error_code=None)
     _, _, rows = download(as_lead)
     assert rows[1][0] == str(row.pk)
     assert rows[1][5:9] == ["", "", "", ""]
@@ -129,7 +129,7 @@ def test_nulls_are_blank_cells(as_lead):
 
 def test_commas_quotes_and_newlines_survive_quoting(as_lead):
     reason = 'spam, "free coins"\nsecond line\r\nthird; 中文'
-    write_row(action="change", reason=reason, account="a,b")
+    audit_row(action="change", reason=reason, account="a,b")
     _, body, rows = download(as_lead)
     assert rows[1][9] == reason
     assert rows[1][4] == "a,b"
@@ -138,7 +138,7 @@ def test_commas_quotes_and_newlines_survive_quoting(as_lead):
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_formula_looking_cells_are_neutralised(as_lead, start):
-    write_row(
+    audit_row(
         action="change",
         reason=f'{start}HYPERLINK("http://x")',
         account=f"{start}cmd",
@@ -153,15 +153,15 @@ def test_formula_looking_cells_are_neutralised(as_lead, start):
 
 
 def test_filters_apply_to_the_export(as_lead):
-    write_row(account="alice", action="query")
-    kept = write_row(account="alice", action="change", reason="spam")
-    write_row(account="bob", action="change", reason="spam")
+    audit_row(account="alice", action="query")
+    kept = audit_row(account="alice", action="change", reason="spam")
+    audit_row(account="bob", action="change", reason="spam")
     _, _, rows = download(as_lead, "?account=alice&action=change&action=export&q=SPAM")
     assert [row[0] for row in rows[1:]] == [str(kept.pk)]
 
 
 def test_export_is_audited_with_its_filters(as_auditor, auditor):
-    write_row(account="alice")
+    audit_row(account="alice")
     query = "?account=alice&action=query&since=2026-01-01"
     response = as_auditor.get(reverse("audit:export") + query)
     # Written before the first byte, pending until the stream ends.
@@ -186,7 +186,7 @@ def test_export_is_audited_with_its_filters(as_auditor, auditor):
 
 
 def test_the_export_row_appears_in_the_next_export_not_its_own(as_lead):
-    write_row()
+    audit_row()
     _, _, first = download(as_lead)
     first_export = AuditEntry.objects.get(action="export")
     assert str(first_export.pk) not in [row[0] for row in first[1:]]
@@ -200,7 +200,7 @@ def test_the_export_row_appears_in_the_next_export_not_its_own(as_lead):
 def test_an_interrupted_download_is_recorded_as_such(lead, settings):
     settings.AUDIT_EXPORT_BATCH_SIZE = 5
     for _ in range(12):
-        write_row()
+        audit_row()
     response = export_response(lead)
     chunks = iter(response)
     assert next(chunks).decode().strip() == HEADER
@@ -219,7 +219,7 @@ def test_a_download_closed_before_its_first_byte_is_recorded(lead):
 
 
 def test_export_permission_is_separate_from_viewing(client):
-    write_row()
+    audit_row()
     client.force_login(user_with("viewer", "view_audit_log"))
     assert client.get(reverse("audit:list")).status_code == 200
     assert client.get(reverse("audit:export")).status_code == 403
@@ -231,7 +231,7 @@ def test_export_permission_is_separate_from_viewing(client):
 
 
 def test_moderators_cannot_export(as_moderator):
-    write_row()
+    audit_row()
     assert as_moderator.get(reverse("audit:export")).status_code == 403
     assert not AuditEntry.objects.filter(action="export").exists()
 
@@ -246,7 +246,7 @@ def test_invalid_filters_export_nothing(as_lead):
 
 
 def test_rows_are_read_in_keyset_batches_without_offset():
-    ids = [write_row(account=f"u{n}").pk for n in range(7)]
+    ids = [audit_row(account=f"u{n}").pk for n in range(7)]
     with CaptureQueriesContext(connection) as queries:
         batches = list(audit_export_batches(filters=filters_from(""), batch_size=3))
     assert [batch.rows for batch in batches] == [3, 3, 1]
@@ -265,7 +265,7 @@ def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, sett
     settings.AUDIT_EXPORT_BATCH_SIZE = 40
     settings.AUDIT_EXPORT_FIRST_BATCH_SIZE = 4
     for n in range(90):
-        write_row(account=f"u{n}")
+        audit_row(account=f"u{n}")
     response = as_lead.get(reverse("audit:export"))
     chunks = list(response.streaming_content)
     # The header alone, then 4 rows, then whole batches.
@@ -277,7 +277,7 @@ def test_the_first_batch_is_small_so_the_first_rows_arrive_at_once(as_lead, sett
 def test_a_large_export_streams_in_many_chunks(as_lead, settings):
     settings.AUDIT_EXPORT_BATCH_SIZE = 40
     for n in range(130):
-        write_row(account=f"u{n}")
+        audit_row(account=f"u{n}")
     response = as_lead.get(reverse("audit:export"))
     chunks = list(response.streaming_content)
     assert len(chunks) == 1 + 4  # the header alone, then 40 + 40 + 40 + 10 rows
@@ -355,7 +355,7 @@ def varied_rows(count: int, *, seed: int = 7) -> list[AuditEntry]:
         for time in times
     ]
     # created_at is stamped from timezone.now() as each row goes in.
-    with mock.patch("django.utils.timezone.now", side_effect=times):
+    with FakeClock().freeze_django(times):
         return AuditEntry.objects.bulk_create(entries)
 
 
@@ -373,9 +373,9 @@ def test_the_export_writes_byte_for_byte_what_csv_cell_writes(as_lead, settings)
 
 
 def test_negative_numbers_are_neutralised_like_any_cell(as_lead):
-    write_row(action="change", c2c_requested=-5, error_code=-1, reason="x")
-    write_row(action="change", reason="kept, -as is")
-    write_row(action="query", c2c_observed=-3600)
+    audit_row(action="change", c2c_requested=-5, error_code=-1, reason="x")
+    audit_row(action="change", reason="kept, -as is")
+    audit_row(action="query", c2c_observed=-3600)
     _, body, rows = download(as_lead)
     export = AuditEntry.objects.get(action="export")
     assert body.encode() == old_export_body(below=export.pk)
@@ -386,8 +386,8 @@ def test_negative_numbers_are_neutralised_like_any_cell(as_lead):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps times as text")
 def test_times_stored_in_another_shape_are_still_written_as_csv_cell_writes_them(as_lead):
-    write_row()
-    odd = [write_row(outcome="pending"), write_row(outcome="pending")]
+    audit_row()
+    odd = [audit_row(outcome="pending"), audit_row(outcome="pending")]
     # Django writes "YYYY-MM-DD HH:MM:SS[.ffffff]"; other writers may not.
     shapes = ["2026-03-01 10:00:00.000000", "2026-03-01 10:00:00.5"]
     with connection.cursor() as cursor:
@@ -408,7 +408,7 @@ def test_times_stored_in_another_shape_are_still_written_as_csv_cell_writes_them
 
 
 def test_awkward_cells_are_written_to_the_exact_byte():
-    first = write_row(
+    first = audit_row(
         at=datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=UTC),
         action="change",
         operator="=op",
@@ -419,14 +419,14 @@ def test_awkward_cells_are_written_to_the_exact_byte():
         error_info="-1+1",
         latency_ms=None,
     )
-    second = write_row(
+    second = audit_row(
         at=datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC),
         operator="lead",
         account="中文 ünïcödé 😀",
         outcome="error",
         error_info="\tx\n",
     )
-    third = write_row(
+    third = audit_row(
         at=datetime(2026, 3, 1, 10, 0, 2, 1, tzinfo=UTC),
         action="change",
         operator="@me",
@@ -454,8 +454,8 @@ def test_awkward_cells_are_written_to_the_exact_byte():
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL text cannot hold a NUL")
 def test_text_holding_a_nul_character_is_written_whole(as_lead):
-    write_row(reason="before")
-    write_row(action="change", reason="a\x00b, c")
+    audit_row(reason="before")
+    audit_row(action="change", reason="a\x00b, c")
     with CaptureQueriesContext(connection) as queries:
         _, body, rows = download(as_lead)
     export = AuditEntry.objects.get(action="export")

@@ -11,37 +11,12 @@ from django.db.models import Count
 from django.forms.renderers import DjangoTemplates
 from django.http import QueryDict
 from django.urls import reverse
-from django.utils import timezone
 
 from muteadmin.audit.filters import AuditFilterForm
-from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_filtered
+from tests.conftest import audit_row
 
 pytestmark = pytest.mark.django_db
-
-
-def write_row(
-    *,
-    at: datetime | None = None,
-    action: str = "query",
-    outcome: str = "ok",
-    account: str = "alice",
-    operator: str = "mod",
-    **fields,
-) -> AuditEntry:
-    """A completed row as if written at `at` (rows must be written oldest first)."""
-    at = at or timezone.now()
-    defaults = {"latency_ms": 20, "completed_at": at}
-    if action == "query":
-        defaults |= {"c2c_observed": 0, "group_observed": 0}
-    with mock.patch("django.utils.timezone.now", return_value=at):
-        return AuditEntry.objects.create(
-            action=action,
-            outcome=outcome,
-            account=account,
-            operator_username=operator,
-            **(defaults | fields),
-        )
 
 
 def filters_from(query: str):
@@ -66,8 +41,8 @@ def history():
     """A small history: two accounts, two operators, every action and outcome."""
     start = datetime(2026, 11, 20, 8, tzinfo=UTC)
     rows = {
-        "alice_query": write_row(at=start, account="alice", operator="mod"),
-        "alice_change": write_row(
+        "alice_query": audit_row(at=start, account="alice", operator="mod"),
+        "alice_change": audit_row(
             at=start + timedelta(minutes=1),
             action="change",
             account="alice",
@@ -75,7 +50,7 @@ def history():
             c2c_requested=600,
             reason="Spam in the lobby",
         ),
-        "bob_change_error": write_row(
+        "bob_change_error": audit_row(
             at=start + timedelta(minutes=2),
             action="change",
             outcome="error",
@@ -85,12 +60,12 @@ def history():
             reason="appeal accepted",
             error_code=70107,
         ),
-        "alice2_query": write_row(at=start + timedelta(minutes=3), account="alice2"),
-        "Alice_query": write_row(at=start + timedelta(minutes=4), account="Alice"),
-        "export": write_row(
+        "alice2_query": audit_row(at=start + timedelta(minutes=3), account="alice2"),
+        "Alice_query": audit_row(at=start + timedelta(minutes=4), account="Alice"),
+        "export": audit_row(
             at=start + timedelta(minutes=5), action="export", account="", operator="lead"
         ),
-        "bob_pending": write_row(
+        "bob_pending": audit_row(
             at=start + timedelta(minutes=6), account="bob", outcome="pending", latency_ms=None
         ),
     }
@@ -230,8 +205,8 @@ def zone(request, settings) -> ZoneInfo:
 @pytest.fixture
 def day_edge(zone):
     """Rows one minute either side of midnight between the 24th and 25th, local time."""
-    before = write_row(at=datetime(2026, 11, 24, 23, 59, tzinfo=zone), account="edge")
-    after = write_row(at=datetime(2026, 11, 25, 0, 0, tzinfo=zone), account="edge")
+    before = audit_row(at=datetime(2026, 11, 24, 23, 59, tzinfo=zone), account="edge")
+    after = audit_row(at=datetime(2026, 11, 25, 0, 0, tzinfo=zone), account="edge")
     return before.pk, after.pk
 
 

@@ -3,7 +3,6 @@
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +22,8 @@ from muteadmin.audit.selectors import (
     audit_filtered,
 )
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.test_audit_filters import filters_from, shown, write_row
+from tests.conftest import FakeClock, audit_row
+from tests.test_audit_filters import filters_from, shown
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +38,9 @@ def user_with(username: str, *codenames: str) -> User:
 
 def many_rows(count: int, **fields) -> list[int]:
     """`count` rows written in one go, oldest first; their ids, newest first."""
-    now = timezone.now()
-    with mock.patch("django.utils.timezone.now", return_value=now):
+    clock = FakeClock()
+    clock.set(timezone.now())
+    with clock.freeze_django():
         AuditEntry.objects.bulk_create(
             AuditEntry(
                 action=fields.get("action", "query"),
@@ -72,7 +73,7 @@ def test_anonymous_visitors_are_asked_to_sign_in(client):
 @pytest.mark.parametrize("who", ["moderator", "outsider"])
 def test_moderators_and_users_without_a_role_are_refused(client, request, who):
     client.force_login(request.getfixturevalue(who))
-    row = write_row()
+    row = audit_row()
     for url in (
         reverse("audit:list"),
         reverse("audit:detail", args=[row.pk]),
@@ -85,7 +86,7 @@ def test_moderators_and_users_without_a_role_are_refused(client, request, who):
 @pytest.mark.parametrize("who", ["lead", "auditor"])
 def test_leads_and_auditors_see_the_log_and_may_export(client, request, who):
     client.force_login(request.getfixturevalue(who))
-    write_row()
+    audit_row()
     response = client.get(reverse("audit:list"))
     assert response.status_code == 200
     assert 'href="/audit/export.csv" data-export' in response.content.decode()
@@ -93,14 +94,14 @@ def test_leads_and_auditors_see_the_log_and_may_export(client, request, who):
 
 def test_export_link_needs_the_export_permission(client):
     client.force_login(user_with("viewer", "view_audit_log"))
-    write_row()
+    audit_row()
     response = client.get(reverse("audit:list"), {"account": "alice"})
     assert response.status_code == 200
     assert "Export CSV" not in response.content.decode()
 
 
 def test_export_link_carries_the_filters(as_lead):
-    write_row()
+    audit_row()
     html = as_lead.get(
         reverse("audit:list") + "?account=alice&action=query&action=change&since=2026-11-01"
     ).content.decode()
@@ -114,21 +115,21 @@ def test_export_link_carries_the_filters(as_lead):
 
 def test_rows_show_local_time_with_the_zone_named(as_lead, settings):
     settings.TIME_ZONE = "Asia/Shanghai"
-    write_row(at=datetime(2026, 11, 24, 16, 30, 5, tzinfo=UTC))
+    audit_row(at=datetime(2026, 11, 24, 16, 30, 5, tzinfo=UTC))
     html = as_lead.get(reverse("audit:list")).content.decode()
     assert "Time (Asia/Shanghai)" in html
     assert "2026-11-25 00:30:05" in html
 
 
 def test_rows_put_lengths_into_words(as_lead):
-    write_row(
+    audit_row(
         action="change",
         c2c_requested=PERMANENT,
         group_requested=0,
         c2c_observed=PERMANENT,
         group_observed=0,
     )
-    write_row(
+    audit_row(
         action="change",
         c2c_requested=3 * 3600 + 60,
         group_requested=None,
@@ -146,14 +147,14 @@ def test_rows_put_lengths_into_words(as_lead):
 
 
 def test_queries_show_what_was_observed_and_nothing_requested(as_lead):
-    write_row(action="query", c2c_observed=0, group_observed=86400)
+    audit_row(action="query", c2c_observed=0, group_observed=86400)
     html = as_lead.get(reverse("audit:list")).content.decode()
     cells = re.findall(r'<td class="values">([^<]*)</td>', html)
     assert cells == ["—", "C2C: not muted\nGroup: muted, 1 d left"]
 
 
 def test_rows_link_to_the_account_and_the_detail_page(as_lead):
-    row = write_row(account="carol", error_code=70107, outcome="error")
+    row = audit_row(account="carol", error_code=70107, outcome="error")
     html = as_lead.get(reverse("audit:list")).content.decode()
     assert f'href="{reverse("mutes:account", args=["carol"])}"' in html
     assert f'href="{reverse("audit:detail", args=[row.pk])}"' in html
@@ -165,7 +166,7 @@ def test_rows_link_to_the_account_and_the_detail_page(as_lead):
     "account", ["a/b?c#d%e f", "x'y\"z&<w>", "~:@!$&'()*+,;=", "..", "ü-é", "-=1+2"]
 )
 def test_account_links_are_quoted_as_the_url_resolver_quotes_them(as_lead, account):
-    write_row(account=account, reason=f"<b>{account}</b>")
+    audit_row(account=account, reason=f"<b>{account}</b>")
     html = as_lead.get(reverse("audit:list")).content.decode()
     expected = reverse("mutes:account", args=[account]).replace("&", "&amp;").replace("'", "&#x27;")
     assert f'<a href="{expected}"><code class="account">' in html
@@ -174,7 +175,7 @@ def test_account_links_are_quoted_as_the_url_resolver_quotes_them(as_lead, accou
 
 
 def test_a_row_without_an_account_or_operator_says_so(as_lead):
-    write_row(action="export", account="", operator="", outcome="pending")
+    audit_row(action="export", account="", operator="", outcome="pending")
     html = as_lead.get(reverse("audit:list")).content.decode()
     row = re.search(r"<tr data-entry=.*?</tr>", html, re.S).group(0)
     assert '<span class="none">—</span>' in row
@@ -184,7 +185,7 @@ def test_a_row_without_an_account_or_operator_says_so(as_lead):
 
 
 def test_long_reasons_are_truncated_in_the_list(as_lead):
-    write_row(action="change", reason="flooding " * 30)
+    audit_row(action="change", reason="flooding " * 30)
     html = as_lead.get(reverse("audit:list")).content.decode()
     assert f'title="{"flooding " * 29}flooding "' in html
     cell = re.search(r'<td class="reason"[^>]*>([^<]*)</td>', html).group(1)
@@ -201,13 +202,13 @@ def test_long_reasons_are_truncated_in_the_list(as_lead):
     ],
 )
 def test_reasons_are_cut_by_letters_as_seen(as_lead, reason, preview):
-    write_row(action="change", reason=reason)
+    audit_row(action="change", reason=reason)
     html = as_lead.get(reverse("audit:list")).content.decode()
     assert re.search(r'<td class="reason"[^>]*>([^<]*)</td>', html).group(1) == preview
 
 
 def test_markup_in_account_and_reason_is_shown_as_text(as_lead):
-    row = write_row(
+    row = audit_row(
         action="change",
         account="<img src=x onerror=alert(1)>",
         reason='<script>alert("r")</script>',
@@ -309,7 +310,7 @@ def test_the_list_page_runs_a_handful_of_queries(as_lead, django_assert_max_num_
 def test_detail_page_shows_every_field(as_auditor, settings):
     settings.TIME_ZONE = "America/New_York"
     at = datetime(2026, 11, 25, 3, 4, 5, tzinfo=UTC)
-    row = write_row(
+    row = audit_row(
         at=at,
         action="change",
         account="erin",
@@ -397,7 +398,7 @@ def test_chart_has_one_bar_per_day_of_the_last_month_by_default(as_lead):
 
 
 def test_chart_is_plain_svg_the_policy_allows(as_lead):
-    write_row()
+    audit_row()
     html = as_lead.get(reverse("audit:list")).content.decode()
     svg = re.search(r"<svg class=\"chart\".*?</svg>", html, re.S).group(0)
     assert "style=" not in html
@@ -463,8 +464,8 @@ def test_an_operators_chart_sums_that_operators_hourly_counts(settings):
 
 def test_an_operators_partly_covered_hours_count_only_that_operators_rows():
     for minute, operator in ((10, "mod"), (40, "mod"), (45, "other"), (50, "mod")):
-        write_row(at=datetime(2026, 11, 24, 10, minute, tzinfo=UTC), operator=operator)
-    write_row(at=datetime(2026, 11, 24, 11, 5, tzinfo=UTC), operator="mod", action="change")
+        audit_row(at=datetime(2026, 11, 24, 10, minute, tzinfo=UTC), operator=operator)
+    audit_row(at=datetime(2026, 11, 24, 11, 5, tzinfo=UTC), operator="mod", action="change")
     audit_derived_rebuild()
     filters = filters_from("operator=mod&since=2026-11-24T10:30&until=2026-11-24")
     counts = audit_daily_counts(filters=filters, days=[date(2026, 11, 24)])
@@ -474,8 +475,8 @@ def test_an_operators_partly_covered_hours_count_only_that_operators_rows():
 def test_chart_counts_rows_of_a_partly_covered_hour_one_by_one():
     # Whole hours come from the hourly table; the half hour after 10:30 is counted from rows.
     for minute in (10, 40):
-        write_row(at=datetime(2026, 11, 24, 10, minute, tzinfo=UTC), action="change")
-    write_row(at=datetime(2026, 11, 24, 11, 15, tzinfo=UTC), action="change")
+        audit_row(at=datetime(2026, 11, 24, 10, minute, tzinfo=UTC), action="change")
+    audit_row(at=datetime(2026, 11, 24, 11, 15, tzinfo=UTC), action="change")
     hourly(datetime(2026, 11, 24, 10, tzinfo=UTC), "change", 2)
     hourly(datetime(2026, 11, 24, 11, tzinfo=UTC), "change", 1)
     filters = filters_from("since=2026-11-24T10:30&until=2026-11-24")
@@ -490,12 +491,12 @@ def test_chart_counts_rows_of_a_partly_covered_hour_one_by_one():
 def test_chart_counts_filtered_rows_directly_by_local_day(as_lead, settings, zone_name):
     settings.TIME_ZONE = zone_name
     zone = ZoneInfo(zone_name)
-    write_row(at=datetime(2026, 11, 23, 12, tzinfo=zone), account="frank", action="change")
-    write_row(at=datetime(2026, 11, 24, 23, 59, tzinfo=zone), account="frank")
-    write_row(at=datetime(2026, 11, 24, 23, 59, 30, tzinfo=zone), account="grace")
-    write_row(at=datetime(2026, 11, 25, 0, 0, tzinfo=zone), account="frank")
-    write_row(at=datetime(2026, 11, 25, 0, 1, tzinfo=zone), account="frank", action="change")
-    write_row(at=datetime(2026, 11, 26, 8, tzinfo=zone), account="frank", action="export")
+    audit_row(at=datetime(2026, 11, 23, 12, tzinfo=zone), account="frank", action="change")
+    audit_row(at=datetime(2026, 11, 24, 23, 59, tzinfo=zone), account="frank")
+    audit_row(at=datetime(2026, 11, 24, 23, 59, 30, tzinfo=zone), account="grace")
+    audit_row(at=datetime(2026, 11, 25, 0, 0, tzinfo=zone), account="frank")
+    audit_row(at=datetime(2026, 11, 25, 0, 1, tzinfo=zone), account="frank", action="change")
+    audit_row(at=datetime(2026, 11, 26, 8, tzinfo=zone), account="frank", action="export")
     # The hourly table is not read when an account is given.
     hourly(datetime(2026, 11, 24, 10, tzinfo=UTC), "query", 50)
     params = {"account": "frank", "since": "2026-11-23", "until": "2026-11-25"}
@@ -527,7 +528,7 @@ def test_counting_in_the_database_and_in_hand_agree(settings, zone_name):
         (datetime(2026, 11, 24, 12, 0, tzinfo=zone), "export"),
         (datetime(2026, 11, 25, 0, 0, tzinfo=zone), "query"),
     ):
-        write_row(at=at, account="frank", action=action)
+        audit_row(at=at, account="frank", action=action)
     # An operator alone is counted from the hourly counts per operator.
     audit_derived_rebuild()
     days = [date(2026, 11, 23), date(2026, 11, 24)]
@@ -584,7 +585,7 @@ def test_every_day_of_a_long_range_gets_its_own_count(as_lead):
         count = offset % 4
         for n in range(count):
             at = datetime(day.year, day.month, day.day, 12, n, tzinfo=UTC)
-            write_row(at=at, account="judy", action="change" if n % 2 else "query")
+            audit_row(at=at, account="judy", action="change" if n % 2 else "query")
         if count:
             hourly(datetime(day.year, day.month, day.day, 12, tzinfo=UTC), "query", count)
         expected[day.isoformat()] = count

@@ -20,7 +20,7 @@ from muteadmin.core.spreadsheets import (
     csv_text_from_records,
     csv_time_cell,
 )
-from tests.test_audit_filters import write_row
+from tests.conftest import audit_row
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="COPY is PostgreSQL's"
@@ -210,7 +210,7 @@ def sqlite_line(entry: AuditEntry, *cells) -> bytes | None:
 def test_sqlite_writes_a_text_cell_as_csv_writer_writes_it(text, cell):
     # A second cell: csv.writer writes a row of one empty cell as "".
     assert csv_text([[csv_cell(text), "x"]]).encode() == cell + b",x\r\n"
-    entry = write_row(reason=text, action=text, account="x")
+    entry = audit_row(reason=text, action=text, account="x")
     # CsvText neutralises; a column of words (action) is only quoted.
     word = csv_text([[text, "x"]]).encode().removesuffix(b",x\r\n")
     assert sqlite_line(entry, "id", CsvText("reason"), "action") == (
@@ -221,14 +221,14 @@ def test_sqlite_writes_a_text_cell_as_csv_writer_writes_it(text, cell):
 @sqlite_only
 @pytest.mark.django_db
 def test_sqlite_writes_numbers_times_and_nulls_as_csv_cell_writes_them():
-    with_fraction = write_row(
+    with_fraction = audit_row(
         at=datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=UTC),
         c2c_requested=-5,
         group_requested=2**40,
         error_code=None,
         latency_ms=None,
     )
-    whole_second = write_row(at=datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC), c2c_requested=0)
+    whole_second = audit_row(at=datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC), c2c_requested=0)
     cells = [
         CsvTime("created_at"),
         CsvNumber("c2c_requested"),
@@ -247,7 +247,7 @@ def test_sqlite_writes_numbers_times_and_nulls_as_csv_cell_writes_them():
 def test_sqlite_lines_match_csv_text_for_every_awkward_cell():
     rng = random.Random(13)
     entries = [
-        write_row(
+        audit_row(
             operator=rng.choice(TEXTS) or "op",
             account=rng.choice(TEXTS),
             reason=rng.choice(TEXTS),
@@ -279,7 +279,7 @@ def test_sqlite_lines_match_csv_text_for_every_awkward_cell():
 )
 def test_a_time_sqlite_cannot_rearrange_makes_the_line_null(shape):
     # Pending: a completed row cannot be changed.
-    entry = write_row(outcome="pending")
+    entry = audit_row(outcome="pending")
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE audit_auditentry SET created_at = %s WHERE id = %s", [shape, entry.pk]
@@ -291,9 +291,9 @@ def test_a_time_sqlite_cannot_rearrange_makes_the_line_null(shape):
 @pytest.mark.django_db
 def test_text_holding_a_nul_character_makes_the_line_null():
     # printf() would stop at the NUL and drop the rest of the cell.
-    assert sqlite_line(write_row(reason="a\x00b,c"), "id", CsvText("reason")) is None
-    assert sqlite_line(write_row(action="q\x00"), "id", "action") is None
-    assert sqlite_line(write_row(reason="ab"), "id", CsvText("reason")) is not None
+    assert sqlite_line(audit_row(reason="a\x00b,c"), "id", CsvText("reason")) is None
+    assert sqlite_line(audit_row(action="q\x00"), "id", "action") is None
+    assert sqlite_line(audit_row(reason="ab"), "id", CsvText("reason")) is not None
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="needs another database")
