@@ -6,39 +6,50 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_begin, audit_complete
 
 PASSWORD = "correct-horse-battery-staple"
 
 
-def _user_in(username: str, *groups: str) -> User:
+def user_in(username: str, *groups: str) -> User:
+    """A user who signs in with PASSWORD, in the named groups (roles)."""
     user = User.objects.create_user(username=username, password=PASSWORD)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
 
 
+def user_with(username: str, *codenames: str) -> User:
+    """A user in no group, holding only the named audit permissions."""
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="audit", codename__in=codenames)
+    )
+    return user
+
+
 @pytest.fixture
 def moderator(db) -> User:
-    return _user_in("mod", "Moderator")
+    return user_in("mod", "Moderator")
 
 
 @pytest.fixture
 def lead(db) -> User:
-    return _user_in("lead", "Lead")
+    return user_in("lead", "Lead")
 
 
 @pytest.fixture
 def auditor(db) -> User:
-    return _user_in("auditor", "Auditor")
+    return user_in("auditor", "Auditor")
 
 
 @pytest.fixture
 def outsider(db) -> User:
     """Signed in, but in no group."""
-    return _user_in("outsider")
+    return user_in("outsider")
 
 
 @pytest.fixture
@@ -158,6 +169,28 @@ def audit_row(
             operator_username=operator,
             **(defaults | fields),
         )
+
+
+def audit_begun(operator=None, *, account: str = "alice", reason: str = "spam") -> AuditEntry:
+    """A pending 10-minute mute change, begun through the audit service."""
+    return audit_begin(
+        operator=operator, action="change", account=account, c2c_requested=600, reason=reason
+    )
+
+
+def audit_finished(entry: AuditEntry, **overrides) -> AuditEntry:
+    """`entry` completed through the audit service: a success that saw 600 s and 0 s by default."""
+    fields = {"outcome": "ok", "latency_ms": 12, "request_random": 7}
+    fields.update(overrides)
+    fields.setdefault("c2c_observed", 600)
+    fields.setdefault("group_observed", 0)
+    audit_complete(entry=entry, **fields)
+    return entry
+
+
+def audit_completed(operator=None, **kwargs) -> AuditEntry:
+    """A mute change begun and completed through the audit services, chained like any other."""
+    return audit_finished(audit_begun(operator, **kwargs))
 
 
 @pytest.fixture(autouse=True)

@@ -6,24 +6,14 @@ from django.urls import reverse
 
 from muteadmin.audit.models import AuditEntry, AuditRowLocked
 from muteadmin.audit.services import audit_begin, audit_complete
+from tests.conftest import audit_completed
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def completed(moderator) -> AuditEntry:
-    entry = audit_begin(
-        operator=moderator, action="change", account="alice", c2c_requested=600, reason="spam"
-    )
-    audit_complete(
-        entry=entry,
-        outcome="ok",
-        latency_ms=12,
-        request_random=7,
-        c2c_observed=600,
-        group_observed=0,
-    )
-    return AuditEntry.objects.get(pk=entry.pk)
+    return AuditEntry.objects.get(pk=audit_completed(moderator).pk)
 
 
 def test_a_row_starts_pending_and_is_completed_once(moderator):

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.test import RequestFactory
@@ -20,7 +20,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.views import AuditExportView
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import FakeClock, audit_row
+from tests.conftest import FakeClock, audit_row, user_with
 from tests.test_audit_filters import filters_from
 
 pytestmark = pytest.mark.django_db
@@ -55,14 +55,6 @@ def hang_up(response) -> None:
         response.close()
     finally:
         request_finished.connect(close_old_connections)
-
-
-def user_with(username: str, *codenames: str) -> User:
-    user = User.objects.create_user(username=username, password="pw-for-tests")
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="audit", codename__in=codenames)
-    )
-    return user
 
 
 def test_header_is_exact_and_the_download_is_utf8_csv(as_lead):

@@ -11,7 +11,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from muteadmin.audit.chain import GENESIS_HASH, chain_hash
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
-from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.audit.services import audit_begin
+from tests.conftest import audit_begun, audit_completed, audit_finished
 
 # Transactional tests here use serialized_rollback, like the browser tests that run after them:
 # a flush without it recreates content types under new ids, which their reload then collides with.
@@ -20,25 +21,6 @@ postgresql_only = pytest.mark.skipif(
     reason="needs PostgreSQL: SQLite's in-memory test database has no concurrent writers "
     "and no TRUNCATE (CI runs this suite on PostgreSQL too)",
 )
-
-
-def begun(operator=None, *, account: str = "alice", reason: str = "spam") -> AuditEntry:
-    return audit_begin(
-        operator=operator, action="change", account=account, c2c_requested=600, reason=reason
-    )
-
-
-def complete(entry: AuditEntry, **overrides) -> AuditEntry:
-    fields = {"outcome": "ok", "latency_ms": 12, "request_random": 7}
-    fields.update(overrides)
-    fields.setdefault("c2c_observed", 600)
-    fields.setdefault("group_observed", 0)
-    audit_complete(entry=entry, **fields)
-    return entry
-
-
-def completed(operator=None, **kwargs) -> AuditEntry:
-    return complete(begun(operator, **kwargs))
 
 
 def verify(*args: str) -> tuple[int, str, str]:
@@ -69,8 +51,8 @@ def refused(sql: str, params: list | None = None) -> str:
 
 @pytest.mark.django_db
 def test_an_intact_chain_verifies_and_prints_its_last_hash():
-    rows = [completed(account=f"user{n}") for n in range(5)]
-    begun(account="still-running")  # pending rows are not in the chain yet
+    rows = [audit_completed(account=f"user{n}") for n in range(5)]
+    audit_begun(account="still-running")  # pending rows are not in the chain yet
     status, out, err = verify("--batch-size", "2")
     assert status == 0
     assert err == ""
@@ -87,9 +69,9 @@ def test_an_empty_log_verifies():
 
 @pytest.mark.django_db
 def test_rows_are_chained_in_the_order_they_complete():
-    first, second, third = begun(reason="a"), begun(reason="b"), begun(reason="c")
+    first, second, third = audit_begun(reason="a"), audit_begun(reason="b"), audit_begun(reason="c")
     for entry in (second, third, first):
-        complete(entry)
+        audit_finished(entry)
     stored = {row.pk: row for row in AuditEntry.objects.all()}
     assert [stored[e.pk].chain_seq for e in (second, third, first)] == [1, 2, 3]
     previous = GENESIS_HASH
@@ -102,8 +84,8 @@ def test_rows_are_chained_in_the_order_they_complete():
 
 @pytest.mark.django_db
 def test_completing_a_row_twice_does_not_chain_it_twice():
-    entry = completed()
-    complete(entry, outcome="error", error_code=1)
+    entry = audit_completed()
+    audit_finished(entry, outcome="error", error_code=1)
     assert entry.outcome == "ok"
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert (stored.outcome, stored.chain_seq) == ("ok", 1)
@@ -113,7 +95,7 @@ def test_completing_a_row_twice_does_not_chain_it_twice():
 
 @pytest.mark.django_db
 def test_a_reason_rewritten_through_raw_sql_is_caught():
-    rows = [completed(reason=f"reason {n}") for n in range(4)]
+    rows = [audit_completed(reason=f"reason {n}") for n in range(4)]
     target = rows[2]
     with audit_maintenance():
         raw("UPDATE audit_auditentry SET reason = %s WHERE id = %s", ["nothing to see", target.pk])
@@ -128,7 +110,7 @@ def test_a_reason_rewritten_through_raw_sql_is_caught():
 
 @pytest.mark.django_db
 def test_a_deleted_row_leaves_a_gap_that_is_caught():
-    rows = [completed(reason=f"reason {n}") for n in range(4)]
+    rows = [audit_completed(reason=f"reason {n}") for n in range(4)]
     with audit_maintenance():
         raw("DELETE FROM audit_auditentry WHERE id = %s", [rows[1].pk])
     status, _, err = verify()
@@ -141,7 +123,7 @@ def test_a_deleted_row_leaves_a_gap_that_is_caught():
 
 @pytest.mark.django_db
 def test_a_deleted_first_row_is_caught():
-    rows = [completed() for _ in range(2)]
+    rows = [audit_completed() for _ in range(2)]
     with audit_maintenance():
         raw("DELETE FROM audit_auditentry WHERE id = %s", [rows[0].pk])
     status, _, err = verify()
@@ -151,8 +133,8 @@ def test_a_deleted_first_row_is_caught():
 
 @pytest.mark.django_db
 def test_a_completed_row_outside_the_chain_is_caught():
-    completed()
-    entry = begun()
+    audit_completed()
+    entry = audit_begun()
     # Completed behind audit_complete's back: never hashed.
     raw("UPDATE audit_auditentry SET outcome = 'ok' WHERE id = %s", [entry.pk])
     status, _, err = verify()
@@ -165,8 +147,8 @@ def test_a_completed_row_outside_the_chain_is_caught():
 
 @pytest.mark.django_db
 def test_deleting_the_operator_leaves_the_chain_intact(moderator):
-    completed(moderator)
-    completed(moderator)
+    audit_completed(moderator)
+    audit_completed(moderator)
     moderator.delete()
     assert AuditEntry.objects.filter(operator__isnull=True).count() == 2
     assert verify()[0] == 0
@@ -177,7 +159,7 @@ def test_export_details_given_at_completion_are_merged_and_chained(lead):
     entry = audit_begin(
         operator=lead, action="export", account="", details={"filters": {"account": ["a"]}}
     )
-    complete(entry, c2c_observed=None, group_observed=None, details={"rows": 3})
+    audit_finished(entry, c2c_observed=None, group_observed=None, details={"rows": 3})
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert stored.details == {"filters": {"account": ["a"]}, "rows": 3}
     assert entry.details == stored.details
@@ -189,7 +171,7 @@ def test_export_details_given_at_completion_are_merged_and_chained(lead):
 
 @pytest.mark.django_db
 def test_the_database_refuses_to_change_a_completed_row():
-    entry = completed()
+    entry = audit_completed()
     message = refused("UPDATE audit_auditentry SET reason = 'rewritten' WHERE id = %s", [entry.pk])
     assert "audit rows are append-only" in message
     assert AuditEntry.objects.get(pk=entry.pk).reason == "spam"
@@ -197,7 +179,7 @@ def test_the_database_refuses_to_change_a_completed_row():
 
 @pytest.mark.django_db
 def test_the_database_refuses_to_give_a_completed_row_another_operator(moderator, lead):
-    entry = completed(moderator)
+    entry = audit_completed(moderator)
     refused("UPDATE audit_auditentry SET operator_id = %s WHERE id = %s", [lead.pk, entry.pk])
     unlink_and_edit = "UPDATE audit_auditentry SET operator_id = NULL, reason = 'x' WHERE id = %s"
     refused(unlink_and_edit, [entry.pk])
@@ -206,7 +188,7 @@ def test_the_database_refuses_to_give_a_completed_row_another_operator(moderator
 
 @pytest.mark.django_db
 def test_the_database_refuses_to_delete_any_row():
-    done, running = completed(), begun()
+    done, running = audit_completed(), audit_begun()
     for entry in (done, running):
         message = refused("DELETE FROM audit_auditentry WHERE id = %s", [entry.pk])
         assert "audit rows are append-only" in message
@@ -218,7 +200,7 @@ def test_the_database_refuses_to_delete_any_row():
 # Committed first: PostgreSQL will not TRUNCATE a table with its own transaction's checks pending.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgresql_refuses_to_truncate_the_log():
-    completed()
+    audit_completed()
     message = refused("TRUNCATE audit_auditentry")
     assert "audit rows are append-only" in message
     assert AuditEntry.objects.count() == 1
@@ -226,15 +208,15 @@ def test_postgresql_refuses_to_truncate_the_log():
 
 @pytest.mark.django_db
 def test_a_pending_row_can_still_be_completed_in_sql():
-    entry = begun()
+    entry = audit_begun()
     raw("UPDATE audit_auditentry SET error_info = 'still running' WHERE id = %s", [entry.pk])
-    complete(entry)
+    audit_finished(entry)
     assert AuditEntry.objects.get(pk=entry.pk).outcome == "ok"
 
 
 @pytest.mark.django_db
 def test_the_maintenance_switch_is_off_again_after_its_block():
-    entry = completed()
+    entry = audit_completed()
     with audit_maintenance():
         raw("UPDATE audit_auditentry SET reason = 'repaired' WHERE id = %s", [entry.pk])
     refused("UPDATE audit_auditentry SET reason = 'again' WHERE id = %s", [entry.pk])
@@ -243,7 +225,7 @@ def test_the_maintenance_switch_is_off_again_after_its_block():
 
 @pytest.mark.django_db
 def test_the_switch_is_off_again_after_a_failed_statement_inside_it():
-    entry = completed()
+    entry = audit_completed()
     with pytest.raises(DatabaseError), audit_maintenance():
         raw("UPDATE audit_auditentry SET no_such_column = 1 WHERE id = %s", [entry.pk])
     refused("UPDATE audit_auditentry SET reason = 'again' WHERE id = %s", [entry.pk])
@@ -253,12 +235,12 @@ def test_the_switch_is_off_again_after_a_failed_statement_inside_it():
 def test_the_guard_migration_can_be_reversed_and_chains_older_rows_when_applied():
     # Written as before correlation ids (0007) and apps (0008), whose reversals refuse chained
     # rows that have one.
-    entry = begun()
+    entry = audit_begun()
     raw("UPDATE audit_auditentry SET correlation_id = NULL, app = NULL WHERE id = %s", [entry.pk])
-    entry = complete(AuditEntry.objects.get(pk=entry.pk))
+    entry = audit_finished(AuditEntry.objects.get(pk=entry.pk))
     # Begun now, completed below by a version that did not chain rows yet. Rows are written
     # and read with SQL while migrated back: the model has columns added since.
-    older = begun()
+    older = audit_begun()
     try:
         call_command("migrate", "audit", "0003", verbosity=0)
         # Without the guard, a completed row can be edited (and here put back as it was).
@@ -293,8 +275,8 @@ def test_concurrent_writers_leave_one_straight_chain():
         try:
             start.wait()
             for i in range(rows_each):
-                entry = begun(operator, account=f"shared{i % 3}", reason=f"writer {n}")
-                complete(entry, c2c_observed=n * 100 + i)
+                entry = audit_begun(operator, account=f"shared{i % 3}", reason=f"writer {n}")
+                audit_finished(entry, c2c_observed=n * 100 + i)
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
         finally:

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -22,18 +21,10 @@ from muteadmin.audit.selectors import (
     audit_filtered,
 )
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import FakeClock, audit_row
+from tests.conftest import FakeClock, audit_row, user_with
 from tests.test_audit_filters import filters_from, shown
 
 pytestmark = pytest.mark.django_db
-
-
-def user_with(username: str, *codenames: str) -> User:
-    user = User.objects.create_user(username=username, password="pw-for-tests")
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="audit", codename__in=codenames)
-    )
-    return user
 
 
 def many_rows(count: int, **fields) -> list[int]:

@@ -5,7 +5,7 @@ import io
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
@@ -17,7 +17,7 @@ from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
 from muteadmin.bulk.services import bulk_job_create
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import PASSWORD
+from tests.conftest import user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +90,7 @@ def test_leads_have_the_bulk_permission(lead, moderator):
 
 
 def test_a_bulk_runner_without_permanent_mutes_cannot_mute_permanently(client):
-    user = User.objects.create_user(username="senior", password=PASSWORD)
-    user.groups.set(Group.objects.filter(name="Moderator"))
+    user = user_in("senior", "Moderator")
     user.user_permissions.add(Permission.objects.get(codename="run_bulk"))
     client.force_login(user)
     response = preview(client, operation="set", c2c_seconds=str(PERMANENT), reason="raid")
@@ -103,8 +102,7 @@ def test_a_bulk_runner_without_permanent_mutes_cannot_mute_permanently(client):
 
 
 def test_a_bulk_runner_who_may_not_change_mutes_may_only_look_up(client):
-    user = User.objects.create_user(username="watcher", password=PASSWORD)
-    user.groups.set(Group.objects.filter(name="Auditor"))
+    user = user_in("watcher", "Auditor")
     user.user_permissions.add(Permission.objects.get(codename="run_bulk"))
     client.force_login(user)
     response = preview(client, operation="lift", reason="appeal")
