@@ -11,6 +11,9 @@ from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.bulk.models import BulkJob
+from muteadmin.bulk.services import bulk_job_create
+from muteadmin.bulk.tasks import task_queue
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -191,6 +194,11 @@ def audit_finished(entry: AuditEntry, **overrides) -> AuditEntry:
 def audit_completed(operator=None, **kwargs) -> AuditEntry:
     """A mute change begun and completed through the audit services, chained like any other."""
     return audit_finished(audit_begun(operator, **kwargs))
+
+
+def bulk_job(**fields) -> BulkJob:
+    """A bulk job created as the bulk page creates one, on the real task queue."""
+    return bulk_job_create(queue=task_queue, **fields)
 
 
 @pytest.fixture(autouse=True)

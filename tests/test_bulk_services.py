@@ -23,13 +23,13 @@ from muteadmin.bulk.leases import Leases, worker_gone
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.bulk.rechecks import mute_state_matches
 from muteadmin.bulk.runner import BulkRun, RunnerConfig, Upstream, bulk_job_run
-from muteadmin.bulk.services import bulk_job_cancel, bulk_job_create, bulk_jobs_recover
+from muteadmin.bulk.services import bulk_job_cancel, bulk_jobs_recover
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.mutes.services import mute_get_many
 from muteadmin.sandbox.services import sandbox_fault_push
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get, nospeaking_set
 from muteadmin.upstream.clients import tim_client
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, bulk_job
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +58,6 @@ def run(
     result = bulk_job_run(job_id=job.pk, worker=worker, config=config, leases=leases)
     job.refresh_from_db()
     return result
-
-
-def create(**kwargs) -> BulkJob:
-    return bulk_job_create(queue=task_queue, **kwargs)
 
 
 def rows(job: BulkJob, **filters) -> list[tuple]:
@@ -97,7 +93,7 @@ def abandon(job: BulkJob, account: str, *, claimed_ago: float = 10.0) -> BulkIte
 
 def test_a_lookup_job_records_each_accounts_mutes_and_one_audit_row_each(lead):
     nospeaking_set(tim_client(), "bob", c2c=PERMANENT, group=3600)
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     summary = run(job)
     assert (job.state, job.total, job.done, job.ok, job.errors) == ("done", 2, 2, 2, 0)
     assert job.started_at <= job.finished_at
@@ -113,7 +109,7 @@ def test_a_lookup_job_records_each_accounts_mutes_and_one_audit_row_each(lead):
 
 
 def test_a_set_job_sends_one_change_per_account_carrying_the_job_id(lead):
-    job = create(
+    job = bulk_job(
         operator=lead,
         operation="set",
         accounts=["alice", "bob", "carol"],
@@ -134,7 +130,7 @@ def test_a_set_job_sends_one_change_per_account_carrying_the_job_id(lead):
 
 def test_a_lift_job_lifts_both_mutes(lead):
     nospeaking_set(tim_client(), "alice", c2c=PERMANENT, group=PERMANENT)
-    job = create(operator=lead, operation="lift", accounts=["alice"], reason="appeal")
+    job = bulk_job(operator=lead, operation="lift", accounts=["alice"], reason="appeal")
     run(job)
     status = nospeaking_get(tim_client(), "alice")
     assert (status.c2c_seconds, status.group_seconds) == (0, 0)
@@ -142,7 +138,7 @@ def test_a_lift_job_lifts_both_mutes(lead):
 
 
 def test_progress_is_counted_as_accounts_finish(lead):
-    job = create(operator=lead, operation="lookup", accounts=["a", "b", "c"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["a", "b", "c"])
     seen = []
 
     def watching(**kwargs):
@@ -157,7 +153,7 @@ def test_progress_is_counted_as_accounts_finish(lead):
 def test_rate_limit_answers_are_retried_until_they_pass(lead, backoff_sleeps):
     # More 60007s than the client tries per call: the account is tried again after a pause.
     sandbox_fault_push(kind="error", code=60007, count=5)
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     run(job)
     assert (job.state, job.ok, job.errors) == ("done", 2, 0)
     # Each account's rows in the order they were written.
@@ -174,7 +170,7 @@ def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
 ):
     # Every try the client makes in three calls meets 60007.
     sandbox_fault_push(kind="error", code=60007, count=12)
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     clock = run_clock()
     run(job, clock=clock)
     assert (job.state, job.ok, job.errors) == ("done", 0, 1)
@@ -190,7 +186,7 @@ def test_an_account_that_keeps_failing_is_put_back_twice_then_ends_as_an_error(
 
 def test_tencents_pause_code_holds_the_job_back_for_a_minute(lead):
     sandbox_fault_push(kind="error", code=70050)
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     clock = run_clock()
     run(job, clock=clock, claim_batch=1)
     assert (job.state, job.ok) == ("done", 2)
@@ -205,7 +201,7 @@ def test_tencents_pause_code_holds_the_job_back_for_a_minute(lead):
 
 def test_the_job_stays_open_while_an_account_waits_and_a_cancel_ends_it(lead):
     sandbox_fault_push(kind="error", code=60007, count=4)
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     seen = []
 
     def cancel() -> None:
@@ -228,7 +224,7 @@ def test_the_job_stays_open_while_an_account_waits_and_a_cancel_ends_it(lead):
 
 
 def test_claims_skip_an_account_put_back_until_it_is_due(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     BulkJob.objects.filter(pk=job.pk).update(state=BulkJob.State.RUNNING)
     now = timezone.now()
     BulkItem.objects.filter(account="alice").update(not_before=now + timedelta(seconds=4))
@@ -240,7 +236,9 @@ def test_claims_skip_an_account_put_back_until_it_is_due(lead):
 
 def test_bad_gateway_answers_are_retried(lead):
     sandbox_fault_push(kind="http502", count=2)
-    job = create(operator=lead, operation="set", accounts=["alice"], c2c_seconds=60, reason="raid")
+    job = bulk_job(
+        operator=lead, operation="set", accounts=["alice"], c2c_seconds=60, reason="raid"
+    )
     run(job)
     assert (job.ok, job.errors) == (1, 0)
     assert rows(job) == [("alice", "change", "ok", None)]
@@ -249,7 +247,7 @@ def test_bad_gateway_answers_are_retried(lead):
 
 def test_a_permanent_error_is_recorded_for_its_account_and_the_job_goes_on(lead):
     sandbox_fault_push(kind="error", code=70107)
-    job = create(operator=lead, operation="lift", accounts=["ghost", "alice"], reason="appeal")
+    job = bulk_job(operator=lead, operation="lift", accounts=["ghost", "alice"], reason="appeal")
     run(job)
     assert (job.state, job.done, job.ok, job.errors) == ("done", 2, 1, 1)
     ghost = job.items.get(account="ghost")
@@ -260,7 +258,7 @@ def test_a_permanent_error_is_recorded_for_its_account_and_the_job_goes_on(lead)
 
 
 def test_a_job_whose_author_was_deleted_sends_nothing_more(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     lead.delete()
     run(job)
     assert job.state == "cancelled"
@@ -269,7 +267,7 @@ def test_a_job_whose_author_was_deleted_sends_nothing_more(lead):
 
 
 def test_a_finished_job_is_not_run_again(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     run(job)
     again = run(job, worker="test-host:1:again")
     assert again.processed == 0
@@ -280,7 +278,7 @@ def test_a_finished_job_is_not_run_again(lead):
 
 
 def test_cancel_stops_claiming_and_leaves_the_rest_not_sent(lead):
-    job = create(operator=lead, operation="lookup", accounts=[f"u{i}" for i in range(6)])
+    job = bulk_job(operator=lead, operation="lookup", accounts=[f"u{i}" for i in range(6)])
 
     def cancelling(**kwargs):
         calls = mute_get_many(**kwargs)
@@ -304,7 +302,7 @@ class CancelledAfterClaim(Leases):
 
 
 def test_claimed_items_not_yet_sent_are_handed_back_on_cancel(lead):
-    job = create(operator=lead, operation="lookup", accounts=["a", "b", "c"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["a", "b", "c"])
     clock = run_clock()
     leases = CancelledAfterClaim(job_id=job.pk, worker="test-host:1:run", clock=clock)
     summary = run(job, clock=clock, leases=leases, heartbeat_seconds=0.0)
@@ -318,7 +316,7 @@ def test_claimed_items_not_yet_sent_are_handed_back_on_cancel(lead):
 
 
 def test_a_change_that_went_through_before_its_worker_died_is_rechecked_not_resent(lead):
-    job = create(
+    job = bulk_job(
         operator=lead, operation="set", accounts=["alice", "bob"], c2c_seconds=3600, reason="raid"
     )
     # The dead worker had begun alice's audit row and Tencent applied the change.
@@ -339,7 +337,7 @@ def test_a_change_that_went_through_before_its_worker_died_is_rechecked_not_rese
 
 
 def test_a_change_that_never_reached_tencent_is_sent_after_the_recheck(lead):
-    job = create(
+    job = bulk_job(
         operator=lead, operation="set", accounts=["alice"], c2c_seconds=3600, reason="raid"
     )
     audit_begin(operator=lead, action="change", account="alice", c2c_requested=3600, job_id=job.pk)
@@ -354,14 +352,14 @@ def test_a_change_that_never_reached_tencent_is_sent_after_the_recheck(lead):
 
 
 def test_a_claimed_change_with_no_audit_row_never_left_and_is_sent_without_a_query(lead):
-    job = create(operator=lead, operation="lift", accounts=["alice"], reason="appeal")
+    job = bulk_job(operator=lead, operation="lift", accounts=["alice"], reason="appeal")
     abandon(job, "alice")
     assert run(job).rechecked == 1
     assert rows(job) == [("alice", "change", "ok", None)]
 
 
 def test_a_change_whose_audit_row_completed_is_settled_without_any_call(lead):
-    job = create(
+    job = bulk_job(
         operator=lead, operation="set", accounts=["alice"], group_seconds=600, reason="raid"
     )
     from muteadmin.mutes.services import mute_change
@@ -382,7 +380,7 @@ def test_a_change_whose_audit_row_completed_is_settled_without_any_call(lead):
 
 
 def test_an_abandoned_lookup_is_simply_asked_again(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     audit_begin(operator=lead, action="query", account="alice", job_id=job.pk)
     abandon(job, "alice")
     run(job)
@@ -391,7 +389,7 @@ def test_an_abandoned_lookup_is_simply_asked_again(lead):
 
 
 def test_the_claims_of_a_stopped_process_on_this_host_are_taken_over_at_once(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     BulkItem.objects.filter(account="alice").update(
         state=BulkItem.State.IN_FLIGHT,
         claimed_by=f"{HOST}:{dead_pid()}:task",
@@ -447,7 +445,7 @@ def ready_tasks() -> int:
 
 
 def test_a_running_job_with_a_stale_heartbeat_and_no_queued_task_is_queued_again(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     stale(job)
     assert bulk_jobs_recover(queue=task_queue) == [job.pk]
     job.refresh_from_db()
@@ -462,7 +460,7 @@ def test_a_running_job_with_a_stale_heartbeat_and_no_queued_task_is_queued_again
 
 
 def test_a_recently_touched_or_finished_job_is_left_alone(lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     stale(job, seconds=10)
     assert bulk_jobs_recover(queue=task_queue) == []
     BulkJob.objects.filter(pk=job.pk).update(
@@ -472,7 +470,7 @@ def test_a_recently_touched_or_finished_job_is_left_alone(lead):
 
 
 def test_polling_status_picks_up_a_stale_job(as_lead, lead):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     stale(job)
     as_lead.get(reverse("bulk:status", args=[job.pk]))
     assert ready_tasks() == 1
@@ -484,7 +482,7 @@ def test_polling_status_picks_up_a_stale_job(as_lead, lead):
 
 
 def test_bulk_recover_command(lead, capsys):
-    job = create(operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     call_command("bulk_recover")
     assert "No bulk job needed picking up." in capsys.readouterr().out
     stale(job)
@@ -499,7 +497,7 @@ def test_the_task_runs_the_job_through_the_tasks_api(lead, django_capture_on_com
         override_settings(TASKS=immediate, BULK_WORKER_THREADS=1),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        job = create(operator=lead, operation="lookup", accounts=["alice", "bob"])
+        job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     job.refresh_from_db()
     assert (job.state, job.ok) == ("done", 2)
     assert job.items.get(account="alice").claimed_by.startswith(f"{HOST}:{os.getpid()}:")
@@ -515,7 +513,7 @@ def test_threads_share_a_job_without_doing_any_account_twice(django_user_model):
     # permissions that migrations made.
     runner = django_user_model.objects.create_superuser(username="runner")
     accounts = [f"user{i}" for i in range(120)]
-    job = create(operator=runner, operation="lookup", accounts=accounts)
+    job = bulk_job(operator=runner, operation="lookup", accounts=accounts)
     bulk_job_run(job_id=job.pk, worker="test-host:1:threads", config=RunnerConfig(threads=6))
     job.refresh_from_db()
     assert (job.state, job.done, job.ok) == ("done", 120, 120)

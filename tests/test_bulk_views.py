@@ -14,10 +14,8 @@ from django_tasks_db.models import DBTaskResult
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
-from muteadmin.bulk.services import bulk_job_create
-from muteadmin.bulk.tasks import task_queue
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import user_in
+from tests.conftest import bulk_job, user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +66,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 @pytest.mark.parametrize("role", ["moderator", "auditor", "outsider"])
 def test_only_bulk_runners_see_any_bulk_page(client, request, role, lead):
-    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     client.force_login(request.getfixturevalue(role))
     for url in (
         FORM_URL,
@@ -265,9 +263,7 @@ def test_a_confirm_that_still_holds_invalid_lines_starts_nothing(as_lead):
 
 
 def test_status_json_has_the_contract_keys(as_lead, lead):
-    job = bulk_job_create(
-        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
-    )
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     status = as_lead.get(reverse("bulk:status", args=[job.pk])).json()
     assert {key: status[key] for key in ("state", "total", "done", "ok", "errors")} == {
         "state": "queued",
@@ -290,9 +286,7 @@ def test_status_json_has_the_contract_keys(as_lead, lead):
 
 
 def test_the_job_page_shows_a_progress_bar_fed_by_status_json(as_lead, lead):
-    job = bulk_job_create(
-        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
-    )
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     html = as_lead.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert re.search(r'<progress[^>]*max="2"[^>]*value="0"', html)
     assert f'data-status-url="{reverse("bulk:status", args=[job.pk])}"' in html
@@ -305,9 +299,7 @@ def test_the_job_page_shows_a_progress_bar_fed_by_status_json(as_lead, lead):
 
 
 def test_cancelling_a_queued_job_stops_it_before_anything_is_sent(as_lead, lead):
-    job = bulk_job_create(
-        queue=task_queue, operator=lead, operation="lookup", accounts=["alice", "bob"]
-    )
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     response = as_lead.post(reverse("bulk:cancel", args=[job.pk]))
     assert response.status_code == 302
     job.refresh_from_db()
@@ -322,7 +314,7 @@ def test_cancelling_a_queued_job_stops_it_before_anything_is_sent(as_lead, lead)
 
 
 def test_cancel_needs_a_post(as_lead, lead):
-    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     assert as_lead.get(reverse("bulk:cancel", args=[job.pk])).status_code == 405
 
 
@@ -330,8 +322,7 @@ def test_cancel_needs_a_post(as_lead, lead):
 
 
 def test_results_csv_has_the_exact_header_and_a_row_per_account(as_lead, lead):
-    job = bulk_job_create(
-        queue=task_queue,
+    job = bulk_job(
         operator=lead,
         operation="set",
         accounts=["bob", "=cmd"],
@@ -353,9 +344,7 @@ def test_results_csv_has_the_exact_header_and_a_row_per_account(as_lead, lead):
 
 @override_settings(BULK_RESULTS_PAGE_SIZE=2)
 def test_the_finished_job_page_lists_results_a_page_at_a_time(as_lead, lead):
-    job = bulk_job_create(
-        queue=task_queue, operator=lead, operation="lookup", accounts=["a1", "a2", "a3"]
-    )
+    job = bulk_job(operator=lead, operation="lookup", accounts=["a1", "a2", "a3"])
     bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
     html = as_lead.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert re.findall(r'data-account="([^"]+)"', html) == ["a1", "a2"]
@@ -367,7 +356,7 @@ def test_the_finished_job_page_lists_results_a_page_at_a_time(as_lead, lead):
 
 
 def test_the_form_page_lists_recent_jobs(as_lead, lead):
-    job = bulk_job_create(queue=task_queue, operator=lead, operation="lookup", accounts=["alice"])
+    job = bulk_job(operator=lead, operation="lookup", accounts=["alice"])
     html = as_lead.get(FORM_URL).content.decode()
     assert f'href="{reverse("bulk:job", args=[job.pk])}"' in html
     assert BulkItem.objects.filter(job=job).count() == 1
