@@ -1,9 +1,12 @@
 """The one door to Tencent: audit rows around every call, on the sandbox and on a real server."""
 
+import json
 import logging
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -35,6 +38,32 @@ def tencent(settings):
     settings.TIM_API_BASE_URL = BASE_URL
     with responses.RequestsMock() as mock:
         yield mock
+
+
+class SpyingAdapter(requests.adapters.BaseAdapter):
+    """A transport that shows each request to `before`, then sends it with the one it wraps."""
+
+    def __init__(
+        self,
+        inner: requests.adapters.BaseAdapter,
+        before: Callable[[requests.PreparedRequest], None],
+    ) -> None:
+        super().__init__()
+        self.inner = inner
+        self.before = before
+
+    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+        self.before(request)
+        return self.inner.send(request, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def transport_before(client, before: Callable[[requests.PreparedRequest], None]) -> None:
+    """Run `before` on every HTTP attempt `client` makes, just before it goes out."""
+    adapter = client.session.get_adapter(client.base_url)
+    client.session.mount(client.base_url, SpyingAdapter(adapter, before))
 
 
 def sent_query(call) -> dict[str, str]:
@@ -170,43 +199,40 @@ def test_services_refuse_changes_the_operator_may_not_make(moderator, auditor):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_pending_row_is_committed_before_the_call(moderator, monkeypatch):
+def test_the_pending_row_is_committed_before_the_call(moderator):
     seen = []
-    client = tim_client()
-    original = client.call
 
-    def spying_call(api, body, **kwargs):
+    def spy(request: requests.PreparedRequest) -> None:
         seen.append(
             (
                 transaction.get_autocommit(),
                 list(AuditEntry.objects.values_list("outcome", flat=True)),
             )
         )
-        return original(api, body, **kwargs)
 
-    monkeypatch.setattr(client, "call", spying_call)
+    transport_before(tim_client(), spy)
     mute_get(account="alice", operator=moderator)
     assert seen == [(True, ["pending"])]
     assert AuditEntry.objects.get().outcome == "ok"
 
 
 @pytest.mark.django_db
-def test_a_crash_during_the_call_leaves_a_pending_row(moderator, monkeypatch):
-    def dies(api, body, **kwargs):
+def test_a_crash_during_the_call_leaves_a_pending_row(moderator):
+    def dies(request: requests.PreparedRequest) -> None:
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(tim_client(), "call", dies)
+    transport_before(tim_client(), dies)
     with pytest.raises(SystemExit):
         mute_get(account="alice", operator=moderator)
     assert AuditEntry.objects.get().outcome == "pending"
 
 
 @pytest.mark.django_db
-def test_a_bug_during_the_call_closes_the_row_as_an_error(moderator, monkeypatch):
-    def broken(api, body, **kwargs):
+def test_a_bug_during_the_call_closes_the_row_as_an_error(moderator):
+    def broken(request: requests.PreparedRequest) -> None:
         raise KeyError("oops")
 
-    monkeypatch.setattr(tim_client(), "call", broken)
+    transport_before(tim_client(), broken)
     with pytest.raises(KeyError):
         mute_get(account="alice", operator=moderator)
     entry = AuditEntry.objects.get()
@@ -293,22 +319,20 @@ def test_a_bulk_change_can_skip_the_query_and_carries_its_job_id(lead):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_commits_every_pending_row_before_its_first_call(django_user_model, monkeypatch):
+def test_a_batch_commits_every_pending_row_before_its_first_call(django_user_model):
     from muteadmin.mutes.services import mute_change_many
 
     # A transactional test starts without the groups the migrations make.
     lead = django_user_model.objects.create_superuser("root", password="unused-password-1234")
     seen = []
-    client = tim_client()
-    original = client.call
 
-    def spying_call(api, body, **kwargs):
+    def spy(request: requests.PreparedRequest) -> None:
         rows = AuditEntry.objects.order_by("id").values_list("account", "outcome")
-        if api is SET_NOSPEAKING:
-            seen.append((body["Set_Account"], transaction.get_autocommit(), list(rows)))
-        return original(api, body, **kwargs)
+        if urlsplit(request.url).path == f"/{SET_NOSPEAKING.path}":
+            account = json.loads(request.body)["Set_Account"]
+            seen.append((account, transaction.get_autocommit(), list(rows)))
 
-    monkeypatch.setattr(client, "call", spying_call)
+    transport_before(tim_client(), spy)
     calls = mute_change_many(
         accounts=["alice", "bob", "carol"], operator=lead, reason="raid", c2c_seconds=600, job_id=4
     )
