@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.test.signals import template_rendered
 from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
@@ -143,6 +144,25 @@ class FakeClock:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(timezone, "now", now)
             yield self
+
+
+@contextmanager
+def templates_drawn() -> Iterator[list[str]]:
+    """The names of the templates Django's engine renders inside the block, in order.
+
+    Read from django.test.signals.template_rendered, which the test environment sends for every
+    template the engine renders.
+    """
+    drawn: list[str] = []
+
+    def record(sender, template, **kwargs) -> None:
+        drawn.append(template.name)
+
+    template_rendered.connect(record)
+    try:
+        yield drawn
+    finally:
+        template_rendered.disconnect(record)
 
 
 def audit_row(
