@@ -21,6 +21,7 @@ from muteadmin.reports.selectors import (
 )
 from muteadmin.reports.services import mute_report_export
 from muteadmin.tencent.nospeaking import PERMANENT
+from tests.conftest import audit_row
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +31,6 @@ SOURCE_SENTENCE = (
     "Built from what this dashboard has seen: accounts muted or unmuted elsewhere "
     "(another tool, Tencent's console) appear only after someone looks them up here."
 )
-
-
-def audit_row(account: str, *, action: str = "query", operator: str = "lead", reason: str = ""):
-    return AuditEntry.objects.create(
-        operator_username=operator, action=action, account=account, reason=reason, outcome="ok"
-    )
 
 
 def seen(
@@ -61,7 +56,7 @@ def seen(
     active = [end for end in ends.values() if end is not None]
     change = None
     if changed_at is not None:
-        change = audit_row(account, action="change", operator=operator, reason=reason)
+        change = audit_row(account=account, action="change", operator=operator, reason=reason)
     return AccountMuteState.objects.create(
         account=account,
         c2c_seconds=c2c,
@@ -70,7 +65,7 @@ def seen(
         c2c_expires_at=None if c2c == PERMANENT else ends["c2c"],
         group_expires_at=None if group == PERMANENT else ends["group"],
         active_until=max(active) if active else None,
-        observed_entry=audit_row(account, operator=operator or "lead"),
+        observed_entry=audit_row(account=account, operator=operator or "lead"),
         last_change_entry=change,
         last_change_at=changed_at,
         last_operator=operator,
@@ -342,7 +337,7 @@ def test_reason_and_account_are_escaped(as_lead):
 
 def test_pages_follow_cursors_without_skipping_repeating_or_counting(as_lead):
     now = timezone.now()
-    shared = audit_row("many")
+    shared = audit_row(account="many", operator="lead")
     # Ties on the end time (many accounts muted by one action) must not break the order.
     states = [
         AccountMuteState(
@@ -400,7 +395,7 @@ def test_a_damaged_page_link_is_explained(as_lead):
 
 def test_the_export_batches_by_cursor_through_ties():
     now = timezone.now()
-    shared = audit_row("many")
+    shared = audit_row(account="many", operator="lead")
     AccountMuteState.objects.bulk_create(
         AccountMuteState(
             account=f"tie{number}",
