@@ -2,11 +2,12 @@
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from muteadmin.core.permissions import OneQueryModelBackend
+from tests.conftest import user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +34,7 @@ def test_a_users_own_and_group_permissions_count_alike(moderator):
 
 @pytest.mark.parametrize("role", ["Moderator", "Lead", "Auditor"])
 def test_every_role_gets_what_djangos_backend_gives(role):
-    user = User.objects.create_user(f"someone-{role}")
-    user.groups.set(Group.objects.filter(name=role))
+    user = user_in(f"someone-{role}", role)
     ours, djangos = both_backends(user)
     assert ours == djangos and ours
 

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,7 +20,7 @@ from muteadmin.reports.selectors import (
 )
 from muteadmin.reports.services import mute_report_export
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import audit_row
+from tests.conftest import audit_row, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -511,10 +510,7 @@ def test_leads_and_auditors_may_see_and_export(client, lead, auditor):
 
 
 def test_the_export_link_needs_the_export_permission(client):
-    viewer = User.objects.create_user("viewer")
-    viewer.user_permissions.add(
-        Permission.objects.get(content_type__app_label="audit", codename="view_audit_log")
-    )
+    viewer = user_with("viewer", "view_audit_log")
     client.force_login(viewer)
     page = client.get(REPORT)
     assert page.status_code == 200
