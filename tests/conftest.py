@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: users for each role, and a clean sandbox."""
+"""Shared by the whole suite: users for each role, one fake clock, factories for users, audit rows
+and bulk jobs, and a clean sandbox."""
 
 import time
 from collections.abc import Iterable, Iterator
