@@ -83,3 +83,46 @@ def counter_add(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def row_where(
+    model: type[models.Model],
+    fields: Sequence[str],
+    *,
+    where: Mapping[str, Any],
+    using: str | None = None,
+) -> dict[str, Any] | None:
+    """The `fields` of the row whose columns equal `where`, read as .values() reads them.
+
+    None when there is none; `where` names a unique key. One plain SELECT: the ORM's filter
+    costs more to build than to run.
+    """
+    using = using or model.objects.db
+    connection = connections[using]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    conditions = [(meta.get_field(name), value) for name, value in where.items()]
+    selected = ", ".join(qn(column.column) for column in columns)
+    matches = " AND ".join(f"{qn(condition.column)} = %s" for condition, _ in conditions)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"SELECT {selected} FROM {qn(meta.db_table)} WHERE {matches}"  # noqa: S608
+    params = [condition.get_db_prep_value(value, connection) for condition, value in conditions]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = cursor.fetchone()
+    if stored is None:
+        return None
+    return {
+        name: _as_read(column, value, connection)
+        for name, column, value in zip(fields, columns, stored, strict=True)
+    }
+
+
+def _as_read(field: models.Field, value: Any, connection) -> Any:
+    # The converters the ORM's compiler applies: the backend's (SQLite's datetimes arrive as
+    # text) and the field's own from_db_value.
+    column = field.get_col(field.model._meta.db_table)
+    for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+        value = convert(value, column, connection)
+    return value
