@@ -113,16 +113,31 @@ def row_where(
         stored = cursor.fetchone()
     if stored is None:
         return None
-    return {
-        name: _as_read(column, value, connection)
-        for name, column, value in zip(fields, columns, stored, strict=True)
-    }
+    (read,) = rows_as_read(model, fields, [stored], connection=connection)
+    return read
 
 
-def _as_read(field: models.Field, value: Any, connection) -> Any:
-    # The converters the ORM's compiler applies: the backend's (SQLite's datetimes arrive as
-    # text) and the field's own from_db_value.
-    column = field.get_col(field.model._meta.db_table)
-    for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-        value = convert(value, column, connection)
-    return value
+def rows_as_read(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, connection
+) -> list[dict[str, Any]]:
+    """Rows of `fields` as a cursor fetched them, converted as .values() reads them.
+
+    The converters are the ones the ORM's compiler applies: the backend's (SQLite's datetimes
+    arrive as text) and each field's own from_db_value.
+    """
+    meta = model._meta
+    converting = []
+    for name in fields:
+        field = meta.get_field(name)
+        column = field.get_col(meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        converting.append((name, column, converters))
+    read = []
+    for row in rows:
+        values = {}
+        for (name, column, converters), value in zip(converting, row, strict=True):
+            for convert in converters:
+                value = convert(value, column, connection)
+            values[name] = value
+        read.append(values)
+    return read
