@@ -131,7 +131,7 @@ def _head_sql(connection) -> str:
 
 def chain_head(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
     """The last chain position and its hash, (0, GENESIS_HASH) while the chain is empty."""
-    # Written out once: every completion reads it, and the ORM's query costs more to build
+    # Written out: every completion reads it, and the ORM's query costs more to build
     # than this costs to run (bench/README.md, the account page).
     connection = connections[using]
     with connection.cursor() as cursor:
