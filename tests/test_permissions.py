@@ -56,3 +56,26 @@ def test_a_request_reads_permissions_once_in_one_query(moderator):
         assert user.has_perms(["mutes.change_mute", "mutes.query_mute"])
         assert not user.has_perm("mutes.mute_permanently")
     assert len(queries.captured_queries) == 1
+
+
+def test_the_signed_in_user_is_read_as_djangos_backend_reads_them(moderator):
+    from django.utils import timezone
+
+    moderator.last_login = timezone.now()
+    moderator.save()
+    ours, djangos = (
+        OneQueryModelBackend().get_user(moderator.pk),
+        ModelBackend().get_user(str(moderator.pk)),
+    )
+    assert ours == djangos
+    for field in User._meta.concrete_fields:
+        assert getattr(ours, field.attname) == getattr(djangos, field.attname)
+    assert not ours._state.adding and ours._state.db == djangos._state.db
+    assert OneQueryModelBackend().get_user(str(moderator.pk)).username == moderator.username
+
+
+def test_no_user_for_an_unknown_or_inactive_id(moderator):
+    assert OneQueryModelBackend().get_user(moderator.pk + 100) is None
+    moderator.is_active = False
+    moderator.save()
+    assert OneQueryModelBackend().get_user(moderator.pk) is None

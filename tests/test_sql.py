@@ -1,4 +1,4 @@
-"""update_each: one UPDATE run for many rows, each with its own values, only where `where` holds."""
+"""core/sql: plain statements the ORM builds slowly (update_each, counter_add, row_where)."""
 
 import pytest
 
@@ -59,3 +59,21 @@ def test_counter_add_adds_to_the_matching_row_only():
     )
     counts = dict(AuditHourlyCount.objects.values_list("action", "count"))
     assert counts == {"query": 5, "change": 1}
+
+
+def test_row_where_reads_a_row_as_the_orm_reads_it():
+    from muteadmin.core.sql import row_where
+
+    (entry,) = begun("alice")
+    AuditEntry.objects.filter(pk=entry.pk).update(latency_ms=7, request_random=None)
+    fields = ("id", "created_at", "latency_ms", "request_random", "operator_id", "details")
+    read = row_where(AuditEntry, fields, where={"account": "alice", "action": "query"})
+    assert read == AuditEntry.objects.values(*fields).get(pk=entry.pk)
+    assert read["created_at"].tzinfo is not None
+
+
+def test_row_where_finds_nothing():
+    from muteadmin.core.sql import row_where
+
+    begun("alice")
+    assert row_where(AuditEntry, ("id",), where={"account": "bob"}) is None

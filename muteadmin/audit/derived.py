@@ -25,7 +25,7 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
-from muteadmin.core.sql import counter_add
+from muteadmin.core.sql import counter_add, row_where, update_each
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -170,18 +170,8 @@ def mute_states_observe(rows: Sequence[Mapping[str, Any]]) -> None:
     if not observing:
         return
     # Race-free: every completion holds the chain lock (chain_lock), and so does the rebuild.
-    by_app: dict[str, set[str]] = {}
-    for row in observing:
-        by_app.setdefault(_app(row), set()).add(row["account"])
-    # One app's accounts at a time, so the (app, account) unique index finds them.
-    wanted = functools.reduce(
-        or_,
-        (Q(app=app, account__in=accounts) for app, accounts in by_app.items()),
-    )
-    stored = {}
-    for state in AccountMuteState.objects.filter(wanted).values("app", "account", *_STATE_FIELDS):
-        stored[state.pop("app"), state.pop("account")] = state
-    states = dict(stored)
+    stored = _states_read({(_app(row), row["account"]) for row in observing})
+    states = {key: state for key, (_, state) in stored.items()}
     for row in observing:
         key = (_app(row), row["account"])
         states[key] = _mute_state_next(states.get(key), row)
@@ -190,9 +180,40 @@ def mute_states_observe(rows: Sequence[Mapping[str, Any]]) -> None:
         for (app, account), state in states.items()
         if (app, account) not in stored
     )
-    for (app, account), state in states.items():
-        if (app, account) in stored and state != stored[(app, account)]:
-            AccountMuteState.objects.filter(app=app, account=account).update(**state)
+    update_each(
+        AccountMuteState,
+        _STATE_FIELDS,
+        [
+            (*(state[name] for name in _STATE_FIELDS), stored[key][0])
+            for key, state in states.items()
+            if key in stored and state != stored[key][1]
+        ],
+    )
+
+
+def _states_read(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """The stored states of these (app, account) pairs, with their primary keys."""
+    if len(keys) == 1:
+        # A lone completion (every account page): one plain SELECT on the unique index.
+        ((app, account),) = keys
+        found = row_where(
+            AccountMuteState, ("id", *_STATE_FIELDS), where={"app": app, "account": account}
+        )
+        return {} if found is None else {(app, account): (found.pop("id"), found)}
+    by_app: dict[str, set[str]] = {}
+    for app, account in keys:
+        by_app.setdefault(app, set()).add(account)
+    # One app's accounts at a time, so the (app, account) unique index finds them.
+    wanted = functools.reduce(
+        or_,
+        (Q(app=app, account__in=accounts) for app, accounts in by_app.items()),
+    )
+    stored = {}
+    for state in AccountMuteState.objects.filter(wanted).values(
+        "id", "app", "account", *_STATE_FIELDS
+    ):
+        stored[state.pop("app"), state.pop("account")] = (state.pop("id"), state)
+    return stored
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,13 @@ def audit_app_matches(app: str) -> Q:
     return Q(app=app)
 
 
+def audit_app_condition(app: str, *, column: str) -> tuple[str, list[str]]:
+    """audit_app_matches written out over the quoted `column`: SQL and its parameters."""
+    if app == DEFAULT_APP:
+        return f"({column} = %s OR {column} IS NULL)", [app]
+    return f"{column} = %s", [app]
+
+
 def audit_first_id_from(*, moment: datetime) -> int:
     """The id of the first row written at or after `moment` (one past the last if none was)."""
     first = (

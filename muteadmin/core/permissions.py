@@ -1,4 +1,4 @@
-"""Django's model permissions, read in one query: every page checks them on every request."""
+"""Django's model permissions and the signed-in user, each read in one plain query."""
 
 from functools import cache
 from typing import Any
@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
+
+from muteadmin.core.sql import row_where
 
 
 class OneQueryModelBackend(ModelBackend):
@@ -25,6 +27,22 @@ class OneQueryModelBackend(ModelBackend):
         if not hasattr(user_obj, "_one_query_permissions"):
             user_obj._one_query_permissions = _permission_names(user_obj)
         return user_obj._one_query_permissions
+
+    def get_user(self, user_id: Any) -> Any:
+        """The signed-in user (every request reads it), read with one plain SELECT.
+
+        As ModelBackend's: None when there is none or they may not sign in.
+        """
+        user_model = get_user_model()
+        names = [field.attname for field in user_model._meta.concrete_fields]
+        meta = user_model._meta
+        read = row_where(user_model, names, where={meta.pk.name: user_id})
+        if read is None:
+            return None
+        user = user_model.from_db(
+            user_model._default_manager.db, names, [read[name] for name in names]
+        )
+        return user if self.user_can_authenticate(user) else None
 
 
 def _permission_names(user: Any) -> set[str]:

@@ -83,3 +83,61 @@ def counter_add(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def row_where(
+    model: type[models.Model],
+    fields: Sequence[str],
+    *,
+    where: Mapping[str, Any],
+    using: str | None = None,
+) -> dict[str, Any] | None:
+    """The `fields` of the row whose columns equal `where`, read as .values() reads them.
+
+    None when there is none; `where` names a unique key. One plain SELECT: the ORM's filter
+    costs more to build than to run.
+    """
+    using = using or model.objects.db
+    connection = connections[using]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    conditions = [(meta.get_field(name), value) for name, value in where.items()]
+    selected = ", ".join(qn(column.column) for column in columns)
+    matches = " AND ".join(f"{qn(condition.column)} = %s" for condition, _ in conditions)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"SELECT {selected} FROM {qn(meta.db_table)} WHERE {matches}"  # noqa: S608
+    params = [condition.get_db_prep_value(value, connection) for condition, value in conditions]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = cursor.fetchone()
+    if stored is None:
+        return None
+    (read,) = rows_as_read(model, fields, [stored], connection=connection)
+    return read
+
+
+def rows_as_read(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, connection
+) -> list[dict[str, Any]]:
+    """Rows of `fields` as a cursor fetched them, converted as .values() reads them.
+
+    The converters are the ones the ORM's compiler applies: the backend's (SQLite's datetimes
+    arrive as text) and each field's own from_db_value.
+    """
+    meta = model._meta
+    converting = []
+    for name in fields:
+        field = meta.get_field(name)
+        column = field.get_col(meta.db_table)
+        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        converting.append((name, column, converters))
+    read = []
+    for row in rows:
+        values = {}
+        for (name, column, converters), value in zip(converting, row, strict=True):
+            for convert in converters:
+                value = convert(value, column, connection)
+            values[name] = value
+        read.append(values)
+    return read
