@@ -23,6 +23,9 @@ DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'bench' / 'account.sqlite
 ACCOUNT = "bench-account"
 HISTORY = 12  # changes on the account, so its recent-changes list is full
 REPEAT = 200
+# Calls a second the loops stay under, well below the 200 a second the rate limiter allows.
+PACE_SECONDS = 1 / 150
+WINDOW_SECONDS = 1.1
 # Measured on the layout before the restructuring, same machine, sandbox at 0 ms.
 BASELINE_OVER_CALL_MS = 13.9
 BASELINE_PAGE_MS = 16.3
@@ -32,11 +35,16 @@ TARGET_OVER_CALL_MS = 10.0
 
 def _timed(action, *, repeat: int) -> list[float]:
     action()  # warm-up: connections, templates, the client's UserSig
+    # Every page and call takes a slot under the shared cap on calls to Tencent: paced below it,
+    # so what is timed is the work, never a wait for a slot that a faster loop would run into.
+    time.sleep(WINDOW_SECONDS)
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         action()
-        times.append((time.perf_counter() - started) * 1000)
+        took = time.perf_counter() - started
+        times.append(took * 1000)
+        time.sleep(max(PACE_SECONDS - took, 0))
     return times
 
 
