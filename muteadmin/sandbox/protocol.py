@@ -29,7 +29,7 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from muteadmin.tencent.accounts import ACCOUNT_MAX_BYTES
-from muteadmin.tencent.apis import GET_NOSPEAKING
+from muteadmin.tencent.apis import GET_NOSPEAKING, SET_NOSPEAKING
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.tencent.usersig import UserSigFormatError, usersig_decode, usersig_hmac
 
@@ -167,10 +167,6 @@ class _Refusal(Exception):
         self.info = info
 
 
-_SERVICE = "openconfigsvr"
-_GET = "getnospeaking"
-_SET = "setnospeaking"
-
 
 def protocol_handle(
     *,
@@ -264,9 +260,10 @@ def _uint_parse(text: str) -> int | None:
 
 
 def _command_parse(path: str) -> str:
-    parts = path.split("/")
-    if len(parts) == 4 and parts[:3] == ["", "v4", _SERVICE] and parts[3] in _COMMANDS:
-        return parts[3]
+    """The API the path names (its path under the base URL, as muteadmin.tencent.apis has it)."""
+    command = path.removeprefix("/")
+    if command in _COMMANDS:
+        return command
     raise _Refusal(ErrorCode.UNKNOWN_COMMAND, "Unknown service or command in the URL.")
 
 
@@ -397,4 +394,8 @@ def _mute_field(
     return MuteState(until=now + timedelta(seconds=seconds))
 
 
-_COMMANDS: dict[str, Callable[..., dict[str, int]]] = {_GET: _get_answer, _SET: _set_answer}
+# One handler per emulated API, keyed by the API's path (muteadmin.tencent.apis).
+_COMMANDS: dict[str, Callable[..., dict[str, int]]] = {
+    GET_NOSPEAKING.path: _get_answer,
+    SET_NOSPEAKING.path: _set_answer,
+}
