@@ -6,9 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.template import engines
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
@@ -24,6 +22,7 @@ from muteadmin.audit.selectors import (
     audit_operation_rows,
     audit_page,
 )
+from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
 from muteadmin.core.pagination import CursorError
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER as FILTER_FORM_RENDERER
@@ -42,12 +41,6 @@ def _query(params: dict[str, list[str]], **extra: str) -> str:
     pairs = [(name, value) for name, values in params.items() for value in values if value]
     pairs += list(extra.items())
     return f"?{urlencode(pairs)}" if pairs else ""
-
-
-def _fragment(name: str, **context: Any) -> SafeString:
-    """A *.jinja fragment of the list page, drawn by the fragments engine (settings.TEMPLATES)."""
-    # The engine escapes every value it writes (core/fragments.py): its output is markup as it is.
-    return mark_safe(engines["fragments"].get_template(name).render(context))  # noqa: S308
 
 
 class AuditListView(PermissionRequiredMixin, TemplateView):
@@ -84,15 +77,13 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
         zone_name = context["timezone_name"]
         context |= {
             "page": page,
-            "rows": _fragment(
-                "audit/rows.jinja", rows=audit_list_rows(page.rows), show_app=show_app
-            )
+            "rows": fragment("audit/rows.jinja", rows=audit_list_rows(page.rows), show_app=show_app)
             if page.rows
             else "",
             "paged": paged,
             "chart": chart,
-            "chart_svg": _fragment("audit/chart.jinja", chart=chart, zone_name=zone_name),
-            "chart_table_rows": _fragment("audit/chart_table.jinja", chart=chart),
+            "chart_svg": fragment("audit/chart.jinja", chart=chart, zone_name=zone_name),
+            "chart_table_rows": fragment("audit/chart_table.jinja", chart=chart),
             "chart_clipped": filters.since is not None
             and timezone.localdate(filters.since) < days[0],
             "first_day": days[0],

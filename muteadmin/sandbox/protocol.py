@@ -167,7 +167,6 @@ class _Refusal(Exception):
         self.info = info
 
 
-
 def protocol_handle(
     *,
     method: str,
