@@ -24,7 +24,7 @@ from muteadmin.bulk.services import (
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
-from muteadmin.upstream.selection import UnknownApp, app_query, app_requested, several_apps
+from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_apps
 
 
 class BulkPermissionMixin(PermissionRequiredMixin):
@@ -32,18 +32,11 @@ class BulkPermissionMixin(PermissionRequiredMixin):
     raise_exception = True
 
 
-class BulkFormView(BulkPermissionMixin, View):
+class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
     """GET: the form. POST: a preview; POST again with confirm=1: the job starts.
 
     The job calls for accounts of the app `?app=` names (the default app without one).
     """
-
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            self.app = app_requested(request)
-        except UnknownApp as exc:
-            return render(request, "mutes/unknown_app.html", {"message": str(exc)}, status=404)
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_form(self.make_form())

@@ -22,8 +22,7 @@ from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
-from muteadmin.upstream.registry import TimApp
-from muteadmin.upstream.selection import UnknownApp, app_query, app_requested
+from muteadmin.upstream.selection import AppRequestedMixin, app_query
 
 
 @dataclass(frozen=True)
@@ -56,27 +55,15 @@ def mute_cards(status: MuteStatus) -> list[MuteCard]:
     return cards
 
 
-class AppRequestedMixin:
-    """Reads the app a page works on (`?app=`, else the default app) into `self.app`.
-
-    A name no app has gets a page saying so and naming the configured apps, not a 500.
-    """
-
-    app: TimApp
-
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            self.app = app_requested(request)
-        except UnknownApp as exc:
-            return render(request, "mutes/unknown_app.html", {"message": str(exc)}, status=404)
-        return super().dispatch(request, *args, **kwargs)
+class AccountAppMixin(AppRequestedMixin):
+    """The app a page works on, and the account pages' URLs in it."""
 
     def account_url(self, account: str) -> str:
         """The account's page in this app."""
         return reverse("mutes:account", args=[account]) + app_query(self.app.name)
 
 
-class LookupView(PermissionRequiredMixin, AppRequestedMixin, View):
+class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
     """The start page: a form that takes a UserID to the account's page."""
 
     permission_required = "mutes.query_mute"
@@ -90,7 +77,7 @@ class LookupView(PermissionRequiredMixin, AppRequestedMixin, View):
         return redirect(self.account_url(form.cleaned_data["account"]))
 
 
-class AccountView(PermissionRequiredMixin, AppRequestedMixin, View):
+class AccountView(PermissionRequiredMixin, AccountAppMixin, View):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
     permission_required = "mutes.query_mute"
@@ -169,7 +156,7 @@ class AccountView(PermissionRequiredMixin, AppRequestedMixin, View):
         return render(self.request, "mutes/account.html", context)
 
 
-class AccountCardsView(PermissionRequiredMixin, AppRequestedMixin, View):
+class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, View):
     """Just the two cards, queried afresh: the page's script fetches this when a countdown ends."""
 
     permission_required = "mutes.query_mute"

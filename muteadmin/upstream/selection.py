@@ -7,11 +7,13 @@ the navigation names the current app and links to the same page in each of the o
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
 
 APP_PARAMETER = "app"
+UNKNOWN_APP_TEMPLATE = "upstream/unknown_app.html"
 # Positions in a list that another app's list does not share.
 _CURSOR_PARAMETERS = frozenset({"before", "after"})
 
@@ -81,3 +83,19 @@ def app_links(request: HttpRequest, *, current: str) -> list[AppLink]:
         )
         for app in tim_apps().values()
     ]
+
+
+class AppRequestedMixin:
+    """For a view: reads the app a page works on (`?app=`, else the default app) into `self.app`.
+
+    A name no app has gets a page saying so and naming the configured apps, not a 500.
+    """
+
+    app: TimApp
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            self.app = app_requested(request)
+        except UnknownApp as exc:
+            return render(request, UNKNOWN_APP_TEMPLATE, {"message": str(exc)}, status=404)
+        return super().dispatch(request, *args, **kwargs)
