@@ -2,9 +2,9 @@
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from muteadmin.core.clock import SYSTEM_CLOCK, Clock, clock
+from muteadmin.core.clock import Clock, clock
 from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import TencentClient
 from muteadmin.upstream.ratelimit import upstream_slot
@@ -38,10 +38,10 @@ def tim_client(app: str | None = None) -> TencentClient:
 
     Raises KeyError for a name TIM_APPS does not configure.
     """
-    return _client_for(replace(_config(tim_app(app)), clock=clock()))
+    return _client_for(_config(tim_app(app), clock=clock()))
 
 
-def _config(app: TimApp) -> _ClientConfig:
+def _config(app: TimApp, *, clock: Clock) -> _ClientConfig:
     if not app.sandbox:
         return _ClientConfig(
             app=app.name,
@@ -51,7 +51,7 @@ def _config(app: TimApp) -> _ClientConfig:
             identifier=app.identifier,
             base_url=app.base_url,
             sandbox_apps=(),
-            clock=SYSTEM_CLOCK,
+            clock=clock,
         )
     from muteadmin.sandbox.adapter import SANDBOX_BASE_URL
     from muteadmin.sandbox.credentials import sandbox_credentials
@@ -67,7 +67,7 @@ def _config(app: TimApp) -> _ClientConfig:
         sandbox_apps=tuple(
             (other.sdkappid, other.identifier) for other in tim_apps().values() if other.sandbox
         ),
-        clock=SYSTEM_CLOCK,
+        clock=clock,
     )
 
 
