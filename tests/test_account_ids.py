@@ -409,3 +409,43 @@ def test_the_app_switcher_opens_the_same_account_in_the_other_app(settings, as_l
     (switch,) = (href for href, text in links(html).anchors if text == "B")
     name, kwargs, query = landing(switch, base=urlsplit(page_url).path)
     assert (name, kwargs, query["app"]) == ("mutes:account", {"account": account}, ["b"])
+
+
+# The same links in a real browser
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_in_chromium_each_audit_link_opens_its_account(live_server):
+    from django.contrib.auth.models import Group, User
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing; browser tests need it.")
+    lead = User.objects.create_user(username="ids-lead", password="ids-lead-password")
+    lead.groups.add(Group.objects.get(name="Lead"))
+    for account in HOSTILE:
+        audit_row(account=account)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            page.goto(live_server.url + reverse("login"))
+            page.fill('input[name="username"]', "ids-lead")
+            page.fill('input[name="password"]', "ids-lead-password")
+            page.click('button[type="submit"]')
+            page.wait_for_url(live_server.url + reverse("mutes:lookup"))
+            page.goto(live_server.url + reverse("audit:list"))
+            # Each link as the browser resolved it: the URL it requests when clicked.
+            resolved = page.eval_on_selector_all(
+                "a:has(code.account)", "links => links.map(a => [a.textContent, a.href])"
+            )
+            assert sorted(text for text, _ in resolved) == sorted(HOSTILE)
+            for account, href in resolved:
+                page.goto(href, wait_until="domcontentloaded")
+                assert page.locator("h1 code.account").inner_text() == account, href
+        finally:
+            browser.close()
