@@ -64,7 +64,7 @@ class AccountAppMixin(AppRequestedMixin):
 
     def lookup_page(self, form: LookupForm, *, status: int = 200) -> HttpResponse:
         """The lookup form; when it refused an ID for its spaces, a link to the ID without them."""
-        suggestion = form.suggestion if form.is_bound else ""
+        suggestion = form.suggestion
         context = {
             "form": form,
             "suggestion": suggestion,
@@ -77,7 +77,8 @@ class PaddedAccountMixin:
     """Refuses an account in the URL that starts or ends with whitespace, before any call.
 
     Such an ID is a different account to Tencent from the one without the spaces, yet looks the
-    same on the page: the lookup form explains and links to the ID without them.
+    same on the page: the lookup form explains and links to the ID without them. Placed after
+    AccountAppMixin, whose app and lookup page it uses.
     """
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
