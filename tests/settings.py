@@ -17,3 +17,7 @@ TIM_ADMIN_IDENTIFIER = "administrator"
 TIM_REGION = "china"
 TIM_API_BASE_URL = ""
 TIM_SANDBOX_LATENCY_MS = 0
+
+# The app keeps no uploaded files; with no MEDIA_URL the test live server would look every path
+# up on disk first, percent-decoding it a second time as it does so.
+MEDIA_URL = "/media/"

@@ -7,14 +7,13 @@ are escaped there like any other.
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.text import Truncator
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.core.account_paths import AccountUrls
 from muteadmin.core.durations import describe_seconds, duration
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -25,8 +24,6 @@ REASON_PREVIEW = 60
 NO_VALUE = "—"
 ACTION_LABELS = dict(AuditEntry.Action.choices)
 OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
-# Characters Django's reverse() leaves unquoted in a path (RFC 3986 pchar).
-_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
 # Stands for the one argument when a URL is reversed once for a whole page.
 _PLACEHOLDER = "9876543210"
 
@@ -77,7 +74,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
     """
     zone = timezone.get_current_timezone()
     several = several_apps()
-    account_head, account_tail = _url_around_argument("mutes:account")
+    account_url = AccountUrls()
     detail_head, detail_tail = _url_around_argument("audit:detail")
     rows = []
     for entry in entries:
@@ -107,11 +104,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
                 operator=entry.operator_username or NO_VALUE,
                 action=ACTION_LABELS.get(entry.action, entry.action),
                 account=entry.account,
-                # As reverse("mutes:account", args=[entry.account]) quotes it.
-                account_url=account_head
-                + quote(entry.account, safe=_PATH_SAFE)
-                + account_tail
-                + (app_query(app) if several else ""),
+                account_url=account_url(entry.account, query=app_query(app) if several else ""),
                 app=app,
                 requested=requested,
                 observed=observed,

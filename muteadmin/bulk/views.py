@@ -115,6 +115,8 @@ class BulkJobView(BulkPermissionMixin, View):
             "job": job,
             "status": bulk_job_status(job=job),
             "several_apps": several_apps(),
+            # Each result links to the account's page in the job's app.
+            "app_query": app_query(job.app),
         }
         if job.finished:
             context["page"] = bulk_results_page(

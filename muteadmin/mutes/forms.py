@@ -27,30 +27,61 @@ UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 
 
 class AccountField(forms.CharField):
-    """A Tencent UserID: 1 to 32 bytes of printable ASCII, kept exactly as typed."""
+    """A Tencent UserID: 1 to 32 bytes of printable ASCII, kept exactly as typed.
 
-    def __init__(self, **kwargs) -> None:
+    With `refuse_padding`, an ID that starts or ends with whitespace is refused, naming the ID
+    without it (the error's `suggestion` parameter): Tencent would take `  alice_01  ` for an
+    account of its own that looks just like `alice_01` on a page, and such an ID is almost
+    always a paste that caught the spaces around it.
+    """
+
+    padded_message = "That UserID starts or ends with a space; did you mean %(suggestion)s?"
+    blank_message = "That UserID is only spaces; type the UserID of the account to look up."
+
+    def __init__(self, *, refuse_padding: bool = False, **kwargs) -> None:
         kwargs.setdefault("strip", False)
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
+        self.refuse_padding = refuse_padding
 
     def validate(self, value: str) -> None:
         super().validate(value)
+        trimmed = value.strip()
+        if self.refuse_padding and trimmed != value:
+            self._refuse_padded(trimmed)
         try:
             validate_account(value)
         except InvalidAccount as exc:
             raise ValidationError(str(exc), code="invalid_account") from None
 
+    def _refuse_padded(self, trimmed: str) -> None:
+        if not trimmed:
+            raise ValidationError(self.blank_message, code="blank")
+        try:
+            validate_account(trimmed)
+        except InvalidAccount:
+            return  # the ID is wrong in more ways than the spaces: say what else
+        raise ValidationError(self.padded_message, code="padded", params={"suggestion": trimmed})
+
 
 class LookupForm(forms.Form):
     default_renderer = PLAIN_WIDGET_RENDERER
     account = AccountField(
+        refuse_padding=True,
         label="Account (UserID)",
         error_messages={"required": "Type the UserID of the account to look up."},
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
         ),
     )
+
+    @property
+    def suggestion(self) -> str:
+        """The ID without the whitespace around it, when that is why the form refused it."""
+        for error in self.errors.as_data().get("account", ()):
+            if error.code == "padded":
+                return error.params["suggestion"]
+        return ""
 
 
 class MuteChangeForm(forms.Form):

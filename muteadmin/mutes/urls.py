@@ -1,12 +1,16 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from muteadmin.core.account_paths import AccountConverter
 from muteadmin.mutes import views
 
 app_name = "mutes"
 
+# An account's ID is one path segment, encoded so that any UserID comes back as typed.
+register_converter(AccountConverter, "account")
+
 urlpatterns = [
     path("", views.LookupView.as_view(), name="lookup"),
     path("mutes/", views.LookupView.as_view(), name="find"),
-    path("mutes/<path:account>/cards/", views.AccountCardsView.as_view(), name="cards"),
-    path("mutes/<path:account>/", views.AccountView.as_view(), name="account"),
+    path("mutes/<account:account>/cards/", views.AccountCardsView.as_view(), name="cards"),
+    path("mutes/<account:account>/", views.AccountView.as_view(), name="account"),
 ]

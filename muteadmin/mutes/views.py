@@ -8,9 +8,9 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views import View
 
+from muteadmin.core.account_paths import account_url
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
@@ -60,7 +60,34 @@ class AccountAppMixin(AppRequestedMixin):
 
     def account_url(self, account: str) -> str:
         """The account's page in this app."""
-        return reverse("mutes:account", args=[account]) + app_query(self.app.name)
+        return account_url(account, query=app_query(self.app.name))
+
+    def lookup_page(self, form: LookupForm, *, status: int = 200) -> HttpResponse:
+        """The lookup form; when it refused an ID for its spaces, a link to the ID without them."""
+        suggestion = form.suggestion
+        context = {
+            "form": form,
+            "suggestion": suggestion,
+            "suggestion_url": self.account_url(suggestion) if suggestion else "",
+        }
+        return render(self.request, "mutes/lookup.html", context, status=status)
+
+
+class PaddedAccountMixin:
+    """Refuses an account in the URL that starts or ends with whitespace, before any call.
+
+    Such an ID is a different account to Tencent from the one without the spaces, yet looks the
+    same on the page: the lookup form explains and links to the ID without them. Placed after
+    AccountAppMixin, whose app and lookup page it uses.
+    """
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        account = kwargs.get("account", "")
+        if account != account.strip():
+            form = LookupForm(data={"account": account})
+            if not form.is_valid():
+                return self.lookup_page(form, status=404)
+        return super().dispatch(request, *args, **kwargs)
 
 
 class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
@@ -70,14 +97,14 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "account" not in request.GET:
-            return render(request, "mutes/lookup.html", {"form": LookupForm()})
+            return self.lookup_page(LookupForm())
         form = LookupForm(data=request.GET)
         if not form.is_valid():
-            return render(request, "mutes/lookup.html", {"form": form})
+            return self.lookup_page(form)
         return redirect(self.account_url(form.cleaned_data["account"]))
 
 
-class AccountView(PermissionRequiredMixin, AccountAppMixin, View):
+class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
     permission_required = "mutes.query_mute"
@@ -121,7 +148,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, View):
         """The lookup form explaining why `account` is not a UserID (the service refused it)."""
         form = LookupForm(data={"account": account})
         form.is_valid()
-        return render(self.request, "mutes/lookup.html", {"form": form}, status=404)
+        return self.lookup_page(form, status=404)
 
     def render_account(
         self,
@@ -156,7 +183,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, View):
         return render(self.request, "mutes/account.html", context)
 
 
-class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, View):
+class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
     """Just the two cards, queried afresh: the page's script fetches this when a countdown ends."""
 
     permission_required = "mutes.query_mute"

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.encoding import escape_uri_path
 
 from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
 
@@ -67,7 +68,11 @@ class AppLink:
 
 
 def app_links(request: HttpRequest, *, current: str) -> list[AppLink]:
-    """This page in each configured app: the same query string with another `app`."""
+    """This page in each configured app: the same query string with another `app`.
+
+    The path is quoted again as it came (request.path is decoded), so an account page's link
+    keeps the account's encoded ID rather than a `/` or `?` the ID holds.
+    """
     kept = [
         (name, value)
         for name, values in request.GET.lists()
@@ -78,7 +83,7 @@ def app_links(request: HttpRequest, *, current: str) -> list[AppLink]:
         AppLink(
             name=app.name,
             label=app.label,
-            url=f"{request.path}?{urlencode([*kept, (APP_PARAMETER, app.name)])}",
+            url=f"{escape_uri_path(request.path)}?{urlencode([*kept, (APP_PARAMETER, app.name)])}",
             current=app.name == current,
         )
         for app in tim_apps().values()
