@@ -1,7 +1,8 @@
 """Account pages: look up an account, see its mutes count down, change them."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -11,14 +12,30 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from muteadmin.core.account_paths import account_url
+from muteadmin.core.clock import clock
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
-from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.confirmation import Confirmation, ago_in_words, change_confirmation
+from muteadmin.mutes.forms import (
+    KIND_LABELS,
+    KINDS,
+    SEEN_FIELDS,
+    LookupForm,
+    MuteChangeForm,
+    seen_values,
+)
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.mutes.seen import SeenMutes, StaleMuteState, run_down
 from muteadmin.mutes.selectors import mute_recent_changes
-from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
+from muteadmin.mutes.services import (
+    MuteChangeNotSent,
+    MuteChangeResult,
+    mute_change,
+    mute_get,
+)
+from muteadmin.mutes.setters import MuteSetter, mute_setters
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -33,6 +50,10 @@ class MuteCard:
     label: str
     seconds: int
     ends_at: datetime | None
+    # Who set the mute shown (muted cards only): the change, or None when set outside muteadmin.
+    setter: MuteSetter | None = None
+    set_outside: bool = False
+    set_ago: str = ""
 
     @property
     def permanent(self) -> bool:
@@ -43,16 +64,36 @@ class MuteCard:
         return self.seconds > 0
 
 
-def mute_cards(status: MuteStatus) -> list[MuteCard]:
-    """The C2C and group cards for a status Tencent returned."""
+def mute_cards(
+    status: MuteStatus, setters: Mapping[str, MuteSetter | None] | None = None
+) -> list[MuteCard]:
+    """The C2C and group cards for a status Tencent returned, with who set each mute."""
+    setters = setters or {}
     cards = []
     for kind in KINDS:
         seconds = getattr(status, f"{kind}_seconds")
         ends_at = None
         if 0 < seconds < PERMANENT:
             ends_at = status.observed_at + timedelta(seconds=seconds)
-        cards.append(MuteCard(kind=kind, label=KIND_LABELS[kind], seconds=seconds, ends_at=ends_at))
+        setter = setters.get(kind)
+        cards.append(
+            MuteCard(
+                kind=kind,
+                label=KIND_LABELS[kind],
+                seconds=seconds,
+                ends_at=ends_at,
+                setter=setter,
+                set_outside=kind in setters and setter is None,
+                set_ago=ago_in_words(setter.at, now=status.observed_at) if setter else "",
+            )
+        )
     return cards
+
+
+def status_setters(status: MuteStatus, *, app: str) -> dict[str, MuteSetter | None]:
+    """Who set each of the mutes in `status` (muted kinds only)."""
+    seconds = {kind: getattr(status, f"{kind}_seconds") for kind in KINDS}
+    return mute_setters(account=status.account, seconds=seconds, at=status.observed_at, app=app)
 
 
 class AccountAppMixin(AppRequestedMixin):
@@ -120,7 +161,13 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         if form is None:
             raise PermissionDenied
         if not form.is_valid():
-            return self.render_account(account, form=form, query=False)
+            return self.render_account(account, form=form)
+        expected = form.cleaned_data["expected"]
+        # A post without seen_* comes from a script: no picture to check, nobody to ask.
+        if expected is not None and not form.cleaned_data["confirm"]:
+            confirmation = self.seen_confirmation(account, form=form, seen=expected)
+            if confirmation.required:
+                return self.render_account(account, form=form, confirmation=confirmation)
         try:
             result = mute_change(
                 account=account,
@@ -130,11 +177,17 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
                 group_seconds=form.cleaned_data["group_seconds"],
                 client_ip=client_ip(request),
                 app=self.app.name,
+                expected=expected,
             )
         except InvalidAccount:
             return self.invalid_account(account)
+        except StaleMuteState as exc:
+            return self.render_stale(account, form=form, stale=exc)
+        except MuteChangeNotSent as exc:
+            return self.render_account(account, form=form, change_error=exc.error, sent=False)
         except TencentError as exc:
-            return self.render_account(account, form=form, query=False, error=exc)
+            # It may have gone through: the cards, asked afresh, show what Tencent has now.
+            return self.render_account(account, form=form, query=True, change_error=exc)
         messages.success(request, change_message(result))
         return redirect(self.account_url(account))
 
@@ -150,15 +203,60 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         form.is_valid()
         return self.lookup_page(form, status=404)
 
+    def seen_confirmation(
+        self, account: str, *, form: MuteChangeForm, seen: SeenMutes
+    ) -> Confirmation:
+        """The confirmation for a change made on the state the moderator's page showed."""
+        now = datetime.fromtimestamp(clock().time(), UTC)
+        elapsed = max((now - seen.seen_at).total_seconds(), 0.0)
+        seconds = {kind: seen.seconds(kind) for kind in KINDS}
+        setters = mute_setters(account=account, seconds=seconds, at=seen.seen_at, app=self.app.name)
+        return change_confirmation(
+            account=account,
+            operator=self.request.user.get_username(),
+            requested={kind: form.cleaned_data[f"{kind}_seconds"] for kind in KINDS},
+            seconds={kind: run_down(value, elapsed=elapsed) for kind, value in seconds.items()},
+            setters=setters,
+            now=now,
+        )
+
+    def render_stale(
+        self, account: str, *, form: MuteChangeForm, stale: StaleMuteState
+    ) -> HttpResponse:
+        """The state found instead of the one seen, and the change offered again to confirm."""
+        status = stale.status
+        setters = status_setters(status, app=self.app.name)
+        confirmation = change_confirmation(
+            account=account,
+            operator=self.request.user.get_username(),
+            requested={kind: form.cleaned_data[f"{kind}_seconds"] for kind in KINDS},
+            seconds={kind: getattr(status, f"{kind}_seconds") for kind in KINDS},
+            setters=setters,
+            now=status.observed_at,
+        )
+        return self.render_account(
+            account,
+            form=form,
+            status=status,
+            setters=setters,
+            confirmation=Confirmation(sentences=confirmation.sentences, required=True),
+            stale=stale,
+        )
+
     def render_account(
         self,
         account: str,
         *,
         form: MuteChangeForm | None,
-        query: bool,
-        error: TencentError | None = None,
+        query: bool = False,
+        status: MuteStatus | None = None,
+        setters: Mapping[str, MuteSetter | None] | None = None,
+        change_error: TencentError | None = None,
+        sent: bool = True,
+        confirmation: Confirmation | None = None,
+        stale: StaleMuteState | None = None,
     ) -> HttpResponse:
-        cards = None
+        error = None
         if query:
             try:
                 status = mute_get(
@@ -169,18 +267,76 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
                 )
             except TencentError as exc:
                 error = exc
-            else:
-                cards = mute_cards(status)
+        if status is not None and setters is None:
+            setters = status_setters(status, app=self.app.name)
         rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
         context = {
             "account": account,
-            "cards": cards,
+            "cards": mute_cards(status, setters) if status is not None else None,
             "form": form,
             "error": error,
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
         }
+        context |= self.change_context(
+            form,
+            status=status,
+            unknown=error or (change_error if not sent else None),
+            change_error=change_error,
+            sent=sent,
+            confirmation=confirmation,
+            stale=stale,
+        )
         return render(self.request, "mutes/account.html", context)
+
+    def change_context(
+        self,
+        form: MuteChangeForm | None,
+        *,
+        status: MuteStatus | None,
+        unknown: TencentError | None,
+        change_error: TencentError | None,
+        sent: bool,
+        confirmation: Confirmation | None,
+        stale: StaleMuteState | None,
+    ) -> dict:
+        """What the change form and its confirmation need beyond the form itself."""
+        if form is None:
+            return {}
+        if status is not None:
+            seen = seen_values(status)
+        else:
+            seen = {name: form.data.get(name, "") for name in SEEN_FIELDS} if form.is_bound else {}
+        resubmit = []
+        if confirmation is not None:
+            resubmit = [
+                (name, value)
+                for name, values in form.data.lists()
+                if name not in ("csrfmiddlewaretoken", "confirm", *SEEN_FIELDS)
+                for value in values
+            ] + list(seen.items())
+        return {
+            "seen": seen,
+            "form_locked": form_locked_reason(unknown) if status is None and unknown else "",
+            "change_error": change_error.change_message(sent=sent) if change_error else "",
+            "change_error_code": change_error.code_label if change_error else "",
+            "confirmation": confirmation,
+            "resubmit": resubmit,
+            "stale_kinds": [KIND_LABELS[kind] for kind in stale.kinds] if stale else [],
+        }
+
+
+def form_locked_reason(error: TencentError) -> str:
+    """Why the change form is disabled: the account's state could not be read, or it is missing."""
+    if error.account_missing:
+        return (
+            "Changes are disabled: Tencent says this account does not exist in the chat app, so "
+            "there is nothing to mute. Check the account ID."
+        )
+    return (
+        "Changes are disabled: the current mutes could not be read, and a change is only made "
+        "against a known state. Reload the page once Tencent answers."
+    )
 
 
 class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
@@ -204,7 +360,8 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         except TencentError as exc:
             context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
-        context = {"account": account, "cards": mute_cards(status), "app_query": query}
+        cards = mute_cards(status, status_setters(status, app=self.app.name))
+        context = {"account": account, "cards": cards, "app_query": query}
         return render(request, "mutes/account.html#cards", context)
 
 
@@ -212,11 +369,19 @@ def change_message(result: MuteChangeResult) -> str:
     """A line per mute, before → after, for the message shown once the change went through."""
     before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
     after = {"c2c": result.c2c_after, "group": result.group_after}
+    if result.change is None:
+        lifts = " and ".join("C2C" if kind == "c2c" else "group" for kind in result.not_muted)
+        return (
+            f"Nothing was sent for {result.before.account}: its {lifts} mute was not on, "
+            "so there was nothing to lift."
+        )
     requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
     parts = []
     for kind in KINDS:
         label = "C2C" if kind == "c2c" else "Group"
-        if requested[kind] is None:
+        if kind in result.not_muted:
+            parts.append(f"{label}: not muted, nothing to lift")
+        elif requested[kind] is None:
             parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
         else:
             parts.append(

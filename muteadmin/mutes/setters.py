@@ -1,0 +1,130 @@
+"""Who set an account's current mutes: the change in the audit log that explains what Tencent shows.
+
+A mute is credited to the latest successful change of its kind on the account in that app when
+that change, run down to now, gives what Tencent reports; otherwise it was set outside muteadmin
+(another tool, Tencent's console, or a change here whose answer was lost).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connections
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.selectors import audit_app_condition
+from muteadmin.core.sql import rows_as_read
+from muteadmin.mutes.seen import KINDS, mutes_agree, run_down
+from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.upstream.registry import DEFAULT_APP
+
+SETTER_FIELDS = (
+    "id",
+    "created_at",
+    "completed_at",
+    "operator_username",
+    "reason",
+    "c2c_requested",
+    "group_requested",
+)
+
+
+@dataclass(frozen=True)
+class MuteSetter:
+    """The change that set a mute: its audit row, who made it, when and why."""
+
+    entry_id: int
+    operator: str
+    at: datetime
+    reason: str
+
+
+def mute_setters(
+    *, account: str, seconds: Mapping[str, int], at: datetime, app: str = DEFAULT_APP
+) -> dict[str, MuteSetter | None]:
+    """For each kind muted in `seconds` (seconds left at `at`), its setter, or None if outside.
+
+    Kinds not muted are left out. One statement, and none when nothing is muted: the account
+    page asks on every visit (bench/README.md, the account page).
+    """
+    muted = [kind for kind in KINDS if seconds.get(kind, 0) > 0]
+    if not muted:
+        return {}
+    latest = _latest_changes(account=account, app=app, kinds=muted)
+    setters: dict[str, MuteSetter | None] = {}
+    for kind in muted:
+        change = latest.get(kind)
+        explains = change is not None and _explains(
+            requested=change[f"{kind}_requested"],
+            sent_between=(change["created_at"], change["completed_at"]),
+            observed=seconds[kind],
+            at=at,
+        )
+        setters[kind] = (
+            MuteSetter(
+                entry_id=change["id"],
+                operator=change["operator_username"],
+                at=change["created_at"],
+                reason=change["reason"],
+            )
+            if explains
+            else None
+        )
+    return setters
+
+
+def _explains(
+    *, requested: int, sent_between: tuple[datetime, datetime], observed: int, at: datetime
+) -> bool:
+    """Whether a change asking for `requested` seconds, applied by Tencent at some moment between
+    its row's two times, leaves `observed` seconds at `at`."""
+    if requested == 0:
+        return False
+    if requested == PERMANENT:
+        return observed == PERMANENT
+    begun, completed = sent_between
+    # Run down from the later moment the change could have been applied, with the slack of the
+    # call's own duration for an earlier one.
+    latest = run_down(requested, elapsed=max((at - completed).total_seconds(), 0.0))
+    window = max((completed - begun).total_seconds(), 0.0)
+    return mutes_agree(observed=observed, expected=latest, slack=window)
+
+
+def _latest_changes(*, account: str, app: str, kinds: list[str]) -> dict[str, dict[str, Any]]:
+    """The latest successful change of each kind on `account` in `app`, as read by the ORM.
+
+    Written out, not built by the ORM, like mute_recent_changes: each kind's newest row is found
+    walking the account's index (audit_account_recent) newest first, one LIMIT 1 branch a kind.
+    """
+    connection = connections[AuditEntry.objects.db]
+    meta = AuditEntry._meta
+    qn = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return qn(meta.get_field(name).column)
+
+    in_app, app_params = audit_app_condition(app, column=column("app"))
+    selected = ", ".join(column(name) for name in SETTER_FIELDS)
+    branches = []
+    params: list[Any] = []
+    for kind in kinds:
+        # Only quoted names from the model and a kind from KINDS are formatted in; every value
+        # is a parameter.
+        branches.append(
+            f"SELECT '{kind}', {selected} FROM (SELECT {selected} FROM {qn(meta.db_table)}"  # noqa: S608
+            f" WHERE {column('account')} = %s AND {column('action')} = %s"
+            f" AND {column('outcome')} = %s AND {column(f'{kind}_requested')} IS NOT NULL"
+            f" AND {in_app} ORDER BY {column('id')} DESC LIMIT 1) AS latest_{kind}"
+        )
+        params += [
+            account,
+            AuditEntry.Action.CHANGE.value,
+            AuditEntry.Outcome.OK.value,
+            *app_params,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(branches), params)
+        rows = cursor.fetchall()
+    read = rows_as_read(AuditEntry, SETTER_FIELDS, [row[1:] for row in rows], connection=connection)
+    return {row[0]: values for row, values in zip(rows, read, strict=True)}
