@@ -96,6 +96,10 @@ def status_setters(status: MuteStatus, *, app: str) -> dict[str, MuteSetter | No
     return mute_setters(account=status.account, seconds=seconds, at=status.observed_at, app=app)
 
 
+# Each kind of mute as a sentence names it in passing.
+SHORT_NAMES = {"c2c": "C2C", "group": "group"}
+
+
 class AccountAppMixin(AppRequestedMixin):
     """The app a page works on, and the account pages' URLs in it."""
 
@@ -322,7 +326,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
             "change_error_code": change_error.code_label if change_error else "",
             "confirmation": confirmation,
             "resubmit": resubmit,
-            "stale_kinds": [KIND_LABELS[kind] for kind in stale.kinds] if stale else [],
+            "stale_kinds": [SHORT_NAMES[kind] for kind in stale.kinds] if stale else [],
         }
 
 
@@ -370,7 +374,7 @@ def change_message(result: MuteChangeResult) -> str:
     before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
     after = {"c2c": result.c2c_after, "group": result.group_after}
     if result.change is None:
-        lifts = " and ".join("C2C" if kind == "c2c" else "group" for kind in result.not_muted)
+        lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
         return (
             f"Nothing was sent for {result.before.account}: its {lifts} mute was not on, "
             "so there was nothing to lift."
