@@ -306,7 +306,7 @@ def test_lifting_someone_elses_mute_says_exactly_what_will_happen_first(
     assert changes()[-1].reason == "appeal"
 
 
-def test_shortening_someone_elses_mute_asks_first(session_a, session_b):
+def test_shortening_someone_elses_mute_asks_first(session_a, session_b, timed):
     submit(session_b, session_b.get(url()), c2c_seconds="86400", reason="spam")
     asked = submit(session_a, session_a.get(url()), c2c_seconds="600")
     sentence = "Shorten alice_01's C2C mute to 10 min (now 1 d left, set by modb just now: 'spam')."
