@@ -131,7 +131,12 @@ def test_a_change_made_on_a_stale_page_is_refused_and_sends_nothing(
 
     assert refused.status_code == 200
     words = text(refused)
-    assert "Nothing was sent: the C2C mute changed since you loaded this page" in words
+    assert "Nothing was sent: the mutes changed since you loaded this page" in words
+    assert re.search(
+        r"C2C mute: you saw not muted; now (7 d|6 d 23 h 59 min \d+ s) left, "
+        r"set by modb just now: 'raid'\.",
+        words,
+    )
     assert "Set by modb just now" in words
     assert re.search(
         r"Shorten alice_01's C2C mute to 10 min \(now (7 d|6 d 23 h 59 min \d+ s) left, "
@@ -165,7 +170,7 @@ def test_a_mute_changed_outside_muteadmin_is_caught_as_well(session_a, mod_a):
 
     refused = submit(session_a, page, group_seconds="86400")
 
-    assert "Nothing was sent: the group mute changed" in text(refused)
+    assert "Group mute: you saw not muted; now 1 h left, set outside muteadmin." in text(refused)
     assert "Set outside muteadmin" in text(refused)
     assert changes() == []
 
@@ -350,8 +355,25 @@ def test_a_confirmation_is_checked_against_tencent_again(session_a, session_b, m
 
     refused = confirm(session_a, asked)
 
-    assert "Nothing was sent: the C2C mute changed" in text(refused)
+    assert "C2C mute: you saw 1 d left; now permanent, set by modb just now: 'spam raid'." in (
+        text(refused)
+    )
     assert state(mod_a)[0] == PERMANENT
+
+
+def test_a_refusal_says_who_lifted_a_mute_meanwhile(session_a, session_b, mod_a, timed):
+    submit(session_b, session_b.get(url()), group_seconds="86400", reason="threats")
+    timed.advance(600)
+    page_a = session_a.get(url())
+    timed.advance(60)
+    submit(session_b, session_b.get(url()), group_seconds="0", reason="appeal upheld", confirm="on")
+
+    refused = submit(session_a, page_a, group_seconds="604800", reason="repeat offence")
+
+    words = text(refused)
+    assert "Group mute: you saw 23 h 50 min left; now not muted, lifted by modb just now: " in words
+    assert "'appeal upheld'." in words
+    assert state(mod_a)[1] == 0
 
 
 # The cards

@@ -57,11 +57,39 @@ def change_confirmation(
     return Confirmation(sentences=tuple(sentences), required=required)
 
 
+def stale_sentences(
+    *,
+    kinds: tuple[str, ...],
+    seen: Mapping[str, int],
+    seconds: Mapping[str, int],
+    setters: Mapping[str, MuteSetter | None],
+    lifters: Mapping[str, MuteSetter | None],
+    now: datetime,
+) -> tuple[str, ...]:
+    """A sentence per mute that moved since the page was drawn: what was seen, what is, and who."""
+    sentences = []
+    for kind in kinds:
+        was = _left(seen[kind]) if seen[kind] else "not muted"
+        if seconds[kind]:
+            now_clause = f"{_left(seconds[kind])}, {setter_in_words(setters.get(kind), now=now)}"
+        elif (lifter := lifters.get(kind)) is not None:
+            now_clause = f"not muted, lifted by {_by(lifter, now=now)}"
+        else:
+            now_clause = "not muted: it ran out or was lifted outside muteadmin"
+        name = _MUTE_NAMES[kind]
+        sentences.append(f"{name[0].upper()}{name[1:]}: you saw {was}; now {now_clause}.")
+    return tuple(sentences)
+
+
 def setter_in_words(setter: MuteSetter | None, *, now: datetime) -> str:
     """ "set by mod1 3 h ago: 'threats in DMs'", or "set outside muteadmin"."""
     if setter is None:
         return "set outside muteadmin"
-    return f"set by {setter.operator} {ago_in_words(setter.at, now=now)}: '{setter.reason}'"
+    return f"set by {_by(setter, now=now)}"
+
+
+def _by(setter: MuteSetter, *, now: datetime) -> str:
+    return f"{setter.operator} {ago_in_words(setter.at, now=now)}: '{setter.reason}'"
 
 
 def ago_in_words(moment: datetime, *, now: datetime) -> str:

@@ -7,7 +7,7 @@ that change, run down to now, gives what Tencent reports; otherwise it was set o
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections
@@ -15,7 +15,7 @@ from django.db import connections
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
 from muteadmin.core.sql import rows_as_read
-from muteadmin.mutes.seen import KINDS, mutes_agree, run_down
+from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -61,17 +61,34 @@ def mute_setters(
             observed=seconds[kind],
             at=at,
         )
-        setters[kind] = (
-            MuteSetter(
-                entry_id=change["id"],
-                operator=change["operator_username"],
-                at=change["created_at"],
-                reason=change["reason"],
-            )
-            if explains
-            else None
-        )
+        setters[kind] = _setter(change) if explains else None
     return setters
+
+
+def mute_lifters(
+    *, account: str, kinds: list[str], since: datetime, app: str = DEFAULT_APP
+) -> dict[str, MuteSetter | None]:
+    """For each of `kinds`, the change here that lifted it at or after `since`, else None.
+
+    Read only when a change is refused because a mute moved, to say who lifted it.
+    """
+    latest = _latest_changes(account=account, app=app, kinds=kinds) if kinds else {}
+    earliest = since - timedelta(seconds=TOLERANCE_SECONDS)
+    lifters: dict[str, MuteSetter | None] = {}
+    for kind in kinds:
+        change = latest.get(kind)
+        lifted = change is not None and change[f"{kind}_requested"] == 0
+        lifters[kind] = _setter(change) if lifted and change["created_at"] >= earliest else None
+    return lifters
+
+
+def _setter(change: Mapping[str, Any]) -> MuteSetter:
+    return MuteSetter(
+        entry_id=change["id"],
+        operator=change["operator_username"],
+        at=change["created_at"],
+        reason=change["reason"],
+    )
 
 
 def _explains(

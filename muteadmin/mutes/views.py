@@ -16,7 +16,12 @@ from muteadmin.core.clock import clock
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
-from muteadmin.mutes.confirmation import Confirmation, ago_in_words, change_confirmation
+from muteadmin.mutes.confirmation import (
+    Confirmation,
+    ago_in_words,
+    change_confirmation,
+    stale_sentences,
+)
 from muteadmin.mutes.forms import (
     KIND_LABELS,
     KINDS,
@@ -35,7 +40,7 @@ from muteadmin.mutes.services import (
     mute_change,
     mute_get,
 )
-from muteadmin.mutes.setters import MuteSetter, mute_setters
+from muteadmin.mutes.setters import MuteSetter, mute_lifters, mute_setters
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -238,13 +243,27 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
             setters=setters,
             now=status.observed_at,
         )
+        lifters = mute_lifters(
+            account=account,
+            kinds=[kind for kind in stale.kinds if not getattr(status, f"{kind}_seconds")],
+            since=stale.seen.seen_at,
+            app=self.app.name,
+        )
+        moved = stale_sentences(
+            kinds=stale.kinds,
+            seen={kind: stale.seen.seconds(kind) for kind in KINDS},
+            seconds={kind: getattr(status, f"{kind}_seconds") for kind in KINDS},
+            setters=setters,
+            lifters=lifters,
+            now=status.observed_at,
+        )
         return self.render_account(
             account,
             form=form,
             status=status,
             setters=setters,
             confirmation=Confirmation(sentences=confirmation.sentences, required=True),
-            stale=stale,
+            stale=moved,
         )
 
     def render_account(
@@ -258,7 +277,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         change_error: TencentError | None = None,
         sent: bool = True,
         confirmation: Confirmation | None = None,
-        stale: StaleMuteState | None = None,
+        stale: tuple[str, ...] = (),
     ) -> HttpResponse:
         error = None
         if query:
@@ -302,7 +321,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         change_error: TencentError | None,
         sent: bool,
         confirmation: Confirmation | None,
-        stale: StaleMuteState | None,
+        stale: tuple[str, ...],
     ) -> dict:
         """What the change form and its confirmation need beyond the form itself."""
         if form is None:
@@ -326,7 +345,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
             "change_error_code": change_error.code_label if change_error else "",
             "confirmation": confirmation,
             "resubmit": resubmit,
-            "stale_kinds": [SHORT_NAMES[kind] for kind in stale.kinds] if stale else [],
+            "stale": stale,
         }
 
 
@@ -375,8 +394,9 @@ def change_message(result: MuteChangeResult) -> str:
     after = {"c2c": result.c2c_after, "group": result.group_after}
     if result.change is None:
         lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
+        were = "mutes were" if len(result.not_muted) > 1 else "mute was"
         return (
-            f"Nothing was sent for {result.before.account}: its {lifts} mute was not on, "
+            f"Nothing was sent for {result.before.account}: its {lifts} {were} not on, "
             "so there was nothing to lift."
         )
     requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
