@@ -18,6 +18,12 @@ from muteadmin.mutes.seen import TOLERANCE_SECONDS, SeenMutes, StaleMuteState
 from muteadmin.mutes.services import MuteChangeNotSent, mute_change, mute_get
 from muteadmin.sandbox.runtime import SandboxRuntime
 from muteadmin.sandbox.services import sandbox_fault_push
+from muteadmin.tencent.errors import (
+    TencentInvalidRequest,
+    TencentRateLimited,
+    TencentTimeout,
+    TencentTransportError,
+)
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_set
 from muteadmin.upstream.clients import tim_client
 from tests.conftest import user_in
@@ -509,3 +515,25 @@ def test_the_service_says_the_change_was_not_sent_when_the_query_before_fails(mo
         mute_change(account=ACCOUNT, operator=mod_a, reason="r", c2c_seconds=60)
     assert caught.value.error.account_missing
     assert list(AuditEntry.objects.values_list("action", "outcome")) == [("query", "error")]
+
+
+@pytest.mark.parametrize(
+    ("error", "sent", "opening"),
+    [
+        (TencentTimeout("ReadTimeout: read timeout=5.5"), False, "Nothing was changed: muteadmin"),
+        (TencentTimeout("ReadTimeout: read timeout=5.5"), True, "The change may have gone through"),
+        (TencentTransportError("HTTP 502"), True, "The change may have gone through"),
+        (
+            TencentInvalidRequest("x", error_code=70107),
+            True,
+            "Nothing was changed: Tencent refused",
+        ),
+        (TencentRateLimited("x", error_code=60007), True, "Nothing was changed: Tencent refused"),
+        (TencentRateLimited("x", error_code=60007), False, "Nothing was changed: muteadmin"),
+    ],
+)
+def test_a_failed_change_says_first_whether_it_could_have_reached_tencent(error, sent, opening):
+    message = error.change_message(sent=sent)
+    assert message.startswith(opening)
+    assert error.moderator_message in message or error.lost_answer in message
+    assert "5.5" not in message and "ReadTimeout" not in message
