@@ -16,7 +16,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
 from muteadmin.core.sql import rows_as_read
 from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
-from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 from muteadmin.upstream.registry import DEFAULT_APP
 
 SETTER_FIELDS = (
@@ -63,6 +63,14 @@ def mute_setters(
         )
         setters[kind] = _setter(change) if explains else None
     return setters
+
+
+def mute_status_setters(
+    *, status: MuteStatus, app: str = DEFAULT_APP
+) -> dict[str, MuteSetter | None]:
+    """mute_setters for the mutes of a status Tencent returned."""
+    seconds = {kind: getattr(status, f"{kind}_seconds") for kind in KINDS}
+    return mute_setters(account=status.account, seconds=seconds, at=status.observed_at, app=app)
 
 
 def mute_lifters(

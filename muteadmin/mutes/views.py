@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -12,27 +12,23 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from muteadmin.core.account_paths import account_url
-from muteadmin.core.clock import clock
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
+from muteadmin.mutes.change_guard import ChangeGuardMixin
 from muteadmin.mutes.confirmation import (
     Confirmation,
     ago_in_words,
-    change_confirmation,
-    stale_sentences,
 )
 from muteadmin.mutes.forms import (
     KIND_LABELS,
     KINDS,
-    SEEN_FIELDS,
     LookupForm,
     MuteChangeForm,
-    seen_values,
 )
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.permissions import mute_permissions
-from muteadmin.mutes.seen import SeenMutes, StaleMuteState, run_down
+from muteadmin.mutes.seen import StaleMuteState
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import (
     MuteChangeNotSent,
@@ -40,7 +36,7 @@ from muteadmin.mutes.services import (
     mute_change,
     mute_get,
 )
-from muteadmin.mutes.setters import MuteSetter, mute_lifters, mute_setters
+from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -93,12 +89,6 @@ def mute_cards(
             )
         )
     return cards
-
-
-def status_setters(status: MuteStatus, *, app: str) -> dict[str, MuteSetter | None]:
-    """Who set each of the mutes in `status` (muted kinds only)."""
-    seconds = {kind: getattr(status, f"{kind}_seconds") for kind in KINDS}
-    return mute_setters(account=status.account, seconds=seconds, at=status.observed_at, app=app)
 
 
 # Each kind of mute as a sentence names it in passing.
@@ -154,7 +144,9 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
         return redirect(self.account_url(form.cleaned_data["account"]))
 
 
-class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
+class AccountView(
+    PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, ChangeGuardMixin, View
+):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
     permission_required = "mutes.query_mute"
@@ -212,60 +204,6 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         form.is_valid()
         return self.lookup_page(form, status=404)
 
-    def seen_confirmation(
-        self, account: str, *, form: MuteChangeForm, seen: SeenMutes
-    ) -> Confirmation:
-        """The confirmation for a change made on the state the moderator's page showed."""
-        now = datetime.fromtimestamp(clock().time(), UTC)
-        elapsed = max((now - seen.seen_at).total_seconds(), 0.0)
-        seconds = {kind: seen.seconds(kind) for kind in KINDS}
-        setters = mute_setters(account=account, seconds=seconds, at=seen.seen_at, app=self.app.name)
-        return change_confirmation(
-            account=account,
-            operator=self.request.user.get_username(),
-            requested={kind: form.cleaned_data[f"{kind}_seconds"] for kind in KINDS},
-            seconds={kind: run_down(value, elapsed=elapsed) for kind, value in seconds.items()},
-            setters=setters,
-            now=now,
-        )
-
-    def render_stale(
-        self, account: str, *, form: MuteChangeForm, stale: StaleMuteState
-    ) -> HttpResponse:
-        """The state found instead of the one seen, and the change offered again to confirm."""
-        status = stale.status
-        setters = status_setters(status, app=self.app.name)
-        confirmation = change_confirmation(
-            account=account,
-            operator=self.request.user.get_username(),
-            requested={kind: form.cleaned_data[f"{kind}_seconds"] for kind in KINDS},
-            seconds={kind: getattr(status, f"{kind}_seconds") for kind in KINDS},
-            setters=setters,
-            now=status.observed_at,
-        )
-        lifters = mute_lifters(
-            account=account,
-            kinds=[kind for kind in stale.kinds if not getattr(status, f"{kind}_seconds")],
-            since=stale.seen.seen_at,
-            app=self.app.name,
-        )
-        moved = stale_sentences(
-            kinds=stale.kinds,
-            seen={kind: stale.seen.seconds(kind) for kind in KINDS},
-            seconds={kind: getattr(status, f"{kind}_seconds") for kind in KINDS},
-            setters=setters,
-            lifters=lifters,
-            now=status.observed_at,
-        )
-        return self.render_account(
-            account,
-            form=form,
-            status=status,
-            setters=setters,
-            confirmation=Confirmation(sentences=confirmation.sentences, required=True),
-            stale=moved,
-        )
-
     def render_account(
         self,
         account: str,
@@ -291,7 +229,7 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
             except TencentError as exc:
                 error = exc
         if status is not None and setters is None:
-            setters = status_setters(status, app=self.app.name)
+            setters = mute_status_setters(status=status, app=self.app.name)
         rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
         context = {
             "account": account,
@@ -311,55 +249,6 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
             stale=stale,
         )
         return render(self.request, "mutes/account.html", context)
-
-    def change_context(
-        self,
-        form: MuteChangeForm | None,
-        *,
-        status: MuteStatus | None,
-        unknown: TencentError | None,
-        change_error: TencentError | None,
-        sent: bool,
-        confirmation: Confirmation | None,
-        stale: tuple[str, ...],
-    ) -> dict:
-        """What the change form and its confirmation need beyond the form itself."""
-        if form is None:
-            return {}
-        if status is not None:
-            seen = seen_values(status)
-        else:
-            seen = {name: form.data.get(name, "") for name in SEEN_FIELDS} if form.is_bound else {}
-        resubmit = []
-        if confirmation is not None:
-            resubmit = [
-                (name, value)
-                for name, values in form.data.lists()
-                if name not in ("csrfmiddlewaretoken", "confirm", *SEEN_FIELDS)
-                for value in values
-            ] + list(seen.items())
-        return {
-            "seen": seen,
-            "form_locked": form_locked_reason(unknown) if status is None and unknown else "",
-            "change_error": change_error.change_message(sent=sent) if change_error else "",
-            "change_error_code": change_error.code_label if change_error else "",
-            "confirmation": confirmation,
-            "resubmit": resubmit,
-            "stale": stale,
-        }
-
-
-def form_locked_reason(error: TencentError) -> str:
-    """Why the change form is disabled: the account's state could not be read, or it is missing."""
-    if error.account_missing:
-        return (
-            "Changes are disabled: Tencent says this account does not exist in the chat app, so "
-            "there is nothing to mute. Check the account ID."
-        )
-    return (
-        "Changes are disabled: the current mutes could not be read, and a change is only made "
-        "against a known state. Reload the page once Tencent answers."
-    )
 
 
 class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
@@ -383,7 +272,7 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         except TencentError as exc:
             context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
-        cards = mute_cards(status, status_setters(status, app=self.app.name))
+        cards = mute_cards(status, mute_status_setters(status=status, app=self.app.name))
         context = {"account": account, "cards": cards, "app_query": query}
         return render(request, "mutes/account.html#cards", context)
 
