@@ -133,3 +133,26 @@ def test_countdown_reaching_zero_asks_tencent_again(browser_page, live_server, l
     page.locator('[data-mute="c2c"]', has_text="Not muted").wait_for()
     assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") == "0"
     assert console_errors == []
+
+
+def test_a_permanent_mute_waits_for_the_confirm_button(browser_page, live_server) -> None:
+    page, console_errors = browser_page
+    page.goto(live_server.url + reverse("mutes:account", args=["confirm-test"]))
+    form = page.locator("form.change")
+    form.locator('[name="group_seconds"]').select_option("4294967295")
+    form.locator('[name="reason"]').fill("Browser test: threats in group chats.")
+    with page.expect_navigation():
+        form.locator('button[type="submit"]').click()
+
+    # Nothing sent yet: the page says what will happen and offers the button.
+    sentence = "Mute confirm-test's group messages permanently (now not muted)."
+    assert page.locator("[data-confirm] li").all_inner_texts() == [sentence]
+    assert page.locator('[data-mute="group"]').count() == 0
+    with page.expect_navigation():
+        page.locator("[data-confirm-button]").click()
+
+    assert page.locator("[data-confirm]").count() == 0
+    group = page.locator('[data-mute="group"]')
+    assert "Permanently muted" in group.inner_text()
+    assert "Set by browser-lead" in group.inner_text()
+    assert console_errors == []

@@ -359,7 +359,7 @@ def test_end_time_is_shown_in_the_configured_zone_and_named(as_moderator, settin
 
 def test_account_page_lists_recent_changes_with_who_and_why(as_moderator, auditor, client):
     change(as_moderator, "olga", c2c_seconds="600", reason="spam <b>links</b>")
-    change(as_moderator, "olga", group_seconds="0", reason="appeal accepted")
+    change(as_moderator, "olga", c2c_seconds="0", reason="appeal accepted")
     change(as_moderator, "someone-else", c2c_seconds="600", reason="not olga")
     client.force_login(auditor)
     html = client.get(account_url("olga")).content.decode()

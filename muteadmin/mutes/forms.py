@@ -1,11 +1,14 @@
 """Forms for looking up an account and changing its mutes; validation only, no calls."""
 
+from datetime import UTC, datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
+from muteadmin.mutes.seen import SeenMutes
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
-from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
 CUSTOM = "custom"
 KINDS = ("c2c", "group")
@@ -24,6 +27,23 @@ PRESETS = [
 ]
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
+SEEN_FIELDS = ("seen_c2c", "seen_group", "seen_at")
+
+
+def seen_values(status: MuteStatus) -> dict[str, str]:
+    """The seen_* fields for a page showing `status`: its seconds, and when, to the second."""
+    observed = status.observed_at.astimezone(UTC).replace(microsecond=0)
+    return {
+        "seen_c2c": str(status.c2c_seconds),
+        "seen_group": str(status.group_seconds),
+        "seen_at": observed.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _seen_seconds(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or int(raw) > PERMANENT:
+        raise ValueError(raw)
+    return int(raw)
 
 
 class AccountField(forms.CharField):
@@ -85,7 +105,12 @@ class LookupForm(forms.Form):
 
 
 class MuteChangeForm(forms.Form):
-    """New C2C and group mute lengths in seconds; a blank field leaves that mute untouched."""
+    """New C2C and group mute lengths in seconds; a blank field leaves that mute untouched.
+
+    Its cleaned data also holds `expected`, the state the page showed (SeenMutes, None for a post
+    without seen_c2c, seen_group and seen_at: a script), and `confirm`, whether the moderator has
+    confirmed the change on its confirmation step.
+    """
 
     # Drawn on every visit to an account's page: its seven widgets through the template engine
     # cost more than the rest of the page's markup (bench/README.md, the account page).
@@ -100,6 +125,10 @@ class MuteChangeForm(forms.Form):
         ),
         "permanent_denied": "You may not mute accounts permanently; ask a Lead to do it.",
         "nothing_chosen": "Choose a new C2C mute, a new group mute, or both.",
+        "seen_damaged": (
+            "This form's record of the mutes you saw is incomplete or damaged; load the account "
+            "again and make your change from there."
+        ),
     }
 
     reason = forms.CharField(
@@ -138,10 +167,35 @@ class MuteChangeForm(forms.Form):
         cleaned = super().clean()
         for kind in KINDS:
             cleaned[f"{kind}_seconds"] = self._seconds(kind)
+        # SEEN_FIELDS and `confirm` are hidden inputs the account page writes itself (the page
+        # draws them from the state it shows, not from what was posted), so they are read here.
+        cleaned["expected"] = self._seen()
+        cleaned["confirm"] = bool(self.data.get("confirm"))
         chosen = [cleaned[f"{kind}_seconds"] for kind in KINDS]
         if not self.errors and chosen == [None, None]:
             raise ValidationError(self.error_messages["nothing_chosen"], code="nothing_chosen")
         return cleaned
+
+    def _seen(self) -> SeenMutes | None:
+        """What the page showed, or None for a post without any of the seen_* fields."""
+        raw = [str(self.data.get(name) or "").strip() for name in SEEN_FIELDS]
+        if raw == ["", "", ""]:
+            return None
+        c2c, group, moment = raw
+        try:
+            seen = SeenMutes(
+                c2c_seconds=_seen_seconds(c2c),
+                group_seconds=_seen_seconds(group),
+                seen_at=datetime.fromisoformat(moment),
+            )
+        except ValueError:
+            seen = None
+        if seen is None or seen.seen_at.tzinfo is None:
+            self.add_error(
+                None, ValidationError(self.error_messages["seen_damaged"], code="seen_damaged")
+            )
+            return None
+        return seen
 
     def _seconds(self, kind: str) -> int | None:
         """The seconds chosen for one kind of mute, or None when it is to be left alone."""

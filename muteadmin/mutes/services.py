@@ -13,9 +13,10 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCall, audit_calls
 from muteadmin.core.clock import clock
 from muteadmin.mutes.permissions import mute_change_permitted
+from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import (
-    PERMANENT,
     MuteChange,
     MuteStatus,
     nospeaking_get,
@@ -35,12 +36,23 @@ class MuteChangeResult:
     """What a change did: the state before it (None if not queried) and the state it left behind.
 
     An `*_after` is None only for a field left alone when the state before was not queried.
+    `change` is None when nothing was sent: every mute asked for was a lift of one that the
+    query before found not muted (those kinds are in `not_muted`, sent or not).
     """
 
     before: MuteStatus | None
-    change: MuteChange
+    change: MuteChange | None
     c2c_after: int | None
     group_after: int | None
+    not_muted: tuple[str, ...] = ()
+
+
+class MuteChangeNotSent(Exception):
+    """The query made before a change failed, so the change was never sent; `error` says why."""
+
+    def __init__(self, error: TencentError) -> None:
+        self.error = error
+        super().__init__(error.error_info)
 
 
 @dataclass(frozen=True)
@@ -140,9 +152,14 @@ def mute_change(
     deadline: float = INTERACTIVE_DEADLINE,
     query_before: bool = True,
     app: str | None = None,
+    expected: SeenMutes | None = None,
 ) -> MuteChangeResult:
     """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
+    The query before the change guards it: when it fails, MuteChangeNotSent (nothing sent); when
+    the mutes differ from `expected` (what the moderator's page showed, None for a script) by
+    more than the time since, StaleMuteState (nothing sent); a lift of a mute it finds not
+    muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     The query and the change share one correlation id (a bulk job's, when `job_id` is given).
     `app` is a name from TIM_APPS, None for the default app (KeyError for one not configured).
@@ -151,8 +168,9 @@ def mute_change(
     started = clock().monotonic()
     correlation_id = None if job_id is not None else uuid.uuid4()
     before = None
+    not_muted: tuple[str, ...] = ()
     if query_before:
-        before = mute_get(
+        before = _state_before(
             account=account,
             operator=operator,
             client_ip=client_ip,
@@ -161,6 +179,11 @@ def mute_change(
             correlation_id=correlation_id,
             app=app,
         )
+        c2c_seconds, group_seconds, not_muted = _still_to_send(
+            before, expected=expected, c2c_seconds=c2c_seconds, group_seconds=group_seconds
+        )
+        if c2c_seconds is None and group_seconds is None:
+            return _nothing_sent(before, not_muted=not_muted)
     (call,) = mute_change_many(
         accounts=[account],
         operator=operator,
@@ -176,7 +199,53 @@ def mute_change(
     )
     if call.error is not None:
         raise call.error
-    return call.change
+    return replace(call.change, not_muted=not_muted)
+
+
+def _state_before(**query: Any) -> MuteStatus:
+    """mute_get for the query before a change; its failure means the change was never sent."""
+    try:
+        return mute_get(**query)
+    except TencentError as exc:
+        raise MuteChangeNotSent(exc) from exc
+
+
+def _still_to_send(
+    before: MuteStatus,
+    *,
+    expected: SeenMutes | None,
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+) -> tuple[int | None, int | None, tuple[str, ...]]:
+    """What of a change is sent after the query before it, and the lifts of unmuted kinds dropped.
+
+    Raises StaleMuteState when the mutes are not what `expected` has run down to.
+    """
+    if expected is not None and (moved := kinds_changed(seen=expected, status=before)):
+        raise StaleMuteState(status=before, seen=expected, kinds=moved)
+    requested = {"c2c": c2c_seconds, "group": group_seconds}
+    not_muted = tuple(
+        kind
+        for kind, seconds in requested.items()
+        if seconds == 0 and getattr(before, f"{kind}_seconds") == 0
+    )
+    # Lifting a mute that is not there would still reach Tencent and the history: drop it.
+    return (
+        None if "c2c" in not_muted else c2c_seconds,
+        None if "group" in not_muted else group_seconds,
+        not_muted,
+    )
+
+
+def _nothing_sent(before: MuteStatus, *, not_muted: tuple[str, ...]) -> MuteChangeResult:
+    """The result of a change that found nothing to send: the state before, as it still is."""
+    return MuteChangeResult(
+        before=before,
+        change=None,
+        c2c_after=before.c2c_seconds,
+        group_after=before.group_seconds,
+        not_muted=not_muted,
+    )
 
 
 def mute_change_many(
@@ -268,9 +337,7 @@ def _after(
     if before is None:
         return None
     seconds = getattr(before, f"{kind}_seconds")
-    if seconds == PERMANENT:
-        return PERMANENT
-    return max(seconds - int((now - before.observed_at).total_seconds()), 0)
+    return run_down(seconds, elapsed=(now - before.observed_at).total_seconds())
 
 
 def _audited_calls[T](

@@ -1,5 +1,6 @@
 """Account pages: look up an account, see its mutes count down, change them."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,11 +15,28 @@ from muteadmin.core.account_paths import account_url
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
-from muteadmin.mutes.forms import KIND_LABELS, KINDS, LookupForm, MuteChangeForm
+from muteadmin.mutes.change_guard import ChangeGuardMixin
+from muteadmin.mutes.confirmation import (
+    Confirmation,
+    ago_in_words,
+)
+from muteadmin.mutes.forms import (
+    KIND_LABELS,
+    KINDS,
+    LookupForm,
+    MuteChangeForm,
+)
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.mutes.seen import StaleMuteState
 from muteadmin.mutes.selectors import mute_recent_changes
-from muteadmin.mutes.services import MuteChangeResult, mute_change, mute_get
+from muteadmin.mutes.services import (
+    MuteChangeNotSent,
+    MuteChangeResult,
+    mute_change,
+    mute_get,
+)
+from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -33,6 +51,10 @@ class MuteCard:
     label: str
     seconds: int
     ends_at: datetime | None
+    # Who set the mute shown (muted cards only): the change, or None when set outside muteadmin.
+    setter: MuteSetter | None = None
+    set_outside: bool = False
+    set_ago: str = ""
 
     @property
     def permanent(self) -> bool:
@@ -43,16 +65,34 @@ class MuteCard:
         return self.seconds > 0
 
 
-def mute_cards(status: MuteStatus) -> list[MuteCard]:
-    """The C2C and group cards for a status Tencent returned."""
+def mute_cards(
+    status: MuteStatus, setters: Mapping[str, MuteSetter | None] | None = None
+) -> list[MuteCard]:
+    """The C2C and group cards for a status Tencent returned, with who set each mute."""
+    setters = setters or {}
     cards = []
     for kind in KINDS:
         seconds = getattr(status, f"{kind}_seconds")
         ends_at = None
         if 0 < seconds < PERMANENT:
             ends_at = status.observed_at + timedelta(seconds=seconds)
-        cards.append(MuteCard(kind=kind, label=KIND_LABELS[kind], seconds=seconds, ends_at=ends_at))
+        setter = setters.get(kind)
+        cards.append(
+            MuteCard(
+                kind=kind,
+                label=KIND_LABELS[kind],
+                seconds=seconds,
+                ends_at=ends_at,
+                setter=setter,
+                set_outside=kind in setters and setter is None,
+                set_ago=ago_in_words(setter.at, now=status.observed_at) if setter else "",
+            )
+        )
     return cards
+
+
+# Each kind of mute as a sentence names it in passing.
+SHORT_NAMES = {"c2c": "C2C", "group": "group"}
 
 
 class AccountAppMixin(AppRequestedMixin):
@@ -104,7 +144,9 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
         return redirect(self.account_url(form.cleaned_data["account"]))
 
 
-class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
+class AccountView(
+    PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, ChangeGuardMixin, View
+):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
     permission_required = "mutes.query_mute"
@@ -120,7 +162,13 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         if form is None:
             raise PermissionDenied
         if not form.is_valid():
-            return self.render_account(account, form=form, query=False)
+            return self.render_account(account, form=form)
+        expected = form.cleaned_data["expected"]
+        # A post without seen_* comes from a script: no picture to check, nobody to ask.
+        if expected is not None and not form.cleaned_data["confirm"]:
+            confirmation = self.seen_confirmation(account, form=form, seen=expected)
+            if confirmation.required:
+                return self.render_account(account, form=form, confirmation=confirmation)
         try:
             result = mute_change(
                 account=account,
@@ -130,11 +178,17 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
                 group_seconds=form.cleaned_data["group_seconds"],
                 client_ip=client_ip(request),
                 app=self.app.name,
+                expected=expected,
             )
         except InvalidAccount:
             return self.invalid_account(account)
+        except StaleMuteState as exc:
+            return self.render_stale(account, form=form, stale=exc)
+        except MuteChangeNotSent as exc:
+            return self.render_account(account, form=form, change_error=exc.error, sent=False)
         except TencentError as exc:
-            return self.render_account(account, form=form, query=False, error=exc)
+            # It may have gone through: the cards, asked afresh, show what Tencent has now.
+            return self.render_account(account, form=form, query=True, change_error=exc)
         messages.success(request, change_message(result))
         return redirect(self.account_url(account))
 
@@ -155,10 +209,15 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
         account: str,
         *,
         form: MuteChangeForm | None,
-        query: bool,
-        error: TencentError | None = None,
+        query: bool = False,
+        status: MuteStatus | None = None,
+        setters: Mapping[str, MuteSetter | None] | None = None,
+        change_error: TencentError | None = None,
+        sent: bool = True,
+        confirmation: Confirmation | None = None,
+        stale: tuple[str, ...] = (),
     ) -> HttpResponse:
-        cards = None
+        error = None
         if query:
             try:
                 status = mute_get(
@@ -169,17 +228,26 @@ class AccountView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, 
                 )
             except TencentError as exc:
                 error = exc
-            else:
-                cards = mute_cards(status)
+        if status is not None and setters is None:
+            setters = mute_status_setters(status=status, app=self.app.name)
         rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
         context = {
             "account": account,
-            "cards": cards,
+            "cards": mute_cards(status, setters) if status is not None else None,
             "form": form,
             "error": error,
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
         }
+        context |= self.change_context(
+            form,
+            status=status,
+            unknown=error or (change_error if not sent else None),
+            change_error=change_error,
+            sent=sent,
+            confirmation=confirmation,
+            stale=stale,
+        )
         return render(self.request, "mutes/account.html", context)
 
 
@@ -204,7 +272,8 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         except TencentError as exc:
             context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
-        context = {"account": account, "cards": mute_cards(status), "app_query": query}
+        cards = mute_cards(status, mute_status_setters(status=status, app=self.app.name))
+        context = {"account": account, "cards": cards, "app_query": query}
         return render(request, "mutes/account.html#cards", context)
 
 
@@ -212,11 +281,20 @@ def change_message(result: MuteChangeResult) -> str:
     """A line per mute, before → after, for the message shown once the change went through."""
     before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
     after = {"c2c": result.c2c_after, "group": result.group_after}
+    if result.change is None:
+        lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
+        were = "mutes were" if len(result.not_muted) > 1 else "mute was"
+        return (
+            f"Nothing was sent for {result.before.account}: its {lifts} {were} not on, "
+            "so there was nothing to lift."
+        )
     requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
     parts = []
     for kind in KINDS:
         label = "C2C" if kind == "c2c" else "Group"
-        if requested[kind] is None:
+        if kind in result.not_muted:
+            parts.append(f"{label}: not muted, nothing to lift")
+        elif requested[kind] is None:
             parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
         else:
             parts.append(

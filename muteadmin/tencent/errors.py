@@ -20,6 +20,7 @@ INVALID_REQUEST_CODES = frozenset(
 # Codes Tencent documents as "try again"; 70050 is absent on purpose: it asks for a minute's pause.
 RETRYABLE_CODES = frozenset({60007, 60008, 60011, 60013, 60018, 60019, 130014})
 USERSIG_EXPIRED = 70001
+ACCOUNT_NOT_IMPORTED = 70107
 
 # Sentences for codes whose advice is more specific than their family's.
 _CODE_MESSAGES = {
@@ -49,6 +50,9 @@ class TencentError(Exception):
     default_message: ClassVar[str] = (
         "Tencent could not complete the request; try again, and report it if it keeps happening."
     )
+    # Whether a call that failed this way may still have been carried out: an answer from Tencent
+    # with an ErrorCode says it was not; a request whose answer was lost may have been applied.
+    may_have_applied: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -78,6 +82,29 @@ class TencentError(Exception):
         """A sentence for a moderator: what happened and what to do."""
         return _CODE_MESSAGES.get(self.error_code, self.default_message)
 
+    def change_message(self, *, sent: bool) -> str:
+        """Sentences for a failed change, saying first whether it could have reached Tencent.
+
+        `sent` is False when the failure was on the query made before the change, which was then
+        never sent. Like moderator_message, never the exception's text: no URL, no raw timeout.
+        """
+        if not sent:
+            return (
+                "Nothing was changed: muteadmin could not read the account's current mutes, "
+                f"which it checks before every change. {self.moderator_message}"
+            )
+        if self.may_have_applied:
+            return (
+                f"The change may have gone through: {self.lost_answer} Check the current mutes "
+                "above before trying again."
+            )
+        return f"Nothing was changed: Tencent refused the change. {self.moderator_message}"
+
+    @property
+    def lost_answer(self) -> str:
+        """What became of the answer to a call that may have been applied, as a sentence."""
+        return "Tencent's answer was lost or unreadable."
+
     @property
     def code_label(self) -> str:
         """A short reference shown next to the sentence, such as "Tencent error 70009"."""
@@ -92,6 +119,11 @@ class TencentError(Exception):
         """Whether sending the same request again may succeed."""
         return self.error_code in RETRYABLE_CODES
 
+    @property
+    def account_missing(self) -> bool:
+        """Whether Tencent says the account does not exist in the app (never imported)."""
+        return self.error_code == ACCOUNT_NOT_IMPORTED
+
 
 class TencentTransportError(TencentError):
     """Tencent could not be reached, or answered with something that is not its JSON envelope."""
@@ -99,6 +131,7 @@ class TencentTransportError(TencentError):
     default_message = (
         "Tencent could not be reached or sent an unreadable answer; try again in a moment."
     )
+    may_have_applied = True
 
     @property
     def retryable(self) -> bool:
@@ -108,10 +141,13 @@ class TencentTransportError(TencentError):
 class TencentTimeout(TencentTransportError):
     """Tencent did not connect or answer within the timeout."""
 
-    default_message = (
-        "Tencent did not answer in time; look the account up again before retrying a change, "
-        "since it may have gone through."
-    )
+    # Whether a change may have gone through is said by change_message, which knows which call
+    # timed out: a lookup, the query before a change (nothing sent) or the change itself.
+    default_message = "Tencent did not answer in time; try again in a moment."
+
+    @property
+    def lost_answer(self) -> str:
+        return "Tencent did not answer in time."
 
     @property
     def code_label(self) -> str:

@@ -1,5 +1,7 @@
 // The account page: live countdowns for each mute, a fresh query when one runs out,
 // and the custom-length inputs shown only when "Custom…" is picked.
+// The change form's seen_* fields keep the state the page was drawn with: the server runs it
+// down by the time since seen_at, so the countdown needs no copy of its own in the form.
 (function () {
   "use strict";
 
