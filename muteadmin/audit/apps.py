@@ -6,7 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from muteadmin.audit.maintenance import audit_maintenance_install
-
-        # Before any connection opens: SQLite's guard triggers call a per-connection function.
-        audit_maintenance_install()
+        from muteadmin.audit import checks  # noqa: F401  (registers the system checks)
