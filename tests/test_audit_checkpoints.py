@@ -276,3 +276,8 @@ def test_a_checkpoint_that_cannot_be_written_to_the_file_is_still_logged(
     assert messages[1].startswith(
         f"The audit checkpoint could not be appended to {settings.AUDIT_CHECKPOINT_PATH}: "
     )
+
+
+def test_audit_checkpoint_refuses_to_repeat_faster_than_a_minute():
+    with pytest.raises(CommandError, match=r"^--every must be at least 60 seconds\.$"):
+        call_command("audit_checkpoint", "--every", "10")

@@ -7,8 +7,10 @@ with SELECT, INSERT, UPDATE and even DELETE on the audit table, each connected o
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from muteadmin.audit.guard import postgres_guard_install
@@ -219,3 +221,22 @@ def test_the_migrating_role_is_the_maintenance_role_by_default():
     with audit_maintenance():
         raw("UPDATE audit_auditentry SET reason = 'repaired' WHERE id = %s", [done.pk])
     refused("UPDATE audit_auditentry SET reason = 'again' WHERE id = %s", [done.pk])
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_audit_guard_install_names_the_configured_maintenance_role(settings):
+    settings.AUDIT_MAINTENANCE_ROLE = "muteadmin_someone_else"
+    out = StringIO()
+    call_command("audit_guard_install", stdout=out)
+    assert out.getvalue() == "Only muteadmin_someone_else may now repair completed audit rows.\n"
+    done = audit_completed()
+    # The test database's own role is no longer the maintenance role, switch or not.
+    with pytest.raises(IntegrityError), audit_maintenance():
+        raw("UPDATE audit_auditentry SET reason = 'repaired' WHERE id = %s", [done.pk])
+
+
+@sqlite_only
+def test_audit_guard_install_says_sqlite_has_no_maintenance_role():
+    with pytest.raises(CommandError, match=r"^The maintenance role is a PostgreSQL setting; "):
+        call_command("audit_guard_install")
