@@ -240,3 +240,30 @@ def test_audit_guard_install_names_the_configured_maintenance_role(settings):
 def test_audit_guard_install_says_sqlite_has_no_maintenance_role():
     with pytest.raises(CommandError, match=r"^The maintenance role is a PostgreSQL setting; "):
         call_command("audit_guard_install")
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_trigger_written_in_the_older_style_loses_its_switch_at_the_next_migrate():
+    entry = audit_completed()
+    raw(
+        "CREATE TRIGGER audit_later_unchanged BEFORE UPDATE OF reason ON audit_auditentry "
+        "WHEN OLD.outcome <> 'pending' AND NOT muteadmin_audit_maintenance() "
+        "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: later'); END"
+    )
+    try:
+        call_command("migrate", "audit", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_later_unchanged'")
+            (statement,) = cursor.fetchone()
+        assert statement == (
+            "CREATE TRIGGER audit_later_unchanged BEFORE UPDATE OF reason ON audit_auditentry "
+            "WHEN OLD.outcome <> 'pending' "
+            "BEGIN SELECT RAISE(ABORT, 'audit rows are append-only: later'); END"
+        )
+        connection.connection.create_function("muteadmin_audit_maintenance", 0, lambda: 1)
+        assert "append-only" in refused(
+            "UPDATE audit_auditentry SET reason = 'rewritten' WHERE id = %s", [entry.pk]
+        )
+    finally:
+        raw("DROP TRIGGER IF EXISTS audit_later_unchanged")
