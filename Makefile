@@ -25,7 +25,7 @@ PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
 CHECK_VERSION := -c 'import sys; sys.exit(sys.version_info < (3, 12))'
 NEW_SECRET_KEY := $(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'
 
-# Production-like settings for `make check-deploy`; SECRET_KEY is generated per run.
+# Production-like settings for `make check-deploy`; SECRET_KEY and AUDIT_CHAIN_KEY are generated per run.
 DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOSTS=example.com \
 	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
 
@@ -61,7 +61,8 @@ clean: ## Remove .venv (with its install stamps) and caches; keeps .env and the 
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 check-deploy: $(REQ_STAMP) ## Django's deployment checks under production-like settings.
-	SECRET_KEY="$$($(NEW_SECRET_KEY))" $(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	SECRET_KEY="$$($(NEW_SECRET_KEY))" AUDIT_CHAIN_KEY="$$($(NEW_SECRET_KEY))" $(DEPLOY_ENV) \
+		$(PY) manage.py check --deploy --fail-level WARNING
 
 docker-lint: $(HADOLINT_STAMP) ## Lint the Dockerfile with hadolint.
 	$(BIN)/hadolint Dockerfile
@@ -101,9 +102,10 @@ $(HADOLINT_STAMP): | $(PY)
 
 # No prerequisites on purpose: an existing .env is never rewritten. umask keeps the key private.
 .env: | $(PY)
-	@umask 077; key="$$($(NEW_SECRET_KEY))"; \
-	sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$key|" -e "s|^DEBUG=.*|DEBUG=true|" .env.example > .env.tmp; \
+	@umask 077; key="$$($(NEW_SECRET_KEY))"; audit_key="$$($(NEW_SECRET_KEY))"; \
+	sed -e "s|^SECRET_KEY=.*|SECRET_KEY=$$key|" -e "s|^DEBUG=.*|DEBUG=true|" \
+		-e "s|^AUDIT_CHAIN_KEY=.*|AUDIT_CHAIN_KEY=$$audit_key|" .env.example > .env.tmp; \
 	grep -qx 'DEBUG=true' .env.tmp && grep -q '^SECRET_KEY=.\{50,\}' .env.tmp || { \
 		rm -f .env.tmp; echo "make: .env.example lacks a SECRET_KEY= or DEBUG= line." >&2; exit 1; }; \
 	mv .env.tmp .env
-	@echo "Created .env for local development: DEBUG=true and a new random SECRET_KEY."
+	@echo "Created .env for local development: DEBUG=true, a new random SECRET_KEY and AUDIT_CHAIN_KEY."

@@ -21,3 +21,7 @@ TIM_SANDBOX_LATENCY_MS = 0
 # The app keeps no uploaded files; with no MEDIA_URL the test live server would look every path
 # up on disk first, percent-decoding it a second time as it does so.
 MEDIA_URL = "/media/"
+
+# Every test chains with a key, as production must; a test of unkeyed rows clears it.
+AUDIT_CHAIN_KEY = "test-audit-chain-key-that-must-never-appear-in-output"
+AUDIT_CHECKPOINT_PATH = ""

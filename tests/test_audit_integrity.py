@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from muteadmin.audit.chain import GENESIS_HASH, chain_hash
+from muteadmin.audit.chain import GENESIS_HASH, chain_hash_keyed, chain_key
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
 from muteadmin.audit.services import audit_begin
@@ -58,13 +58,22 @@ def test_an_intact_chain_verifies_and_prints_its_last_hash():
     assert err == ""
     assert out.splitlines() == [
         "Chain intact: 5 rows checked.",
+        "Keyed rows: from chain position 1 on, checked with AUDIT_CHAIN_KEY.",
+        "Checkpoints: none read (set AUDIT_CHECKPOINT_PATH, or pass --checkpoints FILE).",
         f"Last hash: {rows[-1].chain_hash}",
     ]
 
 
 @pytest.mark.django_db
 def test_an_empty_log_verifies():
-    assert verify() == (0, f"Chain intact: 0 rows checked.\nLast hash: {GENESIS_HASH}\n", "")
+    assert verify() == (
+        0,
+        "Chain intact: 0 rows checked.\n"
+        "Keyed rows: none yet (every row was chained before AUDIT_CHAIN_KEY was set).\n"
+        "Checkpoints: none read (set AUDIT_CHECKPOINT_PATH, or pass --checkpoints FILE).\n"
+        f"Last hash: {GENESIS_HASH}\n",
+        "",
+    )
 
 
 @pytest.mark.django_db
@@ -77,7 +86,7 @@ def test_rows_are_chained_in_the_order_they_complete():
     previous = GENESIS_HASH
     for entry in (second, third, first):
         row = AuditEntry.objects.filter(pk=entry.pk).values().get()
-        assert row["chain_hash"] == chain_hash(previous=previous, fields=row)
+        assert row["chain_hash"] == chain_hash_keyed(previous=previous, fields=row, key=chain_key())
         assert entry.chain_hash == row["chain_hash"]
         previous = row["chain_hash"]
 
@@ -232,7 +241,10 @@ def test_the_switch_is_off_again_after_a_failed_statement_inside_it():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_guard_migration_can_be_reversed_and_chains_older_rows_when_applied():
+def test_the_guard_migration_can_be_reversed_and_chains_older_rows_when_applied(settings):
+    # A log from before the chain had a key: 0004 links older rows in without one, and a key
+    # would make them follow keyed rows.
+    settings.AUDIT_CHAIN_KEY = ""
     # Written as before correlation ids (0007) and apps (0008), whose reversals refuse chained
     # rows that have one.
     entry = audit_begun()

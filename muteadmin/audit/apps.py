@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AuditConfig(AppConfig):
@@ -6,7 +7,22 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from muteadmin.audit.maintenance import audit_maintenance_install
+        from muteadmin.audit import checks  # noqa: F401  (registers the system checks)
 
-        # Before any connection opens: SQLite's guard triggers call a per-connection function.
-        audit_maintenance_install()
+        post_migrate.connect(_sqlite_switches_remove, sender=self)
+
+
+def _sqlite_switches_remove(sender, using: str, **kwargs) -> None:
+    """After every migrate on SQLite, no audit trigger asks a function a client could define.
+
+    Migration 0009 rewrote the triggers of its time; this also covers one added by a migration
+    written in the older style (with `NOT muteadmin_audit_maintenance()`) and applied after it.
+    """
+    from django.db import connections
+
+    from muteadmin.audit.guard import sqlite_switches_remove
+    from muteadmin.audit.models import AuditEntry
+
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        sqlite_switches_remove(connection, AuditEntry._meta.db_table)

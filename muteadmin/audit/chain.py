@@ -21,23 +21,38 @@ hashes depend on it, so it never changes):
 
 operator_id is left out on purpose: deleting a user sets it to NULL, which must not break the
 chain; operator_username still names who acted. chain_hash itself is of course not covered.
-Anyone can recompute the chain, so it proves rows were not changed or removed from the middle
-without also rewriting every hash after them; `manage.py audit_verify` prints the last hash so an
-operator can keep it elsewhere and notice rows cut from the end or a rewritten chain.
+
+The keyed chain (version 2). With settings.AUDIT_CHAIN_KEY set, a row's chain_hash is instead
+the lowercase hex HMAC-SHA-256, keyed with the UTF-8 bytes of that key, of KEYED_PREFIX followed
+by the same bytes. The key lives only in the environment of the processes that write and verify
+the log, never in the database, so whoever can only write the database cannot recompute it.
+Rows chained before the key existed keep their SHA-256 hashes: the chain is an unkeyed prefix
+followed by a keyed part, and the keyed part begins at the first row whose hash is an HMAC
+(audit_chain_verify finds it and says where). Once it has begun, every later row must be keyed:
+an unkeyed hash after it means the row was rewritten without the key. Moving the start later
+means rewriting every keyed row after it without the key, which the checkpoints kept outside
+the database (checkpoints.py: each records the head's hash and where the keyed part begins)
+expose, as they expose rows cut from the end. There is one key: changing it is not supported
+(rows keyed with an old key would no longer verify).
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from muteadmin.audit.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
+# Put before the canonical bytes of a keyed row, so its HMAC can never be taken for another use
+# of the key (a checkpoint's signature has a prefix of its own).
+KEYED_PREFIX = b"muteadmin audit chain v2\n"
 CHAIN_FIELDS = (
     "id",
     "created_at",
@@ -84,8 +99,30 @@ def chain_serialise(*, previous: str, fields: Mapping[str, Any]) -> bytes:
 
 
 def chain_hash(*, previous: str, fields: Mapping[str, Any]) -> str:
-    """The chain_hash of a row with these fields that follows a row whose hash is `previous`."""
+    """The unkeyed chain_hash (version 1) of a row with these fields after the hash `previous`."""
     return hashlib.sha256(chain_serialise(previous=previous, fields=fields)).hexdigest()
+
+
+def chain_hash_keyed(*, previous: str, fields: Mapping[str, Any], key: bytes) -> str:
+    """The keyed chain_hash (version 2): HMAC-SHA-256 with `key` (see the module docstring)."""
+    return _keyed_digest(chain_serialise(previous=previous, fields=fields), key)
+
+
+def _keyed_digest(message: bytes, key: bytes) -> str:
+    return hmac.new(key, KEYED_PREFIX + message, hashlib.sha256).hexdigest()
+
+
+def chain_key() -> bytes | None:
+    """settings.AUDIT_CHAIN_KEY as the HMAC's key, None while it is not set."""
+    key = getattr(settings, "AUDIT_CHAIN_KEY", "")
+    return key.encode() if key else None
+
+
+def chain_link(*, previous: str, fields: Mapping[str, Any], key: bytes | None) -> str:
+    """The hash a row completed now gets: keyed when there is a key, else version 1."""
+    if key is None:
+        return chain_hash(previous=previous, fields=fields)
+    return chain_hash_keyed(previous=previous, fields=fields, key=key)
 
 
 def _canonical(name: str, value: Any) -> Any:
@@ -151,11 +188,19 @@ class ChainBreak:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """What walking the chain found."""
+    """What walking the chain found.
+
+    `head_id` is the id of the last row checked (None while the chain is empty), `keyed_from`
+    the chain position where the keyed part begins (None when no row checked is keyed, and
+    always when `key_known` is false: without the key, keyed rows cannot be told from edits).
+    """
 
     checked: int
     head_hash: str
     broken: ChainBreak | None
+    head_id: int | None = None
+    keyed_from: int | None = None
+    key_known: bool = True
 
     @property
     def intact(self) -> bool:
@@ -173,38 +218,94 @@ class ChainReport:
         return f"Chain broken at audit row #{self.broken.entry_id} ({where}): {self.broken.why}."
 
 
+@dataclass
+class _Walk:
+    """Where a walk along the chain has got to."""
+
+    key: bytes | None
+    previous: str = GENESIS_HASH
+    expected: int = 1
+    checked: int = 0
+    head_id: int | None = None
+    keyed_from: int | None = None
+
+    def report(self, broken: ChainBreak | None = None) -> ChainReport:
+        return ChainReport(
+            checked=self.checked,
+            head_hash=self.previous,
+            broken=broken,
+            head_id=self.head_id,
+            keyed_from=self.keyed_from,
+            key_known=self.key is not None,
+        )
+
+    def step(self, row: Mapping[str, Any]) -> str | None:
+        """Check `row` as the next one along; why it breaks the chain, or None as it moves on."""
+        if row["chain_seq"] != self.expected:
+            missing = (
+                f"position {self.expected} is"
+                if row["chain_seq"] == self.expected + 1
+                else f"positions {self.expected} to {row['chain_seq'] - 1} are"
+            )
+            return f"chain {missing} missing, so rows before it were deleted or renumbered"
+        if row["outcome"] == AuditEntry.Outcome.PENDING:
+            return "it is marked pending, yet it completed and was chained"
+        why = self._hash_check(row)
+        if why is None:
+            self.previous, self.expected = row["chain_hash"], self.expected + 1
+            self.checked, self.head_id = self.checked + 1, row["id"]
+        return why
+
+    def _hash_check(self, row: Mapping[str, Any]) -> str | None:
+        stored = row["chain_hash"]
+        # Serialised once for both hashes: the walk's cost is mostly this.
+        message = chain_serialise(previous=self.previous, fields=row)
+        unkeyed = hashlib.sha256(message).hexdigest() == stored
+        if self.keyed_from is None and unkeyed:
+            return None
+        if self.key is not None and stored == _keyed_digest(message, self.key):
+            if self.keyed_from is None:
+                self.keyed_from = row["chain_seq"]
+            return None
+        if unkeyed:
+            return (
+                f"its hash is unkeyed, yet the keyed part began at chain position "
+                f"{self.keyed_from}, so it was rewritten by someone without AUDIT_CHAIN_KEY"
+            )
+        changed = (
+            "its contents no longer match the hash written when it completed, "
+            "so it was changed afterwards"
+        )
+        if self.key is None:
+            return f"{changed} (or it is keyed, and AUDIT_CHAIN_KEY is not set here to check it)"
+        return changed
+
+
 def audit_chain_verify(
-    *, batch_size: int = VERIFY_BATCH, using: str = DEFAULT_DB_ALIAS
+    *,
+    batch_size: int = VERIFY_BATCH,
+    using: str = DEFAULT_DB_ALIAS,
+    key: bytes | Literal["settings"] | None = "settings",
 ) -> ChainReport:
-    """Recompute the chain from the first completed row to the last, stopping at the first break."""
+    """Recompute the chain from the first completed row to the last, stopping at the first break.
+
+    Keyed rows are checked with `key`, by default settings.AUDIT_CHAIN_KEY.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1.")
+    walk = _Walk(key=chain_key() if key == "settings" else key)
     rows = AuditEntry.objects.using(using).order_by("chain_seq")
-    previous, expected, checked = GENESIS_HASH, 1, 0
     while True:
         # Keyset pages on the unique chain_seq index: memory stays flat however long the chain.
         batch = list(
-            rows.filter(chain_seq__gte=expected).values(*HASHED_FIELDS, "chain_hash")[:batch_size]
+            rows.filter(chain_seq__gte=walk.expected).values(*HASHED_FIELDS, "chain_hash")[
+                :batch_size
+            ]
         )
         for row in batch:
-            if row["chain_seq"] != expected:
-                missing = (
-                    f"position {expected} is"
-                    if row["chain_seq"] == expected + 1
-                    else f"positions {expected} to {row['chain_seq'] - 1} are"
-                )
-                why = f"chain {missing} missing, so rows before it were deleted or renumbered"
-                return _broken(row, why, checked=checked, head=previous)
-            if row["outcome"] == AuditEntry.Outcome.PENDING:
-                why = "it is marked pending, yet it completed and was chained"
-                return _broken(row, why, checked=checked, head=previous)
-            if chain_hash(previous=previous, fields=row) != row["chain_hash"]:
-                why = (
-                    "its contents no longer match the hash written when it completed, "
-                    "so it was changed afterwards"
-                )
-                return _broken(row, why, checked=checked, head=previous)
-            previous, expected, checked = row["chain_hash"], expected + 1, checked + 1
+            why = walk.step(row)
+            if why is not None:
+                return walk.report(ChainBreak(row["id"], row["chain_seq"], why))
         if len(batch) < batch_size:
             break
     unchained = (
@@ -216,21 +317,6 @@ def audit_chain_verify(
         .first()
     )
     if unchained is not None:
-        return ChainReport(
-            checked=checked,
-            head_hash=previous,
-            broken=ChainBreak(
-                entry_id=unchained,
-                position=None,
-                why="it is completed but was never linked into the chain",
-            ),
-        )
-    return ChainReport(checked=checked, head_hash=previous, broken=None)
-
-
-def _broken(row: Mapping[str, Any], why: str, *, checked: int, head: str) -> ChainReport:
-    return ChainReport(
-        checked=checked,
-        head_hash=head,
-        broken=ChainBreak(entry_id=row["id"], position=row["chain_seq"], why=why),
-    )
+        why = "it is completed but was never linked into the chain"
+        return walk.report(ChainBreak(unchained, None, why))
+    return walk.report()

@@ -1,29 +1,30 @@
-"""The one switch the audit log's database guard honours: emptying a test database, or repairs.
+"""Repairs that must touch completed audit rows: emptying a test database, a supervised fix.
 
-Migration 0004_guard installs triggers that refuse to change a completed audit row or delete any.
-Inside `audit_maintenance()` they stand aside, on the current connection only:
-- PostgreSQL: the session setting `muteadmin.audit_maintenance` is 'on' for the block;
-- SQLite: the SQL function `muteadmin_audit_maintenance()`, registered on every connection as it
-  opens, answers 1 for the block.
+The guard (guard.py) refuses them to everyone else. Inside `audit_maintenance()` it stands aside
+for the statements of the block:
+- PostgreSQL: the block's session turns `muteadmin.audit_maintenance` on, which the guard honours
+  only when that session logged in as the maintenance role (the owner that runs `migrate`). Any
+  other role is refused whatever it sets.
+- SQLite: the guard's triggers are dropped at the start of the block and created again at its
+  end, in one transaction, so no other connection ever sees the table unguarded.
 """
 
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
 
-POSTGRES_SETTING = "muteadmin.audit_maintenance"
-SQLITE_FUNCTION = "muteadmin_audit_maintenance"
-# Where a SQLite connection wrapper keeps its switch.
-_SQLITE_FLAG = "_muteadmin_audit_maintenance"
+from muteadmin.audit.guard import MAINTENANCE_SETTING, sqlite_triggers
+from muteadmin.audit.models import AuditEntry
 
 
 @contextmanager
 def audit_maintenance(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Let the statements of the block change or delete audit rows on connection `using`."""
+    """Let the statements of the block change or delete audit rows on connection `using`.
+
+    On PostgreSQL only a session of the maintenance role is let through; others are refused.
+    """
     connection = connections[using]
     if connection.vendor == "postgresql":
         _postgres_switch(connection, on=True)
@@ -34,11 +35,16 @@ def audit_maintenance(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         finally:
             _postgres_switch(connection, on=False)
     elif connection.vendor == "sqlite":
-        setattr(connection, _SQLITE_FLAG, True)
-        try:
+        # A failure inside rolls the drops back with everything else.
+        with transaction.atomic(using=using):
+            triggers = sqlite_triggers(connection, AuditEntry._meta.db_table)
+            with connection.cursor() as cursor:
+                for name, _ in triggers:
+                    cursor.execute(f'DROP TRIGGER "{name}"')
             yield
-        finally:
-            setattr(connection, _SQLITE_FLAG, False)
+            with connection.cursor() as cursor:
+                for _, statement in triggers:
+                    cursor.execute(statement)
     else:
         yield
 
@@ -47,26 +53,5 @@ def _postgres_switch(connection: BaseDatabaseWrapper, *, on: bool) -> None:
     # Session-wide (is_local false), so it also covers statements after a COMMIT inside the block.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config(%s, %s, false)", [POSTGRES_SETTING, "on" if on else "off"]
+            "SELECT set_config(%s, %s, false)", [MAINTENANCE_SETTING, "on" if on else "off"]
         )
-
-
-def _sqlite_function_register(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
-    """Give each new SQLite connection the function the guard's triggers ask."""
-    if connection.vendor != "sqlite":
-        return
-    # Weak, so the raw connection holding this function does not keep its wrapper alive.
-    wrapper = weakref.ref(connection)
-
-    def maintenance_on() -> int:
-        current = wrapper()
-        return int(current is not None and getattr(current, _SQLITE_FLAG, False))
-
-    connection.connection.create_function(SQLITE_FUNCTION, 0, maintenance_on)
-
-
-def audit_maintenance_install() -> None:
-    """Register the SQLite function on every connection opened from now on (called at startup)."""
-    connection_created.connect(
-        _sqlite_function_register, dispatch_uid="muteadmin.audit.maintenance"
-    )

@@ -20,10 +20,12 @@ from muteadmin.audit.chain import (
     CHAIN_LOCK_KEY,
     GENESIS_HASH,
     HASHED_FIELDS,
-    chain_hash,
     chain_head,
+    chain_key,
+    chain_link,
     chain_lock,
 )
+from muteadmin.audit.checkpoints import ChainHead, checkpoint_after_completion
 from muteadmin.audit.derived import hourly_counts_add, mute_states_observe
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.returning import complete_returning, returning_supported
@@ -156,15 +158,21 @@ def audit_complete_many(completions: Sequence[AuditCompletion]) -> None:
             completions, now=now, flush_on_commit=not own_transaction
         )
         rows = [read[c.entry.pk] for c in completions if c.entry.pk in read]
+        before, key = position, chain_key()
         for row in rows:
             position += 1
             row.update(outcome=by_id[row["id"]].outcome, chain_seq=position)
-            row["chain_hash"] = previous = chain_hash(previous=previous, fields=row)
+            row["chain_hash"] = previous = chain_link(previous=previous, fields=row, key=key)
         _pending_update(
             _SEAL_FIELDS, [(*(row[f] for f in _SEAL_FIELDS), row["id"]) for row in rows]
         )
         hourly_counts_add(rows)
         mute_states_observe(rows)
+        if rows:
+            head = ChainHead(last_id=rows[-1]["id"], rows=position, head_hash=previous)
+            checkpoint_after_completion(
+                before=before, head=head, using=transaction.get_connection().alias
+            )
     for completion in completions:
         if completion.entry.pk in read:
             for name, value in read[completion.entry.pk].items():
