@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 HEADER = (
     "id,time_utc,operator,action,account,c2c_requested,group_requested,c2c_observed,"
-    "group_observed,reason,outcome,error_code,error_info,latency_ms"
+    "group_observed,reason,outcome,error_code,error_info,latency_ms,on_behalf_of"
 )
 
 

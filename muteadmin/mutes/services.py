@@ -79,11 +79,13 @@ def mute_get(
     job_id: int | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run in `app`, leaving an audit row.
 
     `app` is a name from TIM_APPS, None for the default app. Raises KeyError for an app not
     configured, InvalidAccount (nothing written, nothing sent) or the call's error.
+    `on_behalf_of` names on the row whose request the operator is carrying out.
     """
     (call,) = mute_get_many(
         accounts=[account],
@@ -93,6 +95,7 @@ def mute_get(
         job_id=job_id,
         correlation_id=correlation_id,
         app=app,
+        on_behalf_of=on_behalf_of,
     )
     if call.error is not None:
         raise call.error
@@ -109,6 +112,7 @@ def mute_get_many(
     executor: Executor | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> list[MuteCall]:
     """mute_get for each account of `app`, the calls side by side on `executor` (else one by one).
 
@@ -136,6 +140,7 @@ def mute_get_many(
         job_id=job_id,
         correlation_id=correlation_id,
         app=target.name,
+        on_behalf_of=_username(on_behalf_of),
     )
     return [replace(result, status=value) for result, value in made]
 
@@ -153,6 +158,8 @@ def mute_change(
     query_before: bool = True,
     app: str | None = None,
     expected: SeenMutes | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> MuteChangeResult:
     """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
@@ -161,12 +168,14 @@ def mute_change(
     more than the time since, StaleMuteState (nothing sent); a lift of a mute it finds not
     muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
-    The query and the change share one correlation id (a bulk job's, when `job_id` is given).
-    `app` is a name from TIM_APPS, None for the default app (KeyError for one not configured).
+    The query and the change share one correlation id (a bulk job's, when `job_id` is given;
+    else `correlation_id`, by default a new one). `app` is a name from TIM_APPS, None for the
+    default app (KeyError for one not configured). `on_behalf_of` is the requester whose
+    approved request the operator carries out: both are named on the audit rows.
     """
-    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     started = clock().monotonic()
-    correlation_id = None if job_id is not None else uuid.uuid4()
+    correlation_id = None if job_id is not None else (correlation_id or uuid.uuid4())
     before = None
     not_muted: tuple[str, ...] = ()
     if query_before:
@@ -178,6 +187,7 @@ def mute_change(
             job_id=job_id,
             correlation_id=correlation_id,
             app=app,
+            on_behalf_of=on_behalf_of,
         )
         c2c_seconds, group_seconds, not_muted = _still_to_send(
             before, expected=expected, c2c_seconds=c2c_seconds, group_seconds=group_seconds
@@ -196,6 +206,7 @@ def mute_change(
         before={account: before} if before is not None else None,
         correlation_id=correlation_id,
         app=app,
+        on_behalf_of=on_behalf_of,
     )
     if call.error is not None:
         raise call.error
@@ -262,14 +273,16 @@ def mute_change_many(
     before: Mapping[str, MuteStatus] | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> list[MuteCall]:
     """The same change to each account of `app`, the calls side by side on `executor`.
 
     Nothing is queried first; a mute left alone is reported as run down from `before` (the
     state an earlier query saw, by account) where there is one, else as unknown (None). The
-    rows share `correlation_id` (by default the bulk job's, else a new one).
+    rows share `correlation_id` (by default the bulk job's, else a new one). Raises
+    PermissionDenied (ApprovalRequired above the operator's limit) before anything is written.
     """
-    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     before = before or {}
     target = tim_app(app)
 
@@ -302,16 +315,29 @@ def mute_change_many(
         reason=reason,
         correlation_id=correlation_id,
         app=target.name,
+        on_behalf_of=_username(on_behalf_of),
     )
     return [replace(result, change=value) for result, value in made]
 
 
 def _change_checked(
-    *, operator: AbstractBaseUser, c2c_seconds: int | None, group_seconds: int | None
+    operator: AbstractBaseUser,
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    on_behalf_of: AbstractBaseUser | None,
 ) -> None:
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
-    mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    mute_change_permitted(
+        operator=operator,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        on_behalf_of=on_behalf_of,
+    )
+
+
+def _username(user: AbstractBaseUser | None) -> str | None:
+    return user.get_username() if user is not None else None
 
 
 def _change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
