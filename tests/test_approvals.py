@@ -345,3 +345,27 @@ def test_two_leads_deciding_at_once_only_one_wins():
     decisions = AuditEntry.objects.filter(action__in=["request_approved", "request_rejected"])
     assert decisions.count() == 1
     assert audit_chain_verify().intact
+
+
+def test_on_behalf_of_is_in_the_chain_only_when_set_and_guarded_like_the_rest(moderator, lead):
+    from muteadmin.audit.chain import GENESIS_HASH, chain_serialise
+    from muteadmin.audit.maintenance import audit_maintenance
+    from tests.test_audit_integrity import raw, refused
+
+    request_30_days(signed_in(moderator))
+    mute_request_approve(request_id=MuteRequest.objects.get().pk, approver=lead)
+    change = AuditEntry.objects.filter(action="change").values().get()
+    filed = AuditEntry.objects.filter(action="request_filed").values().get()
+    # Rows without it hash exactly as rows written before the column existed.
+    unset = {name: value for name, value in filed.items() if name != "on_behalf_of"}
+    assert chain_serialise(previous=GENESIS_HASH, fields=filed) == chain_serialise(
+        previous=GENESIS_HASH, fields=unset
+    )
+    assert b'"on_behalf_of":"mod"' in chain_serialise(previous=GENESIS_HASH, fields=change)
+    assert "append-only" in refused(
+        "UPDATE audit_auditentry SET on_behalf_of = 'someone' WHERE id = %s", [change["id"]]
+    )
+    with audit_maintenance():
+        raw("UPDATE audit_auditentry SET on_behalf_of = 'someone' WHERE id = %s", [change["id"]])
+    broken = audit_chain_verify()
+    assert not broken.intact and broken.broken.entry_id == change["id"]
