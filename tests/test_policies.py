@@ -82,7 +82,7 @@ def test_a_forged_post_above_the_limit_changes_nothing_and_offers_a_request(as_m
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "above your limit (7 d)" in html
+    assert "above your limit (7 days)" in html
     assert "data-request-approval>Request approval" in html
     assert not AuditEntry.objects.filter(action="change").exists()
     response = as_moderator.post(account_url("erin"), {"group_seconds": "2592000", "reason": "x"})
@@ -92,7 +92,7 @@ def test_a_forged_post_above_the_limit_changes_nothing_and_offers_a_request(as_m
 
 def test_the_form_says_the_limit_and_marks_lengths_above_it(as_moderator, lead):
     html = as_moderator.get(account_url("alice")).content.decode()
-    assert "You may set mutes of up to 7 d; longer ones need a Lead&#x27;s approval." in html
+    assert "You may set mutes of up to 7 days; longer ones need a Lead&#x27;s approval." in html
     assert '<option value="604800">7 days</option>' in html
     assert '<option value="2592000">30 days (needs approval)</option>' in html
     html = signed_in(lead).get(account_url("alice")).content.decode()
@@ -126,19 +126,19 @@ def test_a_lead_changes_a_limit_and_each_change_is_audited_with_old_and_new(lead
         "kind": "c2c",
         "old_seconds": 7 * DAY,
         "new_seconds": 36 * 3600,
-        "old": "7 d",
-        "new": "1 d 12 h",
+        "old": "7 days",
+        "new": "1 day 12 hours",
     }
     limits_post(client, "Auditor", c2c_mode="none", group_mode="unlimited")
     rows = AuditEntry.objects.filter(action="limit_change").order_by("id")
     # The Auditor's C2C limit was none already: only the group limit changed.
     assert [(r.details["group"], r.details["kind"], r.details["new"]) for r in rows] == [
-        ("Moderator", "c2c", "1 d 12 h"),
+        ("Moderator", "c2c", "1 day 12 hours"),
         ("Auditor", "group", "unlimited (including permanent)"),
     ]
     assert audit_chain_verify().intact
     page = client.get(LIMITS_URL).content.decode()
-    assert "1 d 12 h" in page
+    assert "1 day 12 hours" in page
 
 
 def test_only_leads_change_limits(as_moderator, moderator):
@@ -187,5 +187,6 @@ def test_the_bulk_form_refuses_lengths_above_the_limit(client):
         reverse("bulk:form"),
         {"accounts": "a\nb", "operation": "set", "c2c_seconds": "2592000", "reason": "raid"},
     )
-    assert "That is longer than your limit (7 d); ask a Lead to do it." in response.content.decode()
-    assert "data-confirm-form" not in response.content.decode()
+    html = response.content.decode()
+    assert "That is longer than your limit (7 days); ask a Lead to do it." in html
+    assert "data-confirm-form" not in html

@@ -28,12 +28,22 @@ class MuteLimits:
 
 
 def limit_in_words(seconds: int) -> str:
-    """A limit as the pages say it: "7 d", "unlimited (including permanent)", "none"."""
+    """A limit as the pages say it: "7 days", "1 day 12 hours", "unlimited (including
+    permanent)", "none"."""
     if seconds >= UNLIMITED:
         return "unlimited (including permanent)"
     if seconds <= NO_MUTES:
         return "none"
-    return duration(seconds)
+    if seconds % 3600:
+        # Not a whole number of hours: the limits form never sets one, a length may be.
+        return duration(seconds)
+    days, hours = divmod(seconds // 3600, 24)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((days, "day"), (hours, "hour"))
+        if count
+    ]
+    return " ".join(parts)
 
 
 def mute_limits_of(*, user: AbstractBaseUser) -> MuteLimits:
