@@ -20,15 +20,16 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
 from muteadmin.core.clock import clock
 from muteadmin.mutes.permissions import mute_change_permitted, mute_permissions
-from muteadmin.mutes.services import MuteChangeResult, mute_change
+from muteadmin.mutes.services import MuteChangeNotSent, MuteChangeResult, mute_change
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.upstream.registry import tim_app
 
 DECIDE_PERMISSION = "approvals.decide_muterequest"
-# What carrying out an approved request can meet besides success: Tencent's refusal, the
-# approver's own limit, an account or app no longer valid. Each leaves the request FAILED.
-CHANGE_FAILURES = (TencentError, PermissionDenied, InvalidAccount, KeyError)
+# What carrying out an approved request can meet besides success: Tencent's refusal (of the
+# query before the change, or of the change), the approver's own limit, an account or app no
+# longer valid. Each leaves the request FAILED.
+CHANGE_FAILURES = (TencentError, MuteChangeNotSent, PermissionDenied, InvalidAccount, KeyError)
 
 
 class RequestClosed(Exception):
@@ -147,7 +148,8 @@ def mute_request_approve(
             correlation_id=request.correlation_id,
         )
     except CHANGE_FAILURES as exc:
-        message = getattr(exc, "moderator_message", None) or str(exc)
+        cause = exc.error if isinstance(exc, MuteChangeNotSent) else exc
+        message = getattr(cause, "moderator_message", None) or str(cause)
         MuteRequest.objects.filter(pk=request.pk).update(
             status=MuteRequest.Status.FAILED, outcome_message=message
         )

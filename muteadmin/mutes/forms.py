@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.mutes.permissions import MutePermissions
-from muteadmin.policies.selectors import limit_in_words
 from muteadmin.mutes.seen import SeenMutes
+from muteadmin.policies.selectors import limit_in_words
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
