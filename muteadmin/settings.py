@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "muteadmin.mutes",
     "muteadmin.reports",
     "muteadmin.bulk",
+    "muteadmin.policies",
+    "muteadmin.approvals",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "muteadmin.upstream.context_processors.upstream",
+                "muteadmin.approvals.context_processors.waiting_requests",
             ],
         },
     },
@@ -184,6 +187,11 @@ TIM_RATE_LIMIT = env.int("TIM_RATE_LIMIT", default=200)
 BULK_MAX_ACCOUNTS = env.int("BULK_MAX_ACCOUNTS", default=100_000)
 BULK_WORKER_THREADS = env.int("BULK_WORKER_THREADS", default=2)
 BULK_RESULTS_PAGE_SIZE = 100
+# Mute limits and requests (muteadmin.policies, muteadmin.approvals): hours a request for a
+# mute above the requester's limit waits for a Lead's decision before it expires, and whether a
+# permanent mute always needs a second person's approval, even a Lead's.
+MUTE_REQUEST_TTL_HOURS = env.int("MUTE_REQUEST_TTL_HOURS", default=24)
+REQUIRE_SECOND_PERSON_FOR_PERMANENT = env.bool("REQUIRE_SECOND_PERSON_FOR_PERMANENT", default=False)
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",

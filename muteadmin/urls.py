@@ -12,5 +12,7 @@ urlpatterns = [
     path("audit/", include("muteadmin.audit.urls")),
     path("reports/", include("muteadmin.reports.urls")),
     path("bulk/", include("muteadmin.bulk.urls")),
+    path("policies/", include("muteadmin.policies.urls")),
+    path("requests/", include("muteadmin.approvals.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 HEADER = (
     "id,time_utc,operator,action,account,c2c_requested,group_requested,c2c_observed,"
-    "group_observed,reason,outcome,error_code,error_info,latency_ms"
+    "group_observed,reason,outcome,error_code,error_info,latency_ms,on_behalf_of"
 )
 
 
@@ -86,6 +86,7 @@ def test_rows_come_newest_first_with_every_column(as_lead, settings):
         error_code=70107,
         error_info="not imported",
         latency_ms=123,
+        on_behalf_of="mod",
     )
     _, _, rows = download(as_lead)
     data = rows[1:-1] if rows[1][3] == "export" else rows[1:]
@@ -105,9 +106,12 @@ def test_rows_come_newest_first_with_every_column(as_lead, settings):
         "70107",
         "not imported",
         "123",
+        "mod",
     ]
     # Times are in UTC whatever the moderator's zone.
     assert data[1][1] == "2026-11-24T16:30:05.250000Z"
+    # A row carried out for no one else leaves the last column blank.
+    assert data[1][-1] == ""
 
 
 def test_nulls_are_blank_cells(as_lead):
@@ -117,6 +121,7 @@ def test_nulls_are_blank_cells(as_lead):
     assert rows[1][5:9] == ["", "", "", ""]
     assert rows[1][11] == ""
     assert rows[1][13] == ""
+    assert rows[1][14] == ""
 
 
 def test_commas_quotes_and_newlines_survive_quoting(as_lead):
@@ -428,6 +433,7 @@ def test_awkward_cells_are_written_to_the_exact_byte():
         reason="\rcr",
         error_code=-1,
         error_info="+x",
+        on_behalf_of="+boss",
     )
     batches = list(audit_export_batches(filters=filters_from(""), batch_size=2))
     assert [batch.rows for batch in batches] == [2, 1]
@@ -435,11 +441,11 @@ def test_awkward_cells_are_written_to_the_exact_byte():
         b"".join(batch.text for batch in batches)
         == (
             f'{third.pk},2026-03-01T10:00:02.000001Z,\'@me,change,"""",3600,0,,,'
-            f"\"'\rcr\",ok,'-1,'+x,20\r\n"
+            f"\"'\rcr\",ok,'-1,'+x,20,'+boss\r\n"
             f"{second.pk},2026-03-01T10:00:01Z,lead,query,中文 ünïcödé 😀,,,0,0,,error,,"
-            f'"\'\tx\n",20\r\n'
+            f'"\'\tx\n",20,\r\n'
             f"{first.pk},2026-03-01T10:00:00.500000Z,'=op,change,\"a,b\",'-5,,,,"
-            f'"say ""hi"", then\r\nbye",ok,70107,\'-1+1,\r\n'
+            f'"say ""hi"", then\r\nbye",ok,70107,\'-1+1,,\r\n'
         ).encode()
     )
 

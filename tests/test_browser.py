@@ -156,3 +156,47 @@ def test_a_permanent_mute_waits_for_the_confirm_button(browser_page, live_server
     assert "Permanently muted" in group.inner_text()
     assert "Set by browser-lead" in group.inner_text()
     assert console_errors == []
+
+
+@pytest.fixture
+def moderator(django_db_serialized_rollback, transactional_db) -> str:
+    """A Moderator (7 days at most alone), created before the browser starts."""
+    user = get_user_model().objects.create_user(username="browser-mod", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="Moderator"))
+    return user.username
+
+
+def test_a_length_above_the_limit_turns_apply_into_request_approval(
+    chromium_path, live_server, moderator
+) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(ACTION_TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(live_server.url + reverse("login"))
+            page.fill('input[name="username"]', moderator)
+            page.fill('input[name="password"]', PASSWORD)
+            page.click('button[type="submit"]')
+            page.wait_for_url(live_server.url + reverse("mutes:lookup"))
+            page.goto(live_server.url + reverse("mutes:account", args=[ACCOUNT]))
+            form = page.locator("form.change")
+            apply, request = form.locator("[data-apply]"), form.locator("[data-request-approval]")
+            assert apply.is_visible() and not request.is_visible()
+            form.locator('[name="c2c_seconds"]').select_option(str(30 * 86400))
+            assert request.is_visible() and not apply.is_visible()
+            form.locator('[name="c2c_seconds"]').select_option("custom")
+            form.locator('[name="c2c_custom"]').fill("3")
+            form.locator('[name="c2c_custom_unit"]').select_option("days")
+            assert apply.is_visible() and not request.is_visible()
+            form.locator('[name="c2c_custom"]').fill("8")
+            assert request.is_visible() and not apply.is_visible()
+            form.locator('[name="reason"]').fill("Browser test: a raid's organiser.")
+            with page.expect_navigation():
+                request.click()
+            assert page.locator("[data-waiting-request]").count() == 1
+            assert errors == []
+        finally:
+            browser.close()

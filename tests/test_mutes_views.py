@@ -188,10 +188,12 @@ def test_lead_can_mute_permanently(as_lead):
 
 def test_moderator_may_not_mute_permanently(as_moderator):
     html = as_moderator.get(account_url("frank")).content.decode()
-    assert f'value="{PERMANENT}"' not in html
+    # Offered only as something to request: above a Moderator's limit.
+    assert f'<option value="{PERMANENT}">Permanently (needs approval)</option>' in html
     response = change(as_moderator, "frank", c2c_seconds=str(PERMANENT))
     assert response.status_code == 200
     assert "ask a Lead" in response.content.decode()
+    assert "data-request-approval>Request approval" in response.content.decode()
     assert not AuditEntry.objects.filter(action="change").exists()
 
 

@@ -21,7 +21,24 @@ CHART_MARGIN_BOTTOM = 46
 CHART_MAX_DAY_LABELS = 10
 CHART_BAR_SHARE = 0.7
 
-ACTION_PLURALS = {"query": "queries", "change": "changes", "export": "exports"}
+ACTION_PLURALS = {
+    "query": "queries",
+    "change": "changes",
+    "export": "exports",
+    "request_filed": "requests filed",
+    "request_approved": "requests approved",
+    "request_rejected": "requests rejected",
+    "request_expired": "requests expired",
+    "limit_change": "limit changes",
+}
+# One row of an action, where its value is not the word itself.
+ACTION_SINGULARS = {
+    "request_filed": "request filed",
+    "request_approved": "request approved",
+    "request_rejected": "request rejected",
+    "request_expired": "request expired",
+    "limit_change": "limit change",
+}
 # English names as strftime's %a and %b give them in the C locale, looked up rather than
 # formatted: a month of days costs strftime more than the rest of the layout.
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -159,6 +176,6 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
 def _day_counts(day_count: AuditDayCount) -> str:
     """'3 queries, 1 change, 0 exports' for a day's tooltip."""
     return ", ".join(
-        f"{count} {action if count == 1 else ACTION_PLURALS[action]}"
+        f"{count} {ACTION_SINGULARS.get(action, action) if count == 1 else ACTION_PLURALS[action]}"
         for action, count in day_count.counts.items()
     )

@@ -23,6 +23,16 @@ from muteadmin.upstream.selection import app_query, several_apps
 REASON_PREVIEW = 60
 NO_VALUE = "—"
 ACTION_LABELS = dict(AuditEntry.Action.choices)
+# Rows whose requested lengths are shown: changes, and the steps of a mute request.
+REQUESTING_ACTIONS = frozenset(
+    {
+        AuditEntry.Action.CHANGE,
+        AuditEntry.Action.REQUEST_FILED,
+        AuditEntry.Action.REQUEST_APPROVED,
+        AuditEntry.Action.REQUEST_REJECTED,
+        AuditEntry.Action.REQUEST_EXPIRED,
+    }
+)
 OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
 # Stands for the one argument when a URL is reversed once for a whole page.
 _PLACEHOLDER = "9876543210"
@@ -53,6 +63,7 @@ class AuditListRow:
     time_iso: str
     time: str
     operator: str
+    on_behalf_of: str
     action: str
     account: str
     account_url: str
@@ -79,7 +90,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
     rows = []
     for entry in entries:
         requested = observed = NO_VALUE
-        if entry.action == AuditEntry.Action.CHANGE:
+        if entry.action in REQUESTING_ACTIONS:
             requested = (
                 f"C2C: {requested_words(entry.c2c_requested)}\n"
                 f"Group: {requested_words(entry.group_requested)}"
@@ -102,6 +113,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
                 time_iso=local.isoformat(),
                 time=f"{local:%Y-%m-%d %H:%M:%S}",
                 operator=entry.operator_username or NO_VALUE,
+                on_behalf_of=entry.on_behalf_of or "",
                 action=ACTION_LABELS.get(entry.action, entry.action),
                 account=entry.account,
                 account_url=account_url(entry.account, query=app_query(app) if several else ""),

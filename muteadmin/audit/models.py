@@ -1,4 +1,5 @@
-"""The audit log: one append-only row per call muteadmin makes to Tencent, and per export."""
+"""The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
+step of a mute request and per change of a role's limits."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -69,6 +70,13 @@ class AuditEntry(models.Model):
         QUERY = "query", "Query"
         CHANGE = "change", "Change"
         EXPORT = "export", "Export"
+        # Steps of a mute request (muteadmin.approvals) and changes of a role's limits
+        # (muteadmin.policies): recorded without a call to Tencent, chained like the rest.
+        REQUEST_FILED = "request_filed", "Request filed"
+        REQUEST_APPROVED = "request_approved", "Request approved"
+        REQUEST_REJECTED = "request_rejected", "Request rejected"
+        REQUEST_EXPIRED = "request_expired", "Request expired"
+        LIMIT_CHANGE = "limit_change", "Limit change"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -86,6 +94,10 @@ class AuditEntry(models.Model):
     )
     # Kept beside the foreign key so history still names the operator after the user is deleted.
     operator_username = models.CharField(max_length=150)
+    # Whose request the operator carried out (an approved mute request): its requester's
+    # username, kept as text for the same reason. Null on every other row; nullable without a
+    # default so adding it did not make SQLite rebuild the table, which drops its guard.
+    on_behalf_of = models.CharField(max_length=150, null=True, blank=True)  # noqa: DJ001
     action = models.CharField(max_length=16, choices=Action)
     account = models.CharField(max_length=64)
     c2c_requested = models.BigIntegerField(null=True, blank=True)

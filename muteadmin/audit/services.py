@@ -64,12 +64,14 @@ def audit_begin_many(
     job_id: int | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> list[AuditEntry]:
     """audit_begin for the same call to each of `accounts`: one row each, in one INSERT.
 
     The rows share `correlation_id`: by default a bulk job's (job_correlation_id), else a
     new one for this operation. `app` is the name of the Chat app called (or exported from),
-    by default the default app's.
+    by default the default app's. `on_behalf_of` is the username of the person whose
+    request the operator carries out (an approved mute request), None on other rows.
     """
     if correlation_id is None:
         correlation_id = job_correlation_id(job_id) if job_id is not None else uuid.uuid4()
@@ -89,6 +91,7 @@ def audit_begin_many(
             job_id=job_id,
             correlation_id=correlation_id,
             app=app,
+            on_behalf_of=on_behalf_of or None,
         )
         for account in accounts
     ]
@@ -108,7 +111,7 @@ class AuditCompletion:
 
     entry: AuditEntry
     outcome: str
-    latency_ms: int
+    latency_ms: int | None
     request_random: int | None
     c2c_observed: int | None = None
     group_observed: int | None = None
@@ -124,6 +127,22 @@ def audit_complete(*, entry: AuditEntry, **fields: Any) -> None:
     changes nothing.
     """
     audit_complete_many([AuditCompletion(entry=entry, **fields)])
+
+
+def audit_record(*, operator: AbstractBaseUser | None, action: str, **fields: Any) -> AuditEntry:
+    """A step made without calling Tencent (a mute request's, a limit change), written complete.
+
+    `fields` are audit_begin_many's (`account` defaults to none). The row is begun and
+    completed at once, chained like any other; inside the caller's transaction both commit
+    with the change they record, or neither does.
+    """
+    fields.setdefault("account", "")
+    with transaction.atomic():
+        entry = audit_begin(operator=operator, action=action, **fields)
+        audit_complete(
+            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=None, request_random=None
+        )
+    return entry
 
 
 # Filled in by audit_complete_many while a row is still pending (the guard allows that).

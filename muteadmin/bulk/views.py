@@ -67,6 +67,9 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
             files=files,
             can_change=allowed.change,
             can_mute_permanently=allowed.mute_permanently,
+            # Lengths above the user's limit are refused with the limit named: bulk jobs
+            # take no requests for approval.
+            allowed=allowed if allowed.change else None,
         )
 
     def render_form(self, form: BulkForm) -> HttpResponse:

@@ -223,7 +223,8 @@ class CsvLine(Func):
             if isinstance(expression, CsvText) or _is_text_column(expression):
                 # A leading ' never needs quotes: the column itself says whether the cell does.
                 column = expression._column(compiler) if isinstance(expression, CsvText) else cell
-                checks.append(f"instr({column}, char(0)) = 0")
+                # ifnull: a NULL column (a nullable one) is a blank cell, not a row to skip.
+                checks.append(f"instr(ifnull({column}, ''), char(0)) = 0")
                 cell = (
                     f"CASE WHEN {column} GLOB {_SQLITE_NEEDS_QUOTES} "
                     f"THEN printf('\"%%w\"', {cell}) ELSE {cell} END"

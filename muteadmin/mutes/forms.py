@@ -6,7 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
+from muteadmin.mutes.permissions import MutePermissions
 from muteadmin.mutes.seen import SeenMutes
+from muteadmin.policies.selectors import limit_in_words
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
@@ -124,6 +126,7 @@ class MuteChangeForm(forms.Form):
             "That custom length is longer than Tencent allows; choose Permanently instead."
         ),
         "permanent_denied": "You may not mute accounts permanently; ask a Lead to do it.",
+        "over_limit": "That is longer than your limit ({limit}); ask a Lead to do it.",
         "nothing_chosen": "Choose a new C2C mute, a new group mute, or both.",
         "seen_damaged": (
             "This form's record of the mutes you saw is incomplete or damaged; load the account "
@@ -140,17 +143,28 @@ class MuteChangeForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, can_mute_permanently: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        can_mute_permanently: bool = False,
+        allowed: MutePermissions | None = None,
+        offer_requests: bool = False,
+        **kwargs,
+    ) -> None:
+        """`allowed`: the user's limits, which decide what is offered (else only Permanently
+        is, by `can_mute_permanently`). With `offer_requests` lengths above them are offered
+        too, marked as needing approval, and left for the page to turn into a request."""
         super().__init__(*args, **kwargs)
         self.can_mute_permanently = can_mute_permanently
-        presets = [
-            choice for choice in PRESETS if can_mute_permanently or choice[0] != str(PERMANENT)
-        ]
+        self.allowed = allowed
+        self.offer_requests = offer_requests and allowed is not None
+        # Set by the page when the change asked for is above the user's limit.
+        self.approval_notice = ""
         # The same three fields for each kind of mute, placed before the reason.
         reason = self.fields.pop("reason")
         for kind in KINDS:
             self.fields[f"{kind}_seconds"] = forms.CharField(
-                label="Set to", required=False, widget=forms.Select(choices=presets)
+                label="Set to", required=False, widget=forms.Select(choices=self._presets(kind))
             )
             self.fields[f"{kind}_custom"] = forms.IntegerField(
                 label="Custom length", required=False, min_value=1
@@ -162,6 +176,30 @@ class MuteChangeForm(forms.Form):
                 choices=[(u, u) for u in UNIT_SECONDS],
             )
         self.fields["reason"] = reason
+
+    def _presets(self, kind: str) -> list[tuple[str, str]]:
+        """The presets offered for `kind`: those within the limit, or all, marked, with requests."""
+        presets = []
+        for value, label in PRESETS:
+            if not value.isdigit() or self._within(kind, int(value)):
+                presets.append((value, label))
+            elif self.offer_requests:
+                presets.append((value, f"{label} (needs approval)"))
+        return presets
+
+    def _within(self, kind: str, seconds: int) -> bool:
+        if self.allowed is None:
+            return seconds != PERMANENT or self.can_mute_permanently
+        return self.allowed.permits(kind, seconds)
+
+    @property
+    def limit_sentence(self) -> str:
+        """What the form says of the user's limit ("" when it knows none)."""
+        return self.allowed.limit_sentence() if self.allowed is not None else ""
+
+    def approval_required(self, notice: str) -> None:
+        """The change is above the user's limit: offer "Request approval", saying why."""
+        self.approval_notice = notice
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -216,13 +254,20 @@ class MuteChangeForm(forms.Form):
                 field, ValidationError(self.error_messages["out_of_range"], code="out_of_range")
             )
             return None
-        if seconds == PERMANENT and not self.can_mute_permanently:
-            self.add_error(
-                field,
-                ValidationError(self.error_messages["permanent_denied"], code="permanent_denied"),
-            )
-            return None
-        return seconds
+        return self._limited(kind, field, seconds)
+
+    def _limited(self, kind: str, field: str, seconds: int) -> int | None:
+        """`seconds`, or None with an error when above the limit and no request is offered."""
+        if self.offer_requests or self._within(kind, seconds):
+            return seconds
+        if seconds == PERMANENT:
+            code, message = "permanent_denied", self.error_messages["permanent_denied"]
+        else:
+            code = "over_limit"
+            limit = limit_in_words(self.allowed.limits.longest(kind))
+            message = self.error_messages["over_limit"].format(limit=limit)
+        self.add_error(field, ValidationError(message, code=code))
+        return None
 
     def _custom_seconds(self, kind: str) -> int | None:
         amount = self.cleaned_data.get(f"{kind}_custom")
@@ -241,4 +286,4 @@ class MuteChangeForm(forms.Form):
                 ValidationError(self.error_messages["custom_too_long"], code="custom_too_long"),
             )
             return None
-        return seconds
+        return self._limited(kind, f"{kind}_custom", seconds)

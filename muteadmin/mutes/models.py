@@ -4,7 +4,11 @@ from django.db import models
 
 
 class Mute(models.Model):
-    """Anchors the mute permissions; it has no table."""
+    """Anchors the mute permissions; it has no table.
+
+    How long a mute someone may set (permanent included) is their groups' limit
+    (muteadmin.policies), not a permission.
+    """
 
     class Meta:
         managed = False
@@ -12,7 +16,6 @@ class Mute(models.Model):
         permissions = [
             ("query_mute", "Can look up an account's mutes"),
             ("change_mute", "Can mute, extend, shorten and lift mutes"),
-            ("mute_permanently", "Can mute an account permanently"),
         ]
 
     def __str__(self) -> str:

@@ -1,35 +1,126 @@
-"""Who may change mutes: the one place the account page, the services and bulk jobs ask."""
+"""Who may change mutes, and how far: the one place the account page, the services and bulk
+jobs ask.
 
-from dataclasses import dataclass
+A change needs `mutes.change_mute`. Each length it sets must be within the operator's limit
+for that kind (muteadmin.policies: the most generous of their groups'; superusers have none).
+A limit caps the length a change sets, whatever the mute was before: lifting (0) is always
+within it, and a length above it needs a Lead's approval even where it would shorten a
+longer mute. With REQUIRE_SECOND_PERSON_FOR_PERMANENT on, a permanent mute needs a second
+person's approval whatever the operator's limit.
+"""
 
+from dataclasses import dataclass, field
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
+from muteadmin.policies.selectors import MuteLimits, limit_in_words, mute_limits_of
 from muteadmin.tencent.nospeaking import PERMANENT
+
+KIND_NAMES = {"c2c": "C2C", "group": "group"}
+
+
+class ApprovalRequired(PermissionDenied):
+    """The change is above the operator's limit: a Lead's approval (a mute request) is needed."""
 
 
 @dataclass(frozen=True)
 class MutePermissions:
-    """What a user may do to mutes beyond looking them up."""
+    """What a user may do to mutes beyond looking them up, and the longest they may set alone.
+
+    `mute_permanently` is whether they may mute permanently alone, both kinds.
+    """
 
     change: bool
     mute_permanently: bool
+    limits: MuteLimits = field(default_factory=MuteLimits)
+    second_person_for_permanent: bool = False
+
+    def permits(self, kind: str, seconds: int, *, approved: bool = False) -> bool:
+        """Whether setting `kind` to `seconds` is within what this user may do alone.
+
+        `approved`: a second person's approval satisfies REQUIRE_SECOND_PERSON_FOR_PERMANENT.
+        """
+        if not self.change:
+            return False
+        if seconds == PERMANENT and self.second_person_for_permanent and not approved:
+            return False
+        return self.limits.covers(kind, seconds)
+
+    def limit_sentence(self) -> str:
+        """What the form says of the user's limit."""
+        c2c, group = self.limits.c2c, self.limits.group
+        if c2c == group:
+            words = _limit_clause(c2c)
+        else:
+            words = f"C2C: {_limit_clause(c2c)}; group: {_limit_clause(group)}"
+        if self.second_person_for_permanent and PERMANENT in (c2c, group):
+            words += "; a permanent mute needs a second Lead's approval"
+        return words
+
+
+def _limit_clause(seconds: int) -> str:
+    if seconds >= PERMANENT:
+        return "any length, permanent included"
+    if seconds <= 0:
+        return "lifting only; any mute needs a Lead's approval"
+    return f"up to {limit_in_words(seconds)}; longer ones need a Lead's approval"
 
 
 def mute_permissions(user: AbstractBaseUser) -> MutePermissions:
     """The user's mute permissions, for forms that offer only what the user may do."""
     change = user.has_perm("mutes.change_mute")
+    limits = mute_limits_of(user=user) if change else MuteLimits()
+    second_person = settings.REQUIRE_SECOND_PERSON_FOR_PERMANENT
     return MutePermissions(
-        change=change, mute_permanently=change and user.has_perm("mutes.mute_permanently")
+        change=change,
+        mute_permanently=change
+        and not second_person
+        and min(limits.c2c, limits.group) == PERMANENT,
+        limits=limits,
+        second_person_for_permanent=second_person,
     )
 
 
 def mute_change_permitted(
-    *, operator: AbstractBaseUser, c2c_seconds: int | None, group_seconds: int | None
+    *,
+    operator: AbstractBaseUser,
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> None:
-    """Raise PermissionDenied unless `operator` may make this change (None leaves a mute alone)."""
+    """Raise PermissionDenied unless `operator` may make this change (None leaves a mute alone).
+
+    Above the operator's limit it is ApprovalRequired. `on_behalf_of` is the requester of an
+    approved request the operator carries out: they must be someone else, and their
+    approval counts as the second person a permanent mute may need; the operator's own
+    limit must still cover the change.
+    """
     allowed = mute_permissions(operator)
     if not allowed.change:
         raise PermissionDenied("You may not change mutes.")
-    if PERMANENT in (c2c_seconds, group_seconds) and not allowed.mute_permanently:
-        raise PermissionDenied("You may not mute accounts permanently.")
+    approved = on_behalf_of is not None
+    if approved and on_behalf_of.pk == operator.pk:
+        raise PermissionDenied("You may not approve your own request.")
+    for kind, seconds in (("c2c", c2c_seconds), ("group", group_seconds)):
+        if seconds is None or allowed.permits(kind, seconds, approved=approved):
+            continue
+        raise ApprovalRequired(over_limit_sentence(allowed, kind=kind, seconds=seconds))
+
+
+def over_limit_sentence(allowed: MutePermissions, *, kind: str, seconds: int) -> str:
+    """Why a length needs approval, in a sentence that says what to do."""
+    name = KIND_NAMES[kind]
+    if seconds == PERMANENT and not allowed.limits.covers(kind, seconds):
+        return (
+            f"You may not mute accounts permanently ({name}); ask a Lead to approve it "
+            "with Request approval."
+        )
+    if seconds == PERMANENT:
+        return f"A permanent {name} mute needs a second Lead's approval; use Request approval."
+    return (
+        f"A {name} mute of {limit_in_words(seconds)} is above your limit "
+        f"({limit_in_words(allowed.limits.longest(kind))}); ask a Lead to approve it "
+        "with Request approval."
+    )

@@ -1,20 +1,20 @@
 """The one door to Tencent: every mute query and change goes through here and is audited."""
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.services import AuditCall, audit_calls
+from muteadmin.audit.services import AuditCall
 from muteadmin.core.clock import clock
+from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls
 from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
-from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import (
     MuteChange,
@@ -31,43 +31,12 @@ INTERACTIVE_DEADLINE = 15.0
 BEFORE_CHANGE_DEADLINE = 6.0
 
 
-@dataclass(frozen=True)
-class MuteChangeResult:
-    """What a change did: the state before it (None if not queried) and the state it left behind.
-
-    An `*_after` is None only for a field left alone when the state before was not queried.
-    `change` is None when nothing was sent: every mute asked for was a lift of one that the
-    query before found not muted (those kinds are in `not_muted`, sent or not).
-    """
-
-    before: MuteStatus | None
-    change: MuteChange | None
-    c2c_after: int | None
-    group_after: int | None
-    not_muted: tuple[str, ...] = ()
-
-
 class MuteChangeNotSent(Exception):
     """The query made before a change failed, so the change was never sent; `error` says why."""
 
     def __init__(self, error: TencentError) -> None:
         self.error = error
         super().__init__(error.error_info)
-
-
-@dataclass(frozen=True)
-class MuteCall:
-    """One account's call in a batch: its audit row, and what came back or why it failed.
-
-    `entry_id` is None when nothing was sent (an invalid account); `error` is any exception the
-    call raised, Tencent's answers (TencentError) and faults on our side alike.
-    """
-
-    account: str
-    entry_id: int | None
-    status: MuteStatus | None = None
-    change: MuteChangeResult | None = None
-    error: Exception | None = None
 
 
 def mute_get(
@@ -79,11 +48,13 @@ def mute_get(
     job_id: int | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> MuteStatus:
     """Ask Tencent how long the account's mutes still run in `app`, leaving an audit row.
 
     `app` is a name from TIM_APPS, None for the default app. Raises KeyError for an app not
     configured, InvalidAccount (nothing written, nothing sent) or the call's error.
+    `on_behalf_of` names on the row whose request the operator is carrying out.
     """
     (call,) = mute_get_many(
         accounts=[account],
@@ -93,6 +64,7 @@ def mute_get(
         job_id=job_id,
         correlation_id=correlation_id,
         app=app,
+        on_behalf_of=on_behalf_of,
     )
     if call.error is not None:
         raise call.error
@@ -109,6 +81,7 @@ def mute_get_many(
     executor: Executor | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> list[MuteCall]:
     """mute_get for each account of `app`, the calls side by side on `executor` (else one by one).
 
@@ -126,7 +99,7 @@ def mute_get_many(
         )
         return status
 
-    made = _audited_calls(
+    made = audited_calls(
         accounts,
         call,
         executor=executor,
@@ -136,6 +109,7 @@ def mute_get_many(
         job_id=job_id,
         correlation_id=correlation_id,
         app=target.name,
+        on_behalf_of=_username(on_behalf_of),
     )
     return [replace(result, status=value) for result, value in made]
 
@@ -153,6 +127,8 @@ def mute_change(
     query_before: bool = True,
     app: str | None = None,
     expected: SeenMutes | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
+    correlation_id: uuid.UUID | None = None,
 ) -> MuteChangeResult:
     """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
@@ -161,23 +137,20 @@ def mute_change(
     more than the time since, StaleMuteState (nothing sent); a lift of a mute it finds not
     muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
-    The query and the change share one correlation id (a bulk job's, when `job_id` is given).
-    `app` is a name from TIM_APPS, None for the default app (KeyError for one not configured).
+    Both share a correlation id: a bulk job's, else `correlation_id` or a new one. `app` is a
+    name from TIM_APPS (KeyError if not configured). `on_behalf_of`: see mute_change_many.
     """
-    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     started = clock().monotonic()
-    correlation_id = None if job_id is not None else uuid.uuid4()
+    correlation_id = None if job_id is not None else (correlation_id or uuid.uuid4())
     before = None
     not_muted: tuple[str, ...] = ()
+    # What the query before and the change have in common, on their audit rows too.
+    common = dict(operator=operator, client_ip=client_ip, job_id=job_id, app=app)
+    common |= dict(correlation_id=correlation_id, on_behalf_of=on_behalf_of)
     if query_before:
         before = _state_before(
-            account=account,
-            operator=operator,
-            client_ip=client_ip,
-            deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
-            job_id=job_id,
-            correlation_id=correlation_id,
-            app=app,
+            account=account, deadline=min(BEFORE_CHANGE_DEADLINE, deadline), **common
         )
         c2c_seconds, group_seconds, not_muted = _still_to_send(
             before, expected=expected, c2c_seconds=c2c_seconds, group_seconds=group_seconds
@@ -186,16 +159,12 @@ def mute_change(
             return _nothing_sent(before, not_muted=not_muted)
     (call,) = mute_change_many(
         accounts=[account],
-        operator=operator,
         reason=reason,
         c2c_seconds=c2c_seconds,
         group_seconds=group_seconds,
-        client_ip=client_ip,
-        job_id=job_id,
         deadline=deadline - (clock().monotonic() - started),
         before={account: before} if before is not None else None,
-        correlation_id=correlation_id,
-        app=app,
+        **common,
     )
     if call.error is not None:
         raise call.error
@@ -262,14 +231,17 @@ def mute_change_many(
     before: Mapping[str, MuteStatus] | None = None,
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> list[MuteCall]:
     """The same change to each account of `app`, the calls side by side on `executor`.
 
     Nothing is queried first; a mute left alone is reported as run down from `before` (the
     state an earlier query saw, by account) where there is one, else as unknown (None). The
-    rows share `correlation_id` (by default the bulk job's, else a new one).
+    rows share `correlation_id` (by default the bulk job's, else a new one). `on_behalf_of` is
+    the requester whose approved request the operator carries out: both are named on the rows.
+    Raises PermissionDenied (ApprovalRequired above the operator's limit) before writing.
     """
-    _change_checked(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     before = before or {}
     target = tim_app(app)
 
@@ -289,7 +261,7 @@ def mute_change_many(
         )
         return result
 
-    made = _audited_calls(
+    made = audited_calls(
         accounts,
         call,
         executor=executor,
@@ -302,16 +274,29 @@ def mute_change_many(
         reason=reason,
         correlation_id=correlation_id,
         app=target.name,
+        on_behalf_of=_username(on_behalf_of),
     )
     return [replace(result, change=value) for result, value in made]
 
 
 def _change_checked(
-    *, operator: AbstractBaseUser, c2c_seconds: int | None, group_seconds: int | None
+    operator: AbstractBaseUser,
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    on_behalf_of: AbstractBaseUser | None,
 ) -> None:
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
-    mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    mute_change_permitted(
+        operator=operator,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        on_behalf_of=on_behalf_of,
+    )
+
+
+def _username(user: AbstractBaseUser | None) -> str | None:
+    return user.get_username() if user is not None else None
 
 
 def _change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
@@ -338,51 +323,3 @@ def _after(
         return None
     seconds = getattr(before, f"{kind}_seconds")
     return run_down(seconds, elapsed=(now - before.observed_at).total_seconds())
-
-
-def _audited_calls[T](
-    accounts: Sequence[str],
-    call: Callable[[str, AuditCall], T],
-    *,
-    executor: Executor | None,
-    **begun: Any,
-) -> list[tuple[MuteCall, T | None]]:
-    """Make `call` for each valid account inside audit_calls: rows begun before, completed after.
-
-    This is where accounts are validated: an invalid one gets no row and is sent nothing, its
-    InvalidAccount is its result. `call` records what it observed on its AuditCall; whatever
-    it raises is recorded there instead (a fault on our side too).
-    """
-    if len(set(accounts)) != len(accounts):
-        raise ValueError("Each account may appear once in a batch of calls.")
-    invalid: dict[str, InvalidAccount] = {}
-    for account in accounts:
-        try:
-            validate_account(account)
-        except InvalidAccount as exc:
-            invalid[account] = exc
-    valid = [account for account in accounts if account not in invalid]
-    with audit_calls(accounts=valid, **begun) as audits:
-
-        def made(audit: AuditCall) -> tuple[T | None, Exception | None]:
-            audit.start()
-            try:
-                return call(audit.entry.account, audit), None
-            except Exception as exc:
-                audit.failed(exc)
-                return None, exc
-
-        if executor is None or len(audits) < 2:
-            outcomes = [made(audit) for audit in audits]
-        else:
-            outcomes = list(executor.map(made, audits))
-    by_account = {
-        audit.entry.account: (
-            MuteCall(account=audit.entry.account, entry_id=audit.entry.pk, error=error),
-            value,
-        )
-        for audit, (value, error) in zip(audits, outcomes, strict=True)
-    }
-    for account, exc in invalid.items():
-        by_account[account] = (MuteCall(account=account, entry_id=None, error=exc), None)
-    return [by_account[account] for account in accounts]

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
+from muteadmin.approvals.selectors import mute_request_waiting_for
+from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.core.account_paths import account_url
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
@@ -27,7 +29,7 @@ from muteadmin.mutes.forms import (
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
-from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.mutes.permissions import ApprovalRequired, mute_change_permitted, mute_permissions
 from muteadmin.mutes.seen import StaleMuteState
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import (
@@ -163,6 +165,12 @@ class AccountView(
             raise PermissionDenied
         if not form.is_valid():
             return self.render_account(account, form=form)
+        if request.POST.get("request_approval"):
+            return self.file_request(account, form=form)
+        if notice := self.above_limit(form):
+            # Above the user's limit, whatever the form offered: offer a request instead.
+            form.approval_required(notice)
+            return self.render_account(account, form=form)
         expected = form.cleaned_data["expected"]
         # A post without seen_* comes from a script: no picture to check, nobody to ask.
         if expected is not None and not form.cleaned_data["confirm"]:
@@ -192,11 +200,52 @@ class AccountView(
         messages.success(request, change_message(result))
         return redirect(self.account_url(account))
 
+    def above_limit(self, form: MuteChangeForm) -> str:
+        """Why the change asked for needs a Lead's approval, or "" when the user may make it."""
+        try:
+            mute_change_permitted(
+                operator=self.request.user,
+                c2c_seconds=form.cleaned_data["c2c_seconds"],
+                group_seconds=form.cleaned_data["group_seconds"],
+            )
+        except ApprovalRequired as exc:
+            return str(exc)
+        return ""
+
+    def file_request(self, account: str, *, form: MuteChangeForm) -> HttpResponse:
+        """File the change as a request for a Lead's approval ("Request approval")."""
+        try:
+            filed = mute_request_file(
+                requester=self.request.user,
+                account=account,
+                reason=form.cleaned_data["reason"],
+                c2c_seconds=form.cleaned_data["c2c_seconds"],
+                group_seconds=form.cleaned_data["group_seconds"],
+                app=self.app.name,
+                client_ip=client_ip(self.request),
+            )
+        except InvalidAccount:
+            return self.invalid_account(account)
+        except (RequestClosed, ValueError) as exc:
+            form.add_error(None, str(exc))
+            return self.render_account(account, form=form)
+        messages.success(
+            self.request,
+            f"Request #{filed.pk} for {account} is waiting for a Lead's approval; "
+            "nothing changes until one approves it.",
+        )
+        return redirect(self.account_url(account))
+
     def change_form(self, data=None) -> MuteChangeForm | None:
         allowed = mute_permissions(self.request.user)
         if not allowed.change:
             return None
-        return MuteChangeForm(data=data, can_mute_permanently=allowed.mute_permanently)
+        return MuteChangeForm(
+            data=data,
+            can_mute_permanently=allowed.mute_permanently,
+            allowed=allowed,
+            offer_requests=True,
+        )
 
     def invalid_account(self, account: str) -> HttpResponse:
         """The lookup form explaining why `account` is not a UserID (the service refused it)."""
@@ -238,6 +287,7 @@ class AccountView(
             "error": error,
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
+            "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
         }
         context |= self.change_context(
             form,
@@ -274,6 +324,7 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
             return render(request, "mutes/account.html#cards", context, status=502)
         cards = mute_cards(status, mute_status_setters(status=status, app=self.app.name))
         context = {"account": account, "cards": cards, "app_query": query}
+        context["waiting_request"] = mute_request_waiting_for(account=account, app=self.app.name)
         return render(request, "mutes/account.html#cards", context)
 
 

@@ -81,7 +81,43 @@
     if (select && custom) { custom.hidden = select.value !== "custom"; }
   }
 
+  // The change form offers "Request approval" instead of Apply while a length chosen is above
+  // the user's limit (the server decides either way; this only keeps the button honest).
+  var UNIT_SECONDS = {minutes: 60, hours: 3600, days: 86400};
+
+  function chosenSeconds(form, kind) {
+    var select = form.querySelector("[name=" + kind + "_seconds]");
+    if (!select || select.value === "") { return null; }
+    if (select.value !== "custom") { return Number(select.value); }
+    var amount = Number((form.querySelector("[name=" + kind + "_custom]") || {}).value);
+    var unit = (form.querySelector("[name=" + kind + "_custom_unit]") || {}).value || "hours";
+    return amount > 0 ? amount * (UNIT_SECONDS[unit] || 3600) : null;
+  }
+
+  function aboveLimit(form) {
+    return ["c2c", "group"].some(function (kind) {
+      var seconds = chosenSeconds(form, kind);
+      if (seconds === null || seconds === 0) { return false; }
+      if (seconds === PERMANENT && form.hasAttribute("data-second-person")) { return true; }
+      return seconds > Number(form.getAttribute("data-limit-" + kind));
+    });
+  }
+
+  function updateButtons(form) {
+    var apply = form.querySelector("[data-apply]");
+    var request = form.querySelector("[data-request-approval]");
+    if (!apply || !request) { return; }
+    var above = aboveLimit(form);
+    apply.hidden = above;
+    request.hidden = !above;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-limits]").forEach(function (form) {
+      updateButtons(form);
+      form.addEventListener("change", function () { updateButtons(form); });
+      form.addEventListener("input", function () { updateButtons(form); });
+    });
     startCountdowns(document);
     window.setInterval(tick, 1000);
     document.querySelectorAll("[data-length]").forEach(function (fieldset) {

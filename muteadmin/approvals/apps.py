@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApprovalsConfig(AppConfig):
+    name = "muteadmin.approvals"
+    verbose_name = "Mute requests"

@@ -1,0 +1,31 @@
+"""Reading mute requests: those waiting, those decided lately, an account's waiting one."""
+
+from django.db.models import QuerySet
+
+from muteadmin.approvals.models import MuteRequest
+from muteadmin.approvals.services import mute_request_now
+
+RECENT_DECIDED = 20
+
+
+def mute_requests_waiting() -> QuerySet[MuteRequest]:
+    """Requests still waiting for a decision (not expired by now), oldest first."""
+    return MuteRequest.objects.filter(
+        status=MuteRequest.Status.PENDING, expires_at__gt=mute_request_now()
+    ).order_by("created_at", "id")
+
+
+def mute_requests_waiting_count() -> int:
+    """How many requests wait for a decision: the navigation's count."""
+    return mute_requests_waiting().count()
+
+
+def mute_requests_recent(*, limit: int = RECENT_DECIDED) -> list[MuteRequest]:
+    """The requests decided or expired most recently, newest first."""
+    closed = MuteRequest.objects.exclude(status=MuteRequest.Status.PENDING)
+    return list(closed.order_by("-decided_at", "-id")[:limit])
+
+
+def mute_request_waiting_for(*, account: str, app: str) -> MuteRequest | None:
+    """The account's request waiting for approval in `app`, if there is one."""
+    return mute_requests_waiting().filter(account=account, app=app).first()

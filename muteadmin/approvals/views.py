@@ -1,0 +1,100 @@
+"""The requests page: requests waiting for a Lead, with approve and reject, and recent decisions."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views import View
+
+from muteadmin.approvals.forms import RejectForm
+from muteadmin.approvals.selectors import mute_requests_recent, mute_requests_waiting
+from muteadmin.approvals.services import (
+    DECIDE_PERMISSION,
+    RequestClosed,
+    mute_request_approve,
+    mute_request_reject,
+    mute_requests_expire,
+)
+from muteadmin.core.http import client_ip
+from muteadmin.upstream.selection import several_apps
+
+
+class RequestListView(PermissionRequiredMixin, View):
+    """Every request waiting, oldest first, and those decided lately."""
+
+    permission_required = DECIDE_PERMISSION
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_list()
+
+    def render_list(
+        self, *, reject_forms: dict[int, RejectForm] | None = None, status: int = 200
+    ) -> HttpResponse:
+        mute_requests_expire()
+        waiting = list(mute_requests_waiting())
+        reject_forms = reject_forms or {}
+        rows = [
+            (item, reject_forms.get(item.pk) or RejectForm(prefix=f"r{item.pk}"))
+            for item in waiting
+        ]
+        context = {
+            "rows": rows,
+            "recent": mute_requests_recent(),
+            "show_app": several_apps(),
+        }
+        return render(self.request, "approvals/list.html", context, status=status)
+
+
+class RequestApproveView(PermissionRequiredMixin, View):
+    """Approve a request: its change is made at once, as the approver for the requester."""
+
+    permission_required = DECIDE_PERMISSION
+
+    def post(self, request: HttpRequest, request_id: int) -> HttpResponse:
+        try:
+            result = mute_request_approve(
+                request_id=request_id, approver=request.user, client_ip=client_ip(request)
+            )
+        except (RequestClosed, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+            return redirect("approvals:list")
+        item = result.request
+        if result.error is not None:
+            messages.error(
+                request,
+                f"Request #{item.pk} is approved, but the change to {item.account} failed: "
+                f"{item.outcome_message} The requester may file it again.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Request #{item.pk} approved: {item.account}'s mutes were changed for "
+                f"{item.requested_by_username}.",
+            )
+        return redirect("approvals:list")
+
+
+class RequestRejectView(PermissionRequiredMixin, View):
+    """Reject a request with a reason (the list is shown again with an error without one)."""
+
+    permission_required = DECIDE_PERMISSION
+
+    def post(self, request: HttpRequest, request_id: int) -> HttpResponse:
+        form = RejectForm(data=request.POST, prefix=f"r{request_id}")
+        if not form.is_valid():
+            listing = RequestListView()
+            listing.setup(request)
+            return listing.render_list(reject_forms={request_id: form}, status=200)
+        try:
+            item = mute_request_reject(
+                request_id=request_id,
+                decider=request.user,
+                reason=form.cleaned_data["reason"],
+                client_ip=client_ip(request),
+            )
+        except (RequestClosed, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+            return redirect("approvals:list")
+        messages.success(request, f"Request #{item.pk} for {item.account} rejected.")
+        return redirect("approvals:list")

@@ -1,0 +1,93 @@
+"""Reading the role limits: a user's own (the most generous of their groups'), and the table."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
+from django.db.models import Max
+
+from muteadmin.core.durations import duration
+from muteadmin.policies.models import NO_MUTES, UNLIMITED, MuteLimit
+
+KINDS = tuple(MuteLimit.Kind.values)
+
+
+@dataclass(frozen=True)
+class MuteLimits:
+    """The longest mute of each kind someone may set alone: NO_MUTES, seconds or UNLIMITED."""
+
+    c2c: int = NO_MUTES
+    group: int = NO_MUTES
+
+    def longest(self, kind: str) -> int:
+        return getattr(self, kind)
+
+    def covers(self, kind: str, seconds: int) -> bool:
+        """Whether setting this kind's mute to `seconds` is within the limit (a lift always is)."""
+        return seconds == 0 or seconds <= self.longest(kind)
+
+
+def limit_in_words(seconds: int) -> str:
+    """A limit as the pages say it: "7 days", "1 day 12 hours", "unlimited (including
+    permanent)", "none"."""
+    if seconds >= UNLIMITED:
+        return "unlimited (including permanent)"
+    if seconds <= NO_MUTES:
+        return "none"
+    if seconds % 3600:
+        # Not a whole number of hours: the limits form never sets one, a length may be.
+        return duration(seconds)
+    days, hours = divmod(seconds // 3600, 24)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((days, "day"), (hours, "hour"))
+        if count
+    ]
+    return " ".join(parts)
+
+
+def mute_limits_of(*, user: AbstractBaseUser) -> MuteLimits:
+    """The user's limits: for each kind, the most generous of their groups'; superusers' have none.
+
+    Inactive and anonymous users may set nothing.
+    """
+    if not user.is_active or user.is_anonymous:
+        return MuteLimits()
+    if user.is_superuser:
+        return MuteLimits(c2c=UNLIMITED, group=UNLIMITED)
+    longest = dict(
+        MuteLimit.objects.filter(group__user=user)
+        .values("kind")
+        .annotate(longest=Max("longest_seconds"))
+        .values_list("kind", "longest")
+    )
+    return MuteLimits(**{kind: longest.get(kind, NO_MUTES) for kind in KINDS})
+
+
+@dataclass(frozen=True)
+class GroupLimits:
+    """One group's row on the policies page."""
+
+    group: Group
+    limits: MuteLimits
+
+    @property
+    def c2c_words(self) -> str:
+        return limit_in_words(self.limits.c2c)
+
+    @property
+    def group_words(self) -> str:
+        return limit_in_words(self.limits.group)
+
+
+def mute_limit_table() -> list[GroupLimits]:
+    """Every group, by name, with its limit of each kind (NO_MUTES where none is set)."""
+    stored: dict[int, dict[str, int]] = {}
+    for group_id, kind, seconds in MuteLimit.objects.values_list(
+        "group_id", "kind", "longest_seconds"
+    ):
+        stored.setdefault(group_id, {})[kind] = seconds
+    return [
+        GroupLimits(group=group, limits=MuteLimits(**stored.get(group.pk, {})))
+        for group in Group.objects.order_by("name")
+    ]
