@@ -200,7 +200,7 @@ def test_a_role_change_is_audited_old_to_new(as_lead, moderator):
     response = as_lead.post(
         reverse("team:role", args=[moderator.pk]), {"role": "Auditor"}, follow=True
     )
-    assert "mod is now a Auditor." in messages_of(response)
+    assert "mod is now an Auditor." in messages_of(response)
     assert [g.name for g in moderator.groups.all()] == ["Auditor"]
     (row,) = team_rows()
     assert row.operator_username == "lead"

@@ -26,7 +26,7 @@ from muteadmin.team.invitations import (
     LinkState,
     invitation_check,
 )
-from muteadmin.team.roles import MANAGE_TEAM, ROLES
+from muteadmin.team.roles import MANAGE_TEAM, ROLES, role_with_article
 from muteadmin.team.selectors import team_members
 from muteadmin.team.services import (
     TeamChangeRefused,
@@ -124,7 +124,8 @@ class MemberActionView(PermissionRequiredMixin, View):
             operator=request.user, user=user, role=role, client_ip=client_ip(request)
         )
         name = user.get_username()
-        return f"{name} is now a {role}." if changed else f"{name} was a {role} already."
+        role = role_with_article(role)
+        return f"{name} is now {role}." if changed else f"{name} was {role} already."
 
     def _deactivate(self, request: HttpRequest, user: AbstractBaseUser) -> str:
         team_member_active_set(

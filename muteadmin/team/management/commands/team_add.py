@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from muteadmin.team.invitations import INVITATION_HOURS
-from muteadmin.team.roles import ROLES
+from muteadmin.team.roles import ROLES, role_with_article
 from muteadmin.team.services import TeamChangeRefused, team_member_add
 
 
@@ -32,6 +32,6 @@ class Command(BaseCommand):
             raise CommandError(str(refused)) from refused
         link = base_url.rstrip("/") + reverse("team:welcome", args=[token])
         self.stdout.write(
-            f"Added {user.get_username()} as a {role}. Pass this link on to them; it sets "
-            f"their password once, within {INVITATION_HOURS} hours:\n{link}"
+            f"Added {user.get_username()} as {role_with_article(role)}. Pass this link on to "
+            f"them; it sets their password once, within {INVITATION_HOURS} hours:\n{link}"
         )
