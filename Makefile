@@ -38,6 +38,8 @@ help: ## List the targets.
 run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the demo login, serve on 127.0.0.1:PORT (8000) with a bulk-job worker.
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py create_demo_user
+	@echo "On a real server, make the first administrator with: $(PY) manage.py team_add <username> --role Lead"
+	@echo "  (it prints a one-time link that sets their password), or $(PY) manage.py createsuperuser."
 	@# The worker runs bulk jobs beside the web server and stops with it (Ctrl-C).
 	$(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \

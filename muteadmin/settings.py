@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "muteadmin.bulk",
     "muteadmin.policies",
     "muteadmin.approvals",
+    "muteadmin.team",
 ]
 
 MIDDLEWARE = [

@@ -14,5 +14,6 @@ urlpatterns = [
     path("bulk/", include("muteadmin.bulk.urls")),
     path("policies/", include("muteadmin.policies.urls")),
     path("requests/", include("muteadmin.approvals.urls")),
+    path("team/", include("muteadmin.team.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]

@@ -30,6 +30,7 @@ ACTION_PLURALS = {
     "request_rejected": "requests rejected",
     "request_expired": "requests expired",
     "limit_change": "limit changes",
+    "team": "team changes",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {
@@ -38,6 +39,7 @@ ACTION_SINGULARS = {
     "request_rejected": "request rejected",
     "request_expired": "request expired",
     "limit_change": "limit change",
+    "team": "team change",
 }
 # English names as strftime's %a and %b give them in the C locale, looked up rather than
 # formatted: a month of days costs strftime more than the rest of the layout.

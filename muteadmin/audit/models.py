@@ -1,5 +1,5 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
-step of a mute request and per change of a role's limits."""
+step of a mute request, per change of a role's limits and per change to the staff (team page)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -77,6 +77,8 @@ class AuditEntry(models.Model):
         REQUEST_REJECTED = "request_rejected", "Request rejected"
         REQUEST_EXPIRED = "request_expired", "Request expired"
         LIMIT_CHANGE = "limit_change", "Limit change"
+        # A change to the staff (muteadmin.team): recorded without a call to Tencent.
+        TEAM = "team", "Team change"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
