@@ -118,6 +118,15 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# In the database, so every worker process shares it: allauth keeps its second-factor attempt
+# counts and used one-time codes here. The table is made by the signin app's migrations.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "muteadmin_cache",
+    }
+}
+
 # ModelBackend, with each request's permissions read in one query instead of two.
 AUTHENTICATION_BACKENDS = ["muteadmin.core.permissions.OneQueryModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -139,18 +148,23 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # The session cookie ends with the browser; the server ends it sooner (SESSION_* below).
 ACCOUNT_SESSION_REMEMBER = False
-# Failed sign-ins are throttled by muteadmin/signin/throttle.py, per account and per address and
-# shared by every worker through the database; successful ones are never limited.
-ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
 # After this many failures for one account (or from one address) within LOGIN_LOCKOUT_MINUTES,
 # sign-in is refused for LOGIN_LOCKOUT_MINUTES, even with the right password.
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=50)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Failed sign-ins are throttled by muteadmin/signin/throttle.py, per account and per address and
+# shared by every worker through the database; successful ones are never limited.
+# allauth's own "login_failed" limit then only counts wrong second-factor codes, per account.
+ACCOUNT_RATE_LIMITS = {
+    "login": None,
+    "login_failed": f"{LOGIN_FAILURES_PER_ACCOUNT}/{LOGIN_LOCKOUT_MINUTES}m/key",
+}
 
 # Two-factor sign-in: TOTP apps and recovery codes. Members of MFA_REQUIRED_GROUPS must enrol
 # before using the dashboard; empty means optional for everyone (the default while DEBUG, so the
 # demo login reaches the dashboard at once).
+MFA_ADAPTER = "muteadmin.signin.adapter.TwoFactorAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "muteadmin"
 MFA_REQUIRED_GROUPS = env.list("MFA_REQUIRED_GROUPS", default=[] if DEBUG else ["Lead", "Auditor"])

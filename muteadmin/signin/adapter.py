@@ -1,15 +1,18 @@
-"""django-allauth's account adapter for muteadmin: throttled, audited sign-in, no sign-up."""
+"""django-allauth's adapters for muteadmin: throttled, audited sign-in, no sign-up, and a second
+factor kept by those who must have one."""
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from muteadmin.core.http import client_ip
 from muteadmin.signin.audit_rows import signin_audit_failure, signin_audit_success
-from muteadmin.signin.enrolment import mfa_enrolled, mfa_enrolment_require
+from muteadmin.signin.enrolment import mfa_enrolled, mfa_enrolment_require, mfa_required_for
 from muteadmin.signin.sessions import session_start
 from muteadmin.signin.throttle import signin_failure_record, signin_lockout, throttle_now
 
@@ -73,3 +76,10 @@ class SignInAdapter(DefaultAccountAdapter):
             address=client_ip(request),
             method="password and second factor" if enrolled else "password",
         )
+
+
+class TwoFactorAdapter(DefaultMFAAdapter):
+    """allauth's MFA adapter, keeping the second factor of those whose role requires one."""
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        return not mfa_required_for(authenticator.user)

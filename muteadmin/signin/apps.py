@@ -7,3 +7,6 @@ class SignInConfig(AppConfig):
     name = "muteadmin.signin"
     label = "signin"
     verbose_name = "Sign-in"
+
+    def ready(self) -> None:
+        from muteadmin.signin import receivers  # noqa: F401  (connects allauth's MFA signal)

@@ -11,6 +11,9 @@ from django.utils.cache import add_never_cache_headers
 from muteadmin.signin.enrolment import mfa_enrolment_pending
 from muteadmin.signin.sessions import session_check
 
+# Set once the user has been told why they are sent to set up two-factor sign-in.
+TOLD_TO_ENROL = "muteadmin_mfa_told"
+
 
 class SessionLimitsMiddleware:
     """Ends sessions idle too long or signed in too long ago, and marks every response to a
@@ -47,10 +50,13 @@ class MFAEnrolmentMiddleware:
             and not self._allowed_before_enrolment(request.path)
             and mfa_enrolment_pending(request.session, request.user)
         ):
-            messages.warning(
-                request,
-                "Your role requires two-factor sign-in. Set up an authenticator app to continue.",
-            )
+            if not request.session.get(TOLD_TO_ENROL):
+                request.session[TOLD_TO_ENROL] = True
+                messages.warning(
+                    request,
+                    "Your role requires two-factor sign-in. "
+                    "Set up an authenticator app to continue.",
+                )
             return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
 
