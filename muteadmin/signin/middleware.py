@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from muteadmin.signin.enrolment import mfa_enrolment_pending
+from muteadmin.signin.enrolment import MUST_ENROL, mfa_enrolment_pending
 from muteadmin.signin.sessions import session_check
 
 # Set once the user has been told why they are sent to set up two-factor sign-in.
@@ -47,6 +47,8 @@ class MFAEnrolmentMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
             request.user.is_authenticated
+            # Only sessions flagged at sign-in pay for more than this dictionary lookup.
+            and request.session.get(MUST_ENROL)
             and not self._allowed_before_enrolment(request.path)
             and mfa_enrolment_pending(request.session, request.user)
         ):
