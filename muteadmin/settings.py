@@ -148,6 +148,9 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 # The session cookie ends with the browser; the server ends it sooner (SESSION_* below).
 ACCOUNT_SESSION_REMEMBER = False
+# The sign-in page stays a sign-in page when signed in already (to switch user, or when the admin
+# sends a user who may not use it there), instead of bouncing back to where it was sent from.
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
 # After this many failures for one account (or from one address) within LOGIN_LOCKOUT_MINUTES,
 # sign-in is refused for LOGIN_LOCKOUT_MINUTES, even with the right password.
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)

@@ -265,3 +265,26 @@ def test_there_is_no_sign_up_and_no_reset_by_email(client):
     notice = client.get("/accounts/password/reset/")
     assert notice.status_code == 200
     assert b"ask an administrator" in notice.content
+
+
+def test_a_signed_in_user_the_admin_refuses_lands_on_the_sign_in_page_not_a_loop(
+    as_moderator,
+):
+    response = as_moderator.get("/admin/", follow=True)
+    assert response.status_code == 200
+    assert [url for url, _ in response.redirect_chain][-1].startswith(reverse("login"))
+    assert "You are signed in as <strong>mod</strong>, who may not open that page" in (
+        response.content.decode()
+    )
+
+
+def test_failed_sign_ins_and_lock_outs_leave_a_log_line_without_the_password(
+    client, moderator, limits, caplog
+):
+    with caplog.at_level("INFO", logger="muteadmin.signin"):
+        for _ in range(3):
+            sign_in(client, "mod", WRONG, address="192.0.2.33")
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert failures[0] == "Failed sign-in for 'mod' from 192.0.2.33: Wrong username or password."
+    assert failures[-1].endswith("(locked out: account)")
+    assert all(WRONG not in r.getMessage() for r in caplog.records)

@@ -1,5 +1,7 @@
-"""Audit rows for sign-ins: every sign-in, failed sign-in and lock-out, chained like any other."""
+"""Audit rows for sign-ins: every sign-in, failed sign-in and lock-out, chained like any other,
+each also written as a log line (without the password, which never reaches this module)."""
 
+import logging
 import unicodedata
 from typing import Any
 
@@ -12,6 +14,8 @@ from muteadmin.audit.services import audit_begin, audit_complete
 # A username as typed is kept this long at most (Django's own usernames are no longer).
 TYPED_USERNAME_MAX = 150
 WRONG_CREDENTIALS = "Wrong username or password."
+
+logger = logging.getLogger(__name__)
 
 
 def typed_username(username: str) -> str:
@@ -55,6 +59,7 @@ def _audit(
 
 def signin_audit_success(*, user: AbstractBaseUser, address: str | None, method: str) -> AuditEntry:
     """A completed sign-in (`method`: password, or password and a second factor)."""
+    logger.info("Signed in: %r from %s (%s).", user.get_username(), address or "unknown", method)
     return _audit(
         action=AuditEntry.Action.LOGIN,
         user=user,
@@ -73,6 +78,13 @@ def signin_audit_failure(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """A failed or refused sign-in for the account named `username` (never the password)."""
+    logger.warning(
+        "Failed sign-in for %r from %s: %s%s",
+        typed_username(username),
+        address or "unknown",
+        error_info,
+        f" (locked out: {details['locked_out']})" if details and "locked_out" in details else "",
+    )
     return _audit(
         action=AuditEntry.Action.LOGIN_FAILED,
         user=_known_user(username),
