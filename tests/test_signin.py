@@ -288,3 +288,20 @@ def test_failed_sign_ins_and_lock_outs_leave_a_log_line_without_the_password(
     assert failures[0] == "Failed sign-in for 'mod' from 192.0.2.33: Wrong username or password."
     assert failures[-1].endswith("(locked out: account)")
     assert all(WRONG not in r.getMessage() for r in caplog.records)
+
+
+def test_sign_in_rows_are_listed_and_filtered_in_the_audit_log(client, moderator, lead):
+    sign_in(client, "mod", WRONG, address="192.0.2.77")
+    sign_in(client, "mod", PASSWORD)
+    client.force_login(lead)
+    page = client.get(reverse("audit:list"), {"action": "login_failed"}).content.decode()
+    assert "Failed sign-in" in page
+    assert (
+        "192.0.2.77"
+        in client.get(
+            reverse("audit:detail", args=[rows(AuditEntry.Action.LOGIN_FAILED)[0].pk])
+        ).content.decode()
+    )
+    both = client.get(reverse("audit:list"), {"action": ["login", "login_failed"]})
+    assert both.status_code == 200
+    assert "Sign-in" in both.content.decode() and "Failed sign-in" in both.content.decode()
