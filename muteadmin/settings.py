@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "muteadmin.core",
     "muteadmin.upstream",
     "muteadmin.audit",
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "muteadmin.policies",
     "muteadmin.approvals",
     "muteadmin.team",
+    "muteadmin.signin",
 ]
 
 MIDDLEWARE = [
@@ -53,6 +57,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # After messages: each may leave the user a message about their session.
+    "muteadmin.signin.middleware.SessionLimitsMiddleware",
+    "muteadmin.signin.middleware.MFAEnrolmentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -110,6 +118,15 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# In the database, so every worker process shares it: allauth keeps its second-factor attempt
+# counts and used one-time codes here. The table is made by the signin app's migrations.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "muteadmin_cache",
+    }
+}
+
 # ModelBackend, with each request's permissions read in one query instead of two.
 AUTHENTICATION_BACKENDS = ["muteadmin.core.permissions.OneQueryModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -122,6 +139,44 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mutes:lookup"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in goes through django-allauth (muteadmin/signin): usernames, no sign-up, no e-mail.
+ACCOUNT_ADAPTER = "muteadmin.signin.adapter.SignInAdapter"
+ACCOUNT_FORMS = {"login": "muteadmin.signin.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# The session cookie ends with the browser; the server ends it sooner (SESSION_* below).
+ACCOUNT_SESSION_REMEMBER = False
+# The sign-in page stays a sign-in page when signed in already (to switch user, or when the admin
+# sends a user who may not use it there), instead of bouncing back to where it was sent from.
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
+# After this many failures for one account (or from one address) within LOGIN_LOCKOUT_MINUTES,
+# sign-in is refused for LOGIN_LOCKOUT_MINUTES, even with the right password.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=50)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Failed sign-ins are throttled by muteadmin/signin/throttle.py, per account and per address and
+# shared by every worker through the database; successful ones are never limited.
+# allauth's own "login_failed" limit then only counts wrong second-factor codes, per account.
+ACCOUNT_RATE_LIMITS = {
+    "login": None,
+    "login_failed": f"{LOGIN_FAILURES_PER_ACCOUNT}/{LOGIN_LOCKOUT_MINUTES}m/key",
+}
+
+# Two-factor sign-in: TOTP apps and recovery codes. Members of MFA_REQUIRED_GROUPS must enrol
+# before using the dashboard; empty means optional for everyone (the default while DEBUG, so the
+# demo login reaches the dashboard at once).
+MFA_ADAPTER = "muteadmin.signin.adapter.TwoFactorAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "muteadmin"
+MFA_REQUIRED_GROUPS = env.list("MFA_REQUIRED_GROUPS", default=[] if DEBUG else ["Lead", "Auditor"])
+
+# A session ends after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after
+# sign-in whatever happens (muteadmin/signin/middleware.py); the stored session lasts no longer.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -1,14 +1,20 @@
+from allauth.account import views as account_views
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from muteadmin.core import health
+from muteadmin.signin.views import ToSignIn
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    # allauth's sign-in, taking `username` and `password` (muteadmin/signin).
+    path("login/", account_views.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    # The admin signs in through the same door, throttled and audited alike.
+    path("admin/login/", ToSignIn.as_view()),
     path("admin/", admin.site.urls),
+    path("accounts/", include("muteadmin.signin.urls")),
     path("audit/", include("muteadmin.audit.urls")),
     path("reports/", include("muteadmin.reports.urls")),
     path("bulk/", include("muteadmin.bulk.urls")),

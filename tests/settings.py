@@ -25,3 +25,13 @@ MEDIA_URL = "/media/"
 # Every test chains with a key, as production must; a test of unkeyed rows clears it.
 AUDIT_CHAIN_KEY = "test-audit-chain-key-that-must-never-appear-in-output"
 AUDIT_CHECKPOINT_PATH = ""
+
+# Sign-in limits as documented, whatever a local .env says; two-factor sign-in optional unless a
+# test names groups that require it.
+LOGIN_FAILURES_PER_ACCOUNT = 10
+LOGIN_FAILURES_PER_ADDRESS = 50
+LOGIN_LOCKOUT_MINUTES = 15
+MFA_REQUIRED_GROUPS = []
+SESSION_IDLE_MINUTES = 30
+SESSION_MAX_HOURS = 12
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600

@@ -385,7 +385,9 @@ def test_a_refusal_says_who_lifted_a_mute_meanwhile(session_a, session_b, mod_a,
 # The cards
 
 
-def test_each_card_says_who_set_its_mute_when_and_why(session_a, session_b, mod_b, timed):
+def test_each_card_says_who_set_its_mute_when_and_why(session_a, session_b, mod_b, timed, settings):
+    # Two idle hours pass: the sessions must outlast them (the default idle timeout is 30 min).
+    settings.SESSION_IDLE_MINUTES = 180
     submit(session_b, session_b.get(url()), c2c_seconds="86400", reason="spam <b>links</b>")
     timed.advance(7200)
     page = session_b.get(url())

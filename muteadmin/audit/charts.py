@@ -31,6 +31,8 @@ ACTION_PLURALS = {
     "request_expired": "requests expired",
     "limit_change": "limit changes",
     "team": "team changes",
+    "login": "logins",
+    "login_failed": "failed logins",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {
@@ -40,6 +42,7 @@ ACTION_SINGULARS = {
     "request_expired": "request expired",
     "limit_change": "limit change",
     "team": "team change",
+    "login_failed": "failed login",
 }
 # English names as strftime's %a and %b give them in the C locale, looked up rather than
 # formatted: a month of days costs strftime more than the rest of the layout.

@@ -1,5 +1,6 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
-step of a mute request, per change of a role's limits and per change to the staff (team page)."""
+step of a mute request, per change of a role's limits, per change to the staff (team page)
+and per sign-in attempt."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -79,6 +80,8 @@ class AuditEntry(models.Model):
         LIMIT_CHANGE = "limit_change", "Limit change"
         # A change to the staff (muteadmin.team): recorded without a call to Tencent.
         TEAM = "team", "Team change"
+        LOGIN = "login", "Sign-in"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

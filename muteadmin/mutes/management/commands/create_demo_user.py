@@ -23,3 +23,10 @@ class Command(BaseCommand):
         user.save()
         user.groups.set([Group.objects.get(name="Lead")])
         self.stdout.write(f"Demo login: {DEMO_USERNAME} / {password}")
+        required = "Lead" in settings.MFA_REQUIRED_GROUPS
+        self.stdout.write(
+            "Two-factor sign-in: "
+            + ("required for Leads, asked for at first sign-in" if required else "optional")
+            + "; set it up with an authenticator app at /accounts/2fa/ once signed in"
+            " (Two-factor sign-in, in the top bar)."
+        )

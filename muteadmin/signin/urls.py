@@ -1,0 +1,14 @@
+"""allauth's pages under /accounts/ (two-factor set-up, password change), with its own sign-in
+address sending to /login/ and the e-mail pages, which muteadmin does not use, replaced."""
+
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from muteadmin.signin import views
+
+urlpatterns = [
+    path("login/", views.ToSignIn.as_view()),
+    path("password/reset/", views.PasswordResetNotice.as_view()),
+    path("email/", RedirectView.as_view(pattern_name="mfa_index")),
+    path("", include("allauth.urls")),
+]
