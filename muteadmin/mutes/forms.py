@@ -248,7 +248,8 @@ class MuteChangeForm(forms.Form):
                 field, ValidationError(self.error_messages["not_integer"], code="not_integer")
             )
             return None
-        seconds = int(raw)
+        # More digits than PERMANENT is out of range, and int() refuses thousands of them.
+        seconds = int(raw) if len(raw.lstrip("0")) <= len(str(PERMANENT)) else PERMANENT + 1
         if seconds > PERMANENT:
             self.add_error(
                 field, ValidationError(self.error_messages["out_of_range"], code="out_of_range")
