@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# Digits in the largest 64-bit integer.
+_MOST_DIGITS = len(str(2**63 - 1))
 
 
 class CursorError(ValueError):
@@ -81,7 +83,8 @@ class Keyset:
         values = []
         for key, part in zip(self.keys, parts, strict=True):
             digits = part.removeprefix("-") if key.kind is datetime else part
-            if not (digits.isascii() and digits.isdigit()):
+            # Every position fits in 64 bits; int() refuses thousands of digits with ValueError.
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > _MOST_DIGITS:
                 raise CursorError("The page link is damaged.")
             number = int(part)
             if key.kind is int:
