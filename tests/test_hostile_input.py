@@ -8,6 +8,8 @@ repeated, very long), by GET and by POST, signed out and signed in as each role,
 as in production: a fault is seen as the 500 a visitor would get, not as an exception.
 """
 
+import csv
+import io
 import json
 import logging
 import re
@@ -19,7 +21,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.html import escape
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
@@ -374,9 +377,12 @@ def check(probe: Probe, response, content: bytes, written: list[AuditEntry]) -> 
     refused = status >= 400 or bool(errors)
     if status == 400 and not SENTENCE.search(content.decode(errors="replace")):
         problems.append("answered 400 without a sentence saying what to do")
+    shown = content.decode(errors="replace")
     for message in errors:
         if not SENTENCE.search(str(message)):
             problems.append(f"form error is not a sentence: {message!r}")
+        if escape(message) not in shown:
+            problems.append(f"form error is not shown: {message!r}")
     for entry in written:
         text = row_text(entry)
         if "\x00" in text:
@@ -497,3 +503,101 @@ def test_a_database_outage_on_any_page_gives_the_styled_500_page(objects, roles)
                 if response.status_code == 500 and b'data-error-page="500"' not in response.content:
                     problems.append(f"{pattern.name} as {role!r}: the bare 500 page")
     assert not problems, "\n".join(problems)
+
+
+# What the sweep first found, each pinned down with what a moderator sees.
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response.streaming
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("since=0001-01-01", True),
+        ("since=0001-01-01T00:00", True),
+        ("until=9999-12-31", True),
+        ("until=9999-12-31T23:59:59", True),
+        ("since=0001-01-01&until=9999-12-31", True),
+        ("since=9999-12-31", False),
+        ("since=9999-12-31T23:59:59", False),
+        ("until=0001-01-01", False),
+        ("until=0001-01-01T00:00", False),
+        ("since=9999-12-31&until=9999-12-31", False),
+    ],
+)
+def test_the_calendars_edges_filter_as_far_as_they_reach(as_lead, query, shown, settings):
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: 0001-01-01 there is before year 1 in UTC
+    row = audit_row(account="alice", reason="spam")
+    listed = as_lead.get(f"{reverse('audit:list')}?{query}")
+    assert listed.status_code == 200
+    assert (f'href="{reverse("audit:detail", args=[row.pk])}"' in listed.content.decode()) is shown
+    exported = csv_rows(as_lead.get(f"{reverse('audit:export')}?{query}"))
+    assert (str(row.pk) in [line[0] for line in exported[1:]]) is shown
+    assert as_lead.get(f"{reverse('reports:mutes')}?{query}").status_code == 200
+    assert csv_rows(as_lead.get(f"{reverse('reports:mutes_csv')}?{query}"))[0][0] == "account"
+
+
+def test_a_job_number_beyond_64_bits_is_refused_before_the_download_starts(as_lead):
+    response = as_lead.get(f"{reverse('audit:export')}?job={2**63}")
+    assert response.status_code == 400
+    assert not response.streaming
+    assert "No bulk job has a number that large" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="export").exists()
+
+
+def test_include_expired_is_yes_or_no_and_anything_else_is_refused_unrecorded(as_lead):
+    response = as_lead.get(f"{reverse('reports:mutes_csv')}?include_expired=%00")
+    assert response.status_code == 400
+    assert "set include_expired to 1" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="export").exists()
+    page = as_lead.get(f"{reverse('reports:mutes')}?include_expired=maybe")
+    assert page.status_code == 400
+    assert "set include_expired to 1" in page.content.decode()
+    for typed in ("1", "on", "true", "0", "off", ""):
+        assert csv_rows(as_lead.get(f"{reverse('reports:mutes_csv')}?include_expired={typed}"))
+
+
+def test_an_export_records_only_the_filter_values_it_read(as_lead):
+    query = "operator=%00&operator=lead&since=2026-01-01&include_expired=1&app=%00"
+    csv_rows(as_lead.get(f"{reverse('reports:mutes_csv')}?{query}"))
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.details["filters"] == {
+        "operator": ["lead"],
+        "since": ["2026-01-01"],
+        "include_expired": ["1"],
+    }
+
+
+@pytest.mark.parametrize("field", ["c2c_seconds", "group_seconds"])
+def test_thousands_of_digits_in_a_mute_length_are_a_form_error(as_lead, field):
+    data = {field: DIGITS, "reason": "spam"}
+    response = as_lead.post(reverse("mutes:account", args=["alice"]), data)
+    assert response.status_code == 200
+    assert "Enter a number of seconds from 0 to 4294967295." in response.content.decode()
+    bulk = as_lead.post(reverse("bulk:form"), {**data, "accounts": "alice", "operation": "set"})
+    assert bulk.status_code == 200
+    assert "Enter a number of seconds from 0 to 4294967295." in bulk.content.decode()
+    assert not AuditEntry.objects.filter(action="change").exists()
+
+
+@pytest.mark.parametrize("field", ["c2c_custom", "group_custom"])
+def test_thousands_of_digits_in_a_custom_length_are_a_form_error(as_lead, field):
+    kind = field.removesuffix("_custom")
+    data = {f"{kind}_seconds": "custom", field: DIGITS, "reason": "spam"}
+    response = as_lead.post(reverse("mutes:account", args=["alice"]), data)
+    assert response.status_code == 200
+    assert "Enter a whole number." in response.content.decode()
+
+
+def test_a_page_cursor_of_thousands_of_digits_is_past_every_row_as_a_shorter_one_is(as_lead):
+    row = audit_row(account="alice")
+    older = as_lead.get(f"{reverse('audit:list')}?before={DIGITS}")
+    assert older.status_code == 200
+    assert f'href="{reverse("audit:detail", args=[row.pk])}"' in older.content.decode()
+    newer = as_lead.get(f"{reverse('audit:list')}?after={DIGITS}")
+    assert newer.status_code == 200
+    assert f'href="{reverse("audit:detail", args=[row.pk])}"' not in newer.content.decode()

@@ -43,7 +43,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 @requires_csrf_token
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """403: a signed-in user whose role does not reach this page (the anonymous are sent to sign in)."""
+    """403: a signed-in user whose role does not open this page (anyone else is sent to sign in)."""
     reason = str(exception) if exception.args else ""
     return _page(request, PERMISSION_DENIED_TEMPLATE, 403, reason=reason)
 
