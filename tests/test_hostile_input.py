@@ -413,8 +413,9 @@ def sign_in(client: Client, role: str | None) -> None:
 ROLE_USERS: dict[str, object] = {}
 
 
-def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> bool:
-    """Whether the pattern's view reads anything for this client, rather than turning it away."""
+def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> tuple[bool, set[str]]:
+    """Whether the pattern's view reads anything for this client, rather than turning it away,
+    and the fields of the form it shows that PAGES does not list."""
     page = pattern.page
     real = {name: objects[page.path[name]] for name in path_parameters(pattern.route)}
     response = client.get(url_for(pattern.route, real), page.valid_get)
@@ -422,7 +423,13 @@ def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> bool:
     turned_away = response.status_code == 403 or (
         response.status_code == 302 and "login/" in location
     )
-    return not turned_away
+    try:
+        form = response.context["form"] if response.context is not None else None
+    except KeyError:
+        form = None
+    listed = {*page.get, *page.post, *page.uploads, "app"}
+    unlisted = set(getattr(form, "fields", ())) - listed
+    return not turned_away, unlisted
 
 
 def sweep(pattern: Pattern, objects: dict[str, str]) -> list[str]:
@@ -431,7 +438,9 @@ def sweep(pattern: Pattern, objects: dict[str, str]) -> list[str]:
     for role in ROLES:
         client = Client(raise_request_exception=False)
         sign_in(client, role)
-        reaches = reached(client, pattern, objects)
+        reaches, unlisted = reached(client, pattern, objects)
+        if unlisted:
+            problems.append(f"{pattern.name}: add the form's fields {sorted(unlisted)} to PAGES")
         for probe in probes(pattern, objects, reaches=reaches):
             before = last_audit_id()
             response = send(client, probe)
