@@ -42,6 +42,9 @@ EDGE_MOMENTS = (
     "9999-12-31T23:59:59",
     "0001-01-01 00:00:00",
     "9999-12-31T23:59:59.999999",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "9999-12-31T23:59:59Z",
 )
 # Each class of hostile value, a few values of each; a list is a parameter sent repeatedly.
 HOSTILE: dict[str, tuple] = {
@@ -58,7 +61,7 @@ HOSTILE: dict[str, tuple] = {
     "very long": (LONG,),
 }
 # Parameters that read a date or a moment get every edge of the calendar.
-MOMENT_PARAMETERS = frozenset({"since", "until"})
+MOMENT_PARAMETERS = frozenset({"since", "until", "seen_at"})
 # Values that may never reach an audit row from a request that refused them.
 DISTINCTIVE = ("\x00", DIGITS, LONG, str(2**63), str(2**64), "阿里", "🙂")
 # A path parameter of each converter gets these instead of a real object's key.
@@ -163,8 +166,15 @@ PAGES: dict[str, Page] = {
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
     "mutes:account": Page(
-        post=MUTE_FIELDS,
-        valid_post={"c2c_seconds": "600", "reason": "spam"},
+        # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
+        post=(*MUTE_FIELDS, "seen_c2c", "seen_group", "seen_at", "confirm"),
+        valid_post={
+            "c2c_seconds": "600",
+            "reason": "spam",
+            "seen_c2c": "0",
+            "seen_group": "0",
+            "seen_at": "2026-01-01T00:00:00Z",
+        },
         path={"account": "account"},
     ),
 }
@@ -627,3 +637,17 @@ def test_a_change_posted_for_an_id_that_is_no_userid_is_answered_as_its_page_is(
     assert response.status_code == 404
     assert "An account ID may contain only letters" in response.content.decode()
     assert not AuditEntry.objects.exists()
+
+
+def test_a_seen_moment_outside_utcs_calendar_is_a_damaged_page_not_a_fault(as_lead):
+    data = {
+        "c2c_seconds": "600",
+        "reason": "spam",
+        "seen_c2c": "0",
+        "seen_group": "0",
+        "seen_at": "0001-01-01T00:00:00+14:00",
+    }
+    response = as_lead.post(reverse("mutes:account", args=["alice"]), data)
+    assert response.status_code == 200
+    assert form_errors(response)
+    assert not AuditEntry.objects.filter(action="change").exists()
