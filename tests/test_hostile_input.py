@@ -14,16 +14,18 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.html import escape
 
+from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
 from tests.conftest import audit_row, bulk_job, user_in
@@ -162,6 +164,30 @@ PAGES: dict[str, Page] = {
     "bulk:status": Page(path={"job_id": "job"}),
     "bulk:cancel": Page(path={"job_id": "job"}),
     "bulk:results_csv": Page(path={"job_id": "job"}),
+    "policies:limits": Page(
+        post=(
+            "group",
+            *(
+                f"g{{group}}-{kind}_{name}"
+                for kind in ("c2c", "group")
+                for name in ("mode", "amount", "unit")
+            ),
+        ),
+        valid_post={
+            "group": "{group}",
+            "g{group}-c2c_mode": "length",
+            "g{group}-c2c_amount": "2",
+            "g{group}-c2c_unit": "days",
+            "g{group}-group_mode": "none",
+        },
+    ),
+    "approvals:list": Page(),
+    "approvals:approve": Page(path={"request_id": "mute_request"}),
+    "approvals:reject": Page(
+        post=("r{mute_request}-reason",),
+        valid_post={"r{mute_request}-reason": "not needed"},
+        path={"request_id": "mute_request"},
+    ),
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
@@ -243,11 +269,17 @@ def url_for(route: str, values: dict[str, str]) -> str:
 
 @pytest.fixture
 def objects(db) -> dict[str, str]:
-    """Real objects for path parameters: an audit row, a finished bulk job, an account."""
+    """Real objects for path parameters (an audit row, a finished bulk job, an account, a request
+    for approval) and for parameter names that hold a key ("{group}" in "g{group}-c2c_mode")."""
     lead = user_in("owner", "Lead")
     job = bulk_job(operator=lead, operation="lookup", accounts=["alice", "bob"])
     bulk_job_cancel(job=job)
+    request = mute_request_file(
+        requester=user_in("requester", "Moderator"), account="bob", reason="spam", c2c_seconds=60
+    )
     return {
+        "mute_request": str(request.pk),
+        "group": str(Group.objects.get(name="Moderator").pk),
         "audit_row": str(audit_row(reason="spam").pk),
         "job": str(job.pk),
         "account": "alice",
@@ -288,7 +320,7 @@ def probes(pattern: Pattern, objects: dict[str, str], *, reaches: bool) -> Itera
     A role the view turns away (to sign in, or 403) before reading anything gets each class of
     hostile value once, in every parameter and path parameter at once, by GET and POST in turn.
     """
-    page = pattern.page
+    page = named(pattern.page, objects)
     kinds = path_parameters(pattern.route)
     real = {name: objects[page.path[name]] for name in kinds}
     url = url_for(pattern.route, real)
@@ -331,6 +363,24 @@ def probes(pattern: Pattern, objects: dict[str, str], *, reaches: bool) -> Itera
         pairs = [(name, sent) for name in everything for sent in _sent(value)]
         method = ("POST", "GET")[index % 2]
         yield Probe(method, url, pairs, {}, f"every parameter by {method} ({kind})", value)
+
+
+def named(page: Page, objects: dict[str, str]) -> Page:
+    """The page with the keys of real objects put into its parameters' names and values."""
+
+    def each(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(name.format(**objects) for name in names)
+
+    def pairs(values: dict[str, str]) -> dict[str, str]:
+        return {name.format(**objects): value.format(**objects) for name, value in values.items()}
+
+    return replace(
+        page,
+        get=each(page.get),
+        post=each(page.post),
+        valid_get=pairs(page.valid_get),
+        valid_post=pairs(page.valid_post),
+    )
 
 
 def _path_value(kind: str, value: str | list, real: str) -> str:
@@ -437,7 +487,8 @@ def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> tuple[
         form = response.context["form"] if response.context is not None else None
     except KeyError:
         form = None
-    listed = {*page.get, *page.post, *page.uploads, "app"}
+    # Named without a form's prefix (a page of several forms shows one per object).
+    listed = {name.split("-", 1)[-1] for name in (*page.get, *page.post, *page.uploads, "app")}
     unlisted = set(getattr(form, "fields", ())) - listed
     return not turned_away, unlisted
 
@@ -526,7 +577,10 @@ def test_a_database_outage_on_any_page_gives_the_styled_500_page(objects, roles)
             }
             url = url_for(pattern.route, real)
             with connection.execute_wrapper(database_down):
-                responses = [client.get(url), client.post(url, pattern.page.valid_post)]
+                responses = [
+                    client.get(url),
+                    client.post(url, named(pattern.page, objects).valid_post),
+                ]
             for response in responses:
                 if response.status_code == 500 and b'data-error-page="500"' not in response.content:
                     problems.append(f"{pattern.name} as {role!r}: the bare 500 page")
@@ -651,3 +705,11 @@ def test_a_seen_moment_outside_utcs_calendar_is_a_damaged_page_not_a_fault(as_le
     assert response.status_code == 200
     assert form_errors(response)
     assert not AuditEntry.objects.filter(action="change").exists()
+
+
+def test_a_limits_post_naming_a_group_of_thousands_of_digits_says_it_no_longer_exists(as_lead):
+    response = as_lead.post(reverse("policies:limits"), {"group": DIGITS}, follow=True)
+    assert response.status_code == 200
+    assert "That group no longer exists; reload the page and try again." in (
+        response.content.decode()
+    )
