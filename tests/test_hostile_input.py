@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
@@ -28,6 +28,7 @@ from django.utils.html import escape
 from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
+from muteadmin.team.services import team_link_issue
 from tests.conftest import audit_row, bulk_job, user_in
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +189,17 @@ PAGES: dict[str, Page] = {
         valid_post={"r{mute_request}-reason": "not needed"},
         path={"request_id": "mute_request"},
     ),
+    "team:list": Page(
+        post=("username", "role"), valid_post={"username": "newcomer", "role": "Moderator"}
+    ),
+    "team:role": Page(post=("role",), valid_post={"role": "Auditor"}, path={"pk": "member"}),
+    "team:deactivate": Page(path={"pk": "member"}),
+    "team:reactivate": Page(path={"pk": "member"}),
+    "team:two_factor_reset": Page(path={"pk": "member"}),
+    "team:link": Page(path={"pk": "member"}),
+    # Reached through a set-password link, which keeps its token in the session.
+    "team:welcome_form": Page(post=("new_password1", "new_password2")),
+    "team:welcome": Page(path={"token": "token"}),
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
@@ -277,7 +289,11 @@ def objects(db) -> dict[str, str]:
     request = mute_request_file(
         requester=user_in("requester", "Moderator"), account="bob", reason="spam", c2c_seconds=60
     )
+    member = User.objects.create_user("member")
+    token = team_link_issue(operator=lead, user=member)
     return {
+        "member": str(member.pk),
+        "token": token,
         "mute_request": str(request.pk),
         "group": str(Group.objects.get(name="Moderator").pk),
         "audit_row": str(audit_row(reason="spam").pk),
