@@ -23,3 +23,9 @@ urlpatterns = [
     path("team/", include("muteadmin.team.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
+
+# Error pages in the base layout; the 500 page is drawn without the database.
+handler400 = "muteadmin.core.errors.bad_request"
+handler403 = "muteadmin.core.errors.permission_denied"
+handler404 = "muteadmin.core.errors.page_not_found"
+handler500 = "muteadmin.core.errors.server_error"

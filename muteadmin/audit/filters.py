@@ -1,7 +1,7 @@
 """The audit log's filters: one form read from the query string, shared by the page and exports."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,6 +12,13 @@ from muteadmin.upstream.registry import tim_apps
 
 # Names in the query string, in the order a shared URL lists them.
 FILTER_NAMES = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "app")
+# The earliest and latest moments a filter reaches: a moment typed beyond them (0001-01-01,
+# 9999-12-31) means the same, as no row is that old or that new. A year inside the calendar's
+# ends, so any time zone's offset and the chart's days around them still fit in a datetime.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(MAXYEAR - 1, 12, 31, tzinfo=UTC)
+# The largest number a bulk job (a 64-bit database key) can have.
+LARGEST_JOB = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -71,14 +78,22 @@ class MomentField(forms.CharField):
         return moment
 
 
-def _aware(moment: datetime | date, *, end_of_day: bool) -> datetime:
-    """A typed moment as an aware UTC datetime; a bare date means its start (or the next day's)."""
-    if not isinstance(moment, datetime):
-        day = moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.combine(day, time.min)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment.astimezone(timezone.UTC)
+def _aware(typed: datetime | date, *, end_of_day: bool) -> datetime:
+    """A typed moment as an aware UTC datetime; a bare date means its start (or the next day's).
+
+    Kept between EARLIEST and LATEST, also when the calendar ends before the moment does.
+    """
+    try:
+        moment = typed
+        if not isinstance(moment, datetime):
+            day = moment + timedelta(days=1) if end_of_day else moment
+            moment = datetime.combine(day, time.min)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        return LATEST if typed.year == MAXYEAR else EARLIEST
+    return min(max(moment, EARLIEST), LATEST)
 
 
 class AuditFilterForm(forms.Form):
@@ -87,6 +102,8 @@ class AuditFilterForm(forms.Form):
     error_messages = {
         "reversed": "The 'since' moment is after the 'until' moment; swap them.",
         "job": "A bulk job is named by its number, as in /bulk/12/.",
+        "job_range": "No bulk job has a number that large; a job is named by its number, as in "
+        "/bulk/12/.",
     }
 
     account = forms.CharField(required=False, max_length=64, strip=False)
@@ -125,6 +142,8 @@ class AuditFilterForm(forms.Form):
             return None
         if not (typed.isascii() and typed.isdigit()) or int(typed) == 0:
             raise ValidationError(self.error_messages["job"], code="job")
+        if int(typed) > LARGEST_JOB:
+            raise ValidationError(self.error_messages["job_range"], code="job_range")
         return int(typed)
 
     def clean(self) -> dict:
@@ -134,7 +153,10 @@ class AuditFilterForm(forms.Form):
             cleaned["since"] = _aware(since, end_of_day=False)
         if until is not None:
             cleaned["until"] = _aware(until, end_of_day=True)
-        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] >= cleaned["until"]:
+        since, until = cleaned.get("since"), cleaned.get("until")
+        # Both at the same end of the calendar: nothing matches, but nothing was typed backwards.
+        at_one_end = since == until and since in (EARLIEST, LATEST)
+        if since and until and since >= until and not at_one_end:
             raise ValidationError(self.error_messages["reversed"], code="reversed")
         return cleaned
 
@@ -151,11 +173,25 @@ class AuditFilterForm(forms.Form):
             q=(data.get("q") or "").strip(),
             job=data.get("job"),
             app=data.get("app") or "",
-            # The filters exactly as typed (self.data is the request's QueryDict).
-            query_string={
-                name: self.data.getlist(name) for name in FILTER_NAMES if name in self.data
-            },
+            query_string=typed_filters(self, FILTER_NAMES),
         )
+
+
+def typed_filters(form: forms.Form, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The filters exactly as typed (form.data is the request's QueryDict), for links and exports.
+
+    Only the values the form read and accepted: a name it has no field for, or a value repeated
+    where it reads only the last one, is left out, so nothing unchecked reaches an audit row.
+    """
+    typed = {}
+    for name in names:
+        if name not in form.fields or name not in form.data:
+            continue
+        if isinstance(form.fields[name], forms.MultipleChoiceField):
+            typed[name] = form.data.getlist(name)
+        else:
+            typed[name] = [form.data[name]]
+    return typed
 
 
 def audit_app_names() -> list[str]:

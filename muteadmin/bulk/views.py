@@ -106,7 +106,8 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
 
 def _after(request: HttpRequest) -> int:
     raw = request.GET.get("after", "")
-    return int(raw) if raw.isascii() and raw.isdigit() else 0
+    # No result is numbered beyond 64 bits, and int() refuses thousands of digits.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else 0
 
 
 class BulkJobView(BulkPermissionMixin, View):

@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# Digits in the largest 64-bit integer: a key or a time in microseconds never has more.
+_MOST_DIGITS = len(str(2**63 - 1))
 
 
 class CursorError(ValueError):
@@ -83,7 +85,14 @@ class Keyset:
             digits = part.removeprefix("-") if key.kind is datetime else part
             if not (digits.isascii() and digits.isdigit()):
                 raise CursorError("The page link is damaged.")
-            number = int(part)
+            if len(digits.lstrip("0")) > _MOST_DIGITS:
+                # int() refuses thousands of digits: any integer this long is past every key,
+                # and no time is that far from 1970.
+                if key.kind is datetime:
+                    raise CursorError("The page link is damaged.")
+                number = 10**_MOST_DIGITS
+            else:
+                number = int(part)
             if key.kind is int:
                 if number < 1:
                     raise CursorError("The page link is damaged.")

@@ -48,6 +48,15 @@ def _seen_seconds(raw: str) -> int:
     return int(raw)
 
 
+def _utc_moment(moment: datetime) -> bool:
+    """Whether an aware moment is also one in UTC (0001-01-01 00:00+14:00 is not)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 class AccountField(forms.CharField):
     """A Tencent UserID: 1 to 32 bytes of printable ASCII, kept exactly as typed.
 
@@ -228,7 +237,7 @@ class MuteChangeForm(forms.Form):
             )
         except ValueError:
             seen = None
-        if seen is None or seen.seen_at.tzinfo is None:
+        if seen is None or seen.seen_at.tzinfo is None or not _utc_moment(seen.seen_at):
             self.add_error(
                 None, ValidationError(self.error_messages["seen_damaged"], code="seen_damaged")
             )
@@ -248,7 +257,8 @@ class MuteChangeForm(forms.Form):
                 field, ValidationError(self.error_messages["not_integer"], code="not_integer")
             )
             return None
-        seconds = int(raw)
+        # More digits than PERMANENT is out of range, and int() refuses thousands of them.
+        seconds = int(raw) if len(raw.lstrip("0")) <= len(str(PERMANENT)) else PERMANENT + 1
         if seconds > PERMANENT:
             self.add_error(
                 field, ValidationError(self.error_messages["out_of_range"], code="out_of_range")

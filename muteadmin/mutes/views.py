@@ -39,7 +39,7 @@ from muteadmin.mutes.services import (
     mute_get,
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
-from muteadmin.tencent.accounts import InvalidAccount
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 from muteadmin.upstream.selection import AppRequestedMixin, app_query
@@ -160,6 +160,11 @@ class AccountView(
             return self.invalid_account(account)
 
     def post(self, request: HttpRequest, account: str) -> HttpResponse:
+        try:
+            # Before anything reads the log for it: PostgreSQL refuses a NUL in a query.
+            validate_account(account)
+        except InvalidAccount:
+            return self.invalid_account(account)
         form = self.change_form(data=request.POST)
         if form is None:
             raise PermissionDenied

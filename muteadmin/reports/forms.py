@@ -2,13 +2,21 @@
 
 from django import forms
 
-from muteadmin.audit.filters import AuditFilterForm
+from muteadmin.audit.filters import AuditFilterForm, typed_filters
 from muteadmin.core.pagination import CursorError
 from muteadmin.reports.selectors import FILTER_NAMES, REPORT_KEYSET, MuteReportFilters
 
 
 class MuteReportForm(AuditFilterForm):
     """Operator, since and until read as the audit page reads them, plus run-out mutes."""
+
+    error_messages = {
+        **AuditFilterForm.error_messages,
+        "include_expired": (
+            "To include mutes that have run out, set include_expired to 1; to leave them out, "
+            "to 0 or nothing."
+        ),
+    }
 
     # The audit log's other filters mean nothing for a report of accounts.
     account = None
@@ -24,9 +32,13 @@ class MuteReportForm(AuditFilterForm):
     )
 
     def clean_include_expired(self) -> bool:
-        # A checkbox counts any value as ticked; a shared URL saying include_expired=0 means off.
+        # The checkbox sends 1; a shared URL saying include_expired=0 (or false, off) means off.
         typed = self.data.get("include_expired", "").strip().lower()
-        return typed not in ("", "0", "false", "off")
+        if typed in ("", "0", "false", "off", "no"):
+            return False
+        if typed in ("1", "true", "on", "yes"):
+            return True
+        raise forms.ValidationError(self.error_messages["include_expired"], code="include_expired")
 
     def report_filters(self) -> MuteReportFilters:
         """The cleaned filters; call after is_valid()."""
@@ -37,10 +49,7 @@ class MuteReportForm(AuditFilterForm):
             until=data.get("until"),
             include_expired=bool(data.get("include_expired")),
             app=data.get("app") or "",
-            # The filters exactly as typed (self.data is the request's QueryDict).
-            query_string={
-                name: self.data.getlist(name) for name in FILTER_NAMES if name in self.data
-            },
+            query_string=typed_filters(self, FILTER_NAMES),
         )
 
 

@@ -75,7 +75,12 @@ class MuteReportCsvView(PermissionRequiredMixin, View):
         form = MuteReportForm(data=request.GET)
         if not form.is_valid():
             errors = " ".join(error for errors in form.errors.values() for error in errors)
-            return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                f"Nothing was exported because the filters are not valid: {errors} "
+                "Correct them on the report page and export from there.\n",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
         now = timezone.now()
         lines = mute_report_export(
             operator=request.user,
