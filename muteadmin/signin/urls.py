@@ -9,6 +9,9 @@ from muteadmin.signin import views
 urlpatterns = [
     path("login/", views.ToSignIn.as_view()),
     path("password/reset/", views.PasswordResetNotice.as_view()),
+    # Nobody is sent a reset link, so a link's own pages only say how passwords are reset here.
+    path("password/reset/done/", views.PasswordResetNotice.as_view()),
+    path("password/reset/key/<path:link>", views.PasswordResetNotice.as_view()),
     path("email/", RedirectView.as_view(pattern_name="mfa_index")),
     path("", include("allauth.urls")),
 ]
