@@ -1,0 +1,222 @@
+"""Policy rules and their ladders: Leads define them at /rules/, each change audited; a rule in use
+is retired, never deleted; the ladder suggests the next length from the account's history."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+
+from muteadmin.audit.chain import audit_chain_verify
+from muteadmin.audit.models import AuditEntry
+from muteadmin.rules.ladders import LadderInvalid, ladder_parse, ladder_text
+from muteadmin.rules.models import Rule
+from muteadmin.rules.selectors import ordinal, rule_ladder_step, rules_active
+from muteadmin.rules.services import (
+    RuleInvalid,
+    RuleText,
+    rule_create,
+    rule_delete,
+    rule_retire,
+    rule_update,
+)
+from muteadmin.tencent.nospeaking import PERMANENT
+from tests.conftest import audit_row, user_in
+
+pytestmark = pytest.mark.django_db
+
+HOUR, DAY = 3600, 86400
+SPAM_LADDER = [HOUR, DAY, 7 * DAY, PERMANENT]
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def spam_rule(lead, **changes) -> Rule:
+    text = RuleText(
+        title_en="Spam",
+        title_zh_hans="垃圾信息",
+        description_en="Unsolicited advertising.",
+        description_zh_hans="未经请求的广告。",
+        ladders={"c2c": SPAM_LADDER, "group": SPAM_LADDER},
+    )
+    fields = {"code": "spam", "text": text} | changes
+    return rule_create(operator=lead, **fields)
+
+
+def offence(at, *, account="alice", rule="spam", app="default", **fields):
+    """A change under `rule` that muted `account` for a day, written at `at`."""
+    values = {"c2c_requested": DAY, "c2c_observed": DAY, "group_observed": 0} | fields
+    return audit_row(at=at, action="change", account=account, rule=rule, app=app, **values)
+
+
+# -- ladders in words --------------------------------------------------------------------------
+
+
+def test_a_ladder_is_typed_in_short_lengths_and_read_back_the_same_way():
+    assert ladder_parse("1h, 1d → 7d -> permanent") == SPAM_LADDER
+    assert ladder_parse("30m, 2w") == [1800, 14 * DAY]
+    assert ladder_parse("  ") == []
+    assert ladder_text(SPAM_LADDER) == "1h, 1d, 7d, permanent"
+    with pytest.raises(LadderInvalid, match=r"Step 2 \(tomorrow\) is not a length"):
+        ladder_parse("1h, tomorrow")
+    with pytest.raises(LadderInvalid, match="longer than Tencent allows"):
+        ladder_parse("50000d")
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+    ]  # fmt: skip
+
+
+# -- who may change rules, and the audit of each change ----------------------------------------
+
+
+def test_only_leads_change_rules_and_every_change_is_audited(lead, moderator):
+    with pytest.raises(PermissionDenied):
+        spam_rule(moderator)
+    rule = spam_rule(lead)
+    text = RuleText(title_en="Spam", title_zh_hans="垃圾信息", ladders={"c2c": [HOUR]})
+    assert rule_update(operator=lead, rule=rule, text=text) == [
+        "description_en",
+        "description_zh_hans",
+        "ladders",
+    ]
+    assert rule_update(operator=lead, rule=rule, text=text) == []
+    assert rule.ladder("c2c") == [HOUR] and rule.ladder("group") == []
+    with pytest.raises(PermissionDenied):
+        rule_retire(operator=moderator, rule=rule)
+    assert rule_retire(operator=lead, rule=rule)
+    rows = list(AuditEntry.objects.filter(action="rule_change").order_by("id"))
+    assert [row.details["change"] for row in rows] == ["created", "updated", "retired"]
+    assert {row.rule for row in rows} == {"spam"}
+    assert {row.operator_username for row in rows} == {"lead"}
+    assert rows[1].details["before"]["ladders"]["group"] == SPAM_LADDER
+    assert rows[1].details["after"]["ladders"] == {"c2c": [HOUR]}
+    assert audit_chain_verify().intact
+
+
+def test_a_code_is_taken_for_good_even_by_a_retired_rule(lead):
+    rule = spam_rule(lead)
+    rule_retire(operator=lead, rule=rule)
+    with pytest.raises(RuleInvalid, match="already a rule called spam"):
+        spam_rule(lead)
+
+
+def test_a_rule_in_use_is_retired_never_deleted(lead):
+    rule = spam_rule(lead)
+    offence(None)
+    with pytest.raises(RuleInvalid, match="retire it instead"):
+        rule_delete(operator=lead, rule=rule)
+    assert Rule.objects.filter(code="spam").exists()
+    unused = spam_rule(lead, code="typo")
+    rule_delete(operator=lead, rule=unused)
+    assert not Rule.objects.filter(code="typo").exists()
+    assert AuditEntry.objects.filter(action="rule_change", details__change="deleted").count() == 1
+
+
+def test_the_rules_page_lists_rules_for_every_role_and_lets_only_leads_change_them(
+    lead, moderator, auditor
+):
+    spam_rule(lead)
+    for user in (moderator, auditor):
+        page = signed_in(user).get("/rules/")
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert 'data-rule="spam"' in html and "垃圾信息" in html
+        assert "1 hour → 1 day → 7 days → permanent" in html
+        assert "data-new-rule" not in html
+        assert signed_in(user).get("/rules/new/").status_code == 403
+        assert signed_in(user).post("/rules/spam/retire/").status_code == 403
+    outsider = user_in("nobody")
+    assert signed_in(outsider).get("/rules/").status_code == 403
+
+
+def test_a_lead_creates_edits_and_retires_a_rule_through_the_pages(lead):
+    client = signed_in(lead)
+    form = {
+        "code": "harassment",
+        "title_en": "Harassment",
+        "title_zh_hans": "骚扰",
+        "c2c_ladder": "1d, 7d, permanent",
+        "group_ladder": "",
+        "window_days": "180",
+    }
+    response = client.post("/rules/new/", form)
+    assert response.status_code == 302
+    rule = Rule.objects.get(code="harassment")
+    assert rule.ladder("c2c") == [DAY, 7 * DAY, PERMANENT] and rule.window_days == 180
+    bad = client.post("/rules/harassment/", form | {"c2c_ladder": "1d, soon"})
+    assert bad.status_code == 200
+    assert "Step 2 (soon) is not a length" in bad.content.decode()
+    again = client.post("/rules/new/", form)
+    assert "already a rule called harassment" in again.content.decode()
+    assert client.post("/rules/harassment/", form | {"window_days": "30"}).status_code == 302
+    assert Rule.objects.get(code="harassment").window_days == 30
+    client.post("/rules/harassment/retire/", {"do": "retire"})
+    assert Rule.objects.get(code="harassment").retired
+    assert rules_active() == []
+    assert client.get("/rules/no-such-rule/").status_code == 404
+
+
+# -- the ladder --------------------------------------------------------------------------------
+
+
+def test_the_ladder_suggests_each_step_in_turn_then_stays_on_the_last(lead, clock):
+    rule = spam_rule(lead)
+    now = clock()
+    expected = [
+        ("1st", HOUR, "1 hour"),
+        ("2nd", DAY, "1 day"),
+        ("3rd", 7 * DAY, "7 days"),
+        ("4th", PERMANENT, "permanent"),
+        ("5th", PERMANENT, "permanent"),
+    ]
+    for count, (nth, seconds, words) in enumerate(expected):
+        step = rule_ladder_step(rule=rule, account="alice", app="default")
+        assert step.offences == count
+        assert step.seconds == {"c2c": seconds, "group": seconds}
+        assert step.sentence == f"{nth} time under spam in 90 days: {words} suggested"
+        offence(now - timedelta(days=10 - count))
+
+
+def test_the_window_counts_changes_up_to_but_not_exactly_window_days_ago(lead, clock):
+    rule = spam_rule(lead)
+    now = clock()
+    offence(now - timedelta(days=90))
+    assert rule_ladder_step(rule=rule, account="alice", app="default").offences == 0
+    offence(now - timedelta(days=90) + timedelta(seconds=1))
+    assert rule_ladder_step(rule=rule, account="alice", app="default").offences == 1
+    # A day later the second one has left the window too.
+    clock.advance(DAY)
+    assert rule_ladder_step(rule=rule, account="alice", app="default").offences == 0
+
+
+def test_only_changes_that_muted_this_account_in_this_app_under_this_rule_count(lead, clock):
+    rule = spam_rule(lead)
+    spam_rule(lead, code="scam")
+    moment = clock() - timedelta(days=1)
+    offence(moment, c2c_requested=0)  # a lift
+    offence(moment, outcome="error")  # did not go through
+    offence(moment, account="bob")
+    offence(moment, rule="scam")
+    offence(moment, app="other")
+    offence(moment, rule=None)
+    audit_row(at=moment, action="request_filed", account="alice", rule="spam", c2c_requested=DAY)
+    assert rule_ladder_step(rule=rule, account="alice", app="default").offences == 0
+    offence(moment, c2c_requested=None, group_requested=DAY)
+    assert rule_ladder_step(rule=rule, account="alice", app="default").offences == 1
+    assert rule_ladder_step(rule=rule, account="alice", app="other").offences == 1
+
+
+def test_a_ladder_for_one_kind_names_the_kind_and_a_retired_rule_leaves_its_rows(lead, clock):
+    text = RuleText(title_en="Flood", title_zh_hans="刷屏", ladders={"group": [HOUR]})
+    rule = rule_create(operator=lead, code="flood", text=text)
+    step = rule_ladder_step(rule=rule, account="alice", app="default")
+    assert step.sentence == "1st time under flood in 90 days: group 1 hour suggested"
+    row = offence(clock() - timedelta(days=1), rule="flood")
+    rule_retire(operator=lead, rule=rule)
+    row.refresh_from_db()
+    assert row.rule == "flood"
+    assert [r.code for r in rules_active()] == []
