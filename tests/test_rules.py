@@ -1,14 +1,19 @@
 """Policy rules and their ladders: Leads define them at /rules/, each change audited; a rule in use
 is retired, never deleted; the ladder suggests the next length from the account's history."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from muteadmin.approvals.models import MuteRequest
+from muteadmin.approvals.services import mute_request_approve, mute_request_file
 from muteadmin.audit.chain import audit_chain_verify
-from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.models import AccountMuteState, AuditEntry
+from muteadmin.mutes.services import mute_change, mute_change_many
 from muteadmin.rules.ladders import LadderInvalid, ladder_parse, ladder_text
 from muteadmin.rules.models import Rule
 from muteadmin.rules.selectors import ordinal, rule_ladder_step, rules_active
@@ -220,3 +225,66 @@ def test_a_ladder_for_one_kind_names_the_kind_and_a_retired_rule_leaves_its_rows
     row.refresh_from_db()
     assert row.rule == "flood"
     assert [r.code for r in rules_active()] == []
+
+
+# -- the rule on audit rows, the export, the filters, the report -------------------------------
+
+
+def csv_of(response) -> list[dict[str, str]]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body, newline="")))
+
+
+def test_a_change_under_a_rule_names_it_on_its_row_its_export_and_the_report(lead, moderator):
+    spam_rule(lead)
+    mute_change(account="alice", operator=moderator, reason="ads", c2c_seconds=DAY, rule="spam")
+    mute_change_many(accounts=["bob"], operator=moderator, reason="ads", group_seconds=HOUR)
+    change = AuditEntry.objects.get(action="change", account="alice")
+    assert change.rule == "spam"
+    # The query before the change is not made under the rule: only the change counts.
+    assert AuditEntry.objects.get(action="query", account="alice").rule is None
+    assert AuditEntry.objects.get(action="change", account="bob").rule is None
+    assert audit_chain_verify().intact
+    client = signed_in(lead)
+    detail = client.get(f"/audit/{change.pk}/").content.decode()
+    assert 'data-field="rule"><code>spam</code>' in detail
+    listing = client.get("/audit/?rule=spam").content.decode()
+    assert f'data-entry="{change.pk}"' in listing and 'data-rule="spam">under spam' in listing
+    assert "bob" not in listing
+    rows = csv_of(client.get("/audit/export.csv?rule=spam"))
+    assert {(row["account"], row["action"], row["rule"]) for row in rows} == {
+        ("alice", "change", "spam"),
+        ("", "rule_change", "spam"),
+    }
+    header = next(iter(csv_of(client.get("/audit/export.csv"))))
+    assert list(header)[-2:] == ["on_behalf_of", "rule"]
+    bad = client.get("/audit/?rule=no%20such")
+    assert bad.status_code == 200 and "A rule is named by its code" in bad.content.decode()
+    # The report: the rule of the change that set the mute, and a filter by it.
+    assert AccountMuteState.objects.get(account="alice").last_rule == "spam"
+    report = {row["account"]: row for row in csv_of(client.get("/reports/mutes.csv"))}
+    assert (report["alice"]["rule"], report["bob"]["rule"]) == ("spam", "")
+    assert list(report["alice"])[-1] == "rule"
+    only = [row["account"] for row in csv_of(client.get("/reports/mutes.csv?rule=spam"))]
+    assert only == ["alice"]
+    page = client.get("/reports/mutes/?rule=spam").content.decode()
+    assert 'data-rule="spam"><code>spam</code>' in page and 'data-account="bob"' not in page
+
+
+def test_a_request_carries_its_rule_to_every_step_and_the_change(lead, moderator):
+    spam_rule(lead)
+    other_lead = user_in("lead2", "Lead")
+    mute_request_file(
+        requester=moderator, account="carol", reason="raid", c2c_seconds=30 * DAY, rule="spam"
+    )
+    request = MuteRequest.objects.get()
+    assert request.rule == "spam"
+    assert "spam:" in signed_in(other_lead).get("/requests/").content.decode()
+    mute_request_approve(request_id=request.pk, approver=other_lead)
+    steps = AuditEntry.objects.filter(correlation_id=request.correlation_id).order_by("id")
+    assert [(row.action, row.rule) for row in steps] == [
+        ("request_filed", "spam"),
+        ("request_approved", "spam"),
+        ("query", None),
+        ("change", "spam"),
+    ]

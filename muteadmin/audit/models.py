@@ -304,6 +304,8 @@ class AccountMuteState(models.Model):
     last_change_at = models.DateTimeField(null=True, blank=True)
     last_operator = models.CharField(max_length=150, blank=True)
     last_reason = models.TextField(blank=True)
+    # The code of the policy rule that change was made under, "" for none.
+    last_rule = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -316,6 +318,8 @@ class AccountMuteState(models.Model):
             models.Index(fields=["last_operator", "active_until"], name="mutestate_operator"),
             # The report's app filter.
             models.Index(fields=["app", "active_until"], name="mutestate_app"),
+            # The report's rule filter.
+            models.Index(fields=["last_rule", "active_until"], name="mutestate_rule"),
         ]
 
     def __str__(self) -> str:
