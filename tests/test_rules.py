@@ -3,6 +3,7 @@ is retired, never deleted; the ladder suggests the next length from the account'
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,8 @@ from muteadmin.approvals.models import MuteRequest
 from muteadmin.approvals.services import mute_request_approve, mute_request_file
 from muteadmin.audit.chain import audit_chain_verify
 from muteadmin.audit.models import AccountMuteState, AuditEntry
+from muteadmin.bulk.models import BulkJob
+from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
 from muteadmin.mutes.services import mute_change, mute_change_many
 from muteadmin.rules.ladders import LadderInvalid, ladder_parse, ladder_text
 from muteadmin.rules.models import Rule
@@ -288,3 +291,131 @@ def test_a_request_carries_its_rule_to_every_step_and_the_change(lead, moderator
         ("query", None),
         ("change", "spam"),
     ]
+
+
+# -- the rule field and the ladder's suggestion on the account page and in bulk ----------------
+
+
+def account_page(client, account="alice", query=""):
+    response = client.get(f"/mutes/{account}/{query}")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def selected(html: str, name: str) -> str:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    chosen = re.search(r'<option value="([^"]*)" selected', select)
+    return chosen.group(1) if chosen else ""
+
+
+def test_without_rules_the_field_is_hidden_and_a_change_needs_none(as_moderator):
+    html = account_page(as_moderator)
+    assert '<input type="hidden" name="rule"' in html and "data-ladder-suggestion" not in html
+    as_moderator.post("/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads"})
+    assert AuditEntry.objects.get(action="change").rule is None
+
+
+def test_once_rules_exist_setting_a_length_needs_one_and_a_lift_does_not(lead, as_moderator):
+    spam_rule(lead)
+    html = account_page(as_moderator)
+    assert selected(html, "rule") == "" and "spam: Spam / 垃圾信息" in html
+    response = as_moderator.post("/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads"})
+    assert "Pick the rule this change is made under" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="change").exists()
+    as_moderator.post("/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads", "rule": "spam"})
+    as_moderator.post("/mutes/alice/", {"c2c_seconds": "0", "reason": "appeal upheld"})
+    changes = AuditEntry.objects.filter(action="change").order_by("id")
+    assert [(row.c2c_requested, row.rule) for row in changes] == [(3600, "spam"), (0, None)]
+
+
+@pytest.mark.parametrize("rule", ["nope", "spam"])
+def test_a_forged_post_with_an_unknown_or_retired_rule_changes_nothing(lead, as_moderator, rule):
+    spam_rule(lead, code="scam")
+    if rule == "spam":
+        rule_retire(operator=lead, rule=spam_rule(lead))
+    response = as_moderator.post(
+        "/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads", "rule": rule}
+    )
+    assert response.status_code == 200
+    assert f"There is no rule {rule} to pick" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="change").exists()
+
+
+def test_picking_a_rule_preselects_the_ladders_next_step_and_says_why(lead, as_moderator, clock):
+    spam_rule(lead)
+    html = account_page(as_moderator, query="?rule=spam")
+    assert "1st time under spam in 90 days: 1 hour suggested" in html
+    assert (selected(html, "rule"), selected(html, "c2c_seconds")) == ("spam", "3600")
+    assert selected(html, "group_seconds") == "3600"
+    now = clock()
+    offence(now - timedelta(days=30))
+    offence(now - timedelta(days=20))
+    html = account_page(as_moderator, query="?rule=spam")
+    assert "3rd time under spam in 90 days: 7 days suggested<" in html
+    assert selected(html, "c2c_seconds") == str(7 * DAY)
+    # The 4th step is permanent, above a moderator's limit: the request path is offered.
+    offence(now - timedelta(days=10))
+    html = account_page(as_moderator, query="?rule=spam")
+    assert "4th time under spam in 90 days: permanent suggested, above your limit" in html
+    assert selected(html, "c2c_seconds") == str(PERMANENT)
+    assert "data-request-approval" in html
+    # A length the presets do not hold is pre-selected as a custom one.
+    text = RuleText(title_en="Flood", title_zh_hans="刷屏", ladders={"c2c": [2 * HOUR]})
+    rule_create(operator=lead, code="flood", text=text)
+    html = account_page(as_moderator, query="?rule=flood")
+    assert (selected(html, "c2c_seconds"), selected(html, "c2c_custom_unit")) == ("custom", "hours")
+    assert 'name="c2c_custom" value="2"' in html and selected(html, "group_seconds") == ""
+    assert "There is no rule gone to pick" in account_page(as_moderator, query="?rule=gone")
+
+
+def test_a_change_made_under_the_suggestion_moves_the_account_up_the_ladder(lead, as_moderator):
+    spam_rule(lead)
+    as_moderator.post("/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads", "rule": "spam"})
+    html = account_page(as_moderator, query="?rule=spam")
+    assert "2nd time under spam in 90 days: 1 day suggested" in html
+    # Another account, or the same one in no hurry, starts at the bottom.
+    assert "1st time" in account_page(as_moderator, account="bob", query="?rule=spam")
+
+
+def test_a_retired_rule_leaves_the_form_but_stays_on_its_rows(lead, as_moderator):
+    rule = spam_rule(lead)
+    spam_rule(lead, code="scam")
+    as_moderator.post("/mutes/alice/", {"c2c_seconds": "3600", "reason": "ads", "rule": "spam"})
+    rule_retire(operator=lead, rule=rule)
+    html = account_page(as_moderator)
+    assert 'value="scam"' in html and 'value="spam"' not in html
+    change = AuditEntry.objects.get(action="change")
+    detail = signed_in(lead).get(f"/audit/{change.pk}/").content.decode()
+    assert 'data-field="rule"><code>spam</code>' in detail
+
+
+def test_a_request_for_approval_from_the_account_page_keeps_the_rule(lead, as_moderator):
+    spam_rule(lead)
+    as_moderator.post(
+        "/mutes/alice/",
+        {"c2c_seconds": str(PERMANENT), "reason": "4th", "rule": "spam", "request_approval": "1"},
+    )
+    assert MuteRequest.objects.get().rule == "spam"
+
+
+def test_a_bulk_change_names_its_rule_on_every_row(lead):
+    spam_rule(lead)
+    client = signed_in(lead)
+    fields = {"operation": "set", "accounts": "alice\nbob", "c2c_seconds": "3600", "reason": "x"}
+    refused = client.post("/bulk/", fields).content.decode()
+    assert "Pick the rule this change is made under" in refused
+    assert (
+        "There is no rule nope to pick"
+        in client.post("/bulk/", fields | {"rule": "nope"}).content.decode()
+    )
+    preview = client.post("/bulk/", fields | {"rule": "spam"}).content.decode()
+    assert "data-bulk-rule" in preview and 'name="rule" value="spam"' in preview
+    response = client.post("/bulk/", fields | {"rule": "spam", "confirm": "1"})
+    job = BulkJob.objects.get()
+    assert response.status_code == 302 and job.rule == "spam"
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
+    rows = AuditEntry.objects.filter(action="change", job_id=job.pk)
+    assert sorted((row.account, row.rule) for row in rows) == [("alice", "spam"), ("bob", "spam")]
+    # A bulk lift goes without a rule, as on the account page.
+    lift = {"operation": "lift", "accounts": "alice", "reason": "appeal", "confirm": "1"}
+    assert client.post("/bulk/", lift).status_code == 302
