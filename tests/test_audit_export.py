@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 HEADER = (
     "id,time_utc,operator,action,account,c2c_requested,group_requested,c2c_observed,"
-    "group_observed,reason,outcome,error_code,error_info,latency_ms,on_behalf_of"
+    "group_observed,reason,outcome,error_code,error_info,latency_ms,on_behalf_of,rule"
 )
 
 
@@ -87,6 +87,7 @@ def test_rows_come_newest_first_with_every_column(as_lead, settings):
         error_info="not imported",
         latency_ms=123,
         on_behalf_of="mod",
+        rule="spam",
     )
     _, _, rows = download(as_lead)
     data = rows[1:-1] if rows[1][3] == "export" else rows[1:]
@@ -107,11 +108,12 @@ def test_rows_come_newest_first_with_every_column(as_lead, settings):
         "not imported",
         "123",
         "mod",
+        "spam",
     ]
     # Times are in UTC whatever the moderator's zone.
     assert data[1][1] == "2026-11-24T16:30:05.250000Z"
-    # A row carried out for no one else leaves the last column blank.
-    assert data[1][-1] == ""
+    # A row carried out for no one else, under no rule, leaves the last two columns blank.
+    assert data[1][-2:] == ["", ""]
 
 
 def test_nulls_are_blank_cells(as_lead):
@@ -434,6 +436,7 @@ def test_awkward_cells_are_written_to_the_exact_byte():
         error_code=-1,
         error_info="+x",
         on_behalf_of="+boss",
+        rule="-spam",
     )
     batches = list(audit_export_batches(filters=filters_from(""), batch_size=2))
     assert [batch.rows for batch in batches] == [2, 1]
@@ -441,11 +444,11 @@ def test_awkward_cells_are_written_to_the_exact_byte():
         b"".join(batch.text for batch in batches)
         == (
             f'{third.pk},2026-03-01T10:00:02.000001Z,\'@me,change,"""",3600,0,,,'
-            f"\"'\rcr\",ok,'-1,'+x,20,'+boss\r\n"
+            f"\"'\rcr\",ok,'-1,'+x,20,'+boss,'-spam\r\n"
             f"{second.pk},2026-03-01T10:00:01Z,lead,query,中文 ünïcödé 😀,,,0,0,,error,,"
-            f'"\'\tx\n",20,\r\n'
+            f'"\'\tx\n",20,,\r\n'
             f"{first.pk},2026-03-01T10:00:00.500000Z,'=op,change,\"a,b\",'-5,,,,"
-            f'"say ""hi"", then\r\nbye",ok,70107,\'-1+1,,\r\n'
+            f'"say ""hi"", then\r\nbye",ok,70107,\'-1+1,,,\r\n'
         ).encode()
     )
 

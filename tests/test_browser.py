@@ -200,3 +200,36 @@ def test_a_length_above_the_limit_turns_apply_into_request_approval(
             assert errors == []
         finally:
             browser.close()
+
+
+@pytest.fixture
+def spam_ladder(lead) -> str:
+    """A rule with a ladder, created before the browser starts (as the Lead is)."""
+    from muteadmin.rules.models import Rule
+
+    Rule.objects.create(
+        code="spam", title_en="Spam", title_zh_hans="垃圾信息", ladders={"c2c": [ONE_HOUR]}
+    )
+    return "spam"
+
+
+def test_picking_a_rule_suggests_its_next_step_and_keeps_the_reason(
+    spam_ladder, browser_page, live_server
+) -> None:
+    page, console_errors = browser_page
+    page.goto(live_server.url + reverse("mutes:account", args=[ACCOUNT]))
+    form = page.locator("form.change")
+    form.locator('[name="reason"]').fill("Browser test: links to a scam shop.")
+    with page.expect_navigation():
+        form.locator('[name="rule"]').select_option(spam_ladder)
+    assert page.url.endswith(f"?rule={spam_ladder}")
+    suggestion = page.locator("[data-ladder-suggestion]").inner_text()
+    assert suggestion == "1st time under spam in 90 days: C2C 1 hour suggested"
+    form = page.locator("form.change")
+    assert form.locator('[name="c2c_seconds"]').input_value() == str(ONE_HOUR)
+    assert form.locator('[name="group_seconds"]').input_value() == ""
+    assert form.locator('[name="reason"]').input_value() == "Browser test: links to a scam shop."
+    with page.expect_navigation():
+        form.locator("[data-apply]").click()
+    assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") != "0"
+    assert console_errors == []

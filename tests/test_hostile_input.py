@@ -28,6 +28,7 @@ from django.utils.html import escape
 from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
+from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.team.services import team_link_issue
 from tests.conftest import audit_row, bulk_job, user_in
 
@@ -118,10 +119,27 @@ MUTE_FIELDS = (
     "group_seconds",
     "group_custom",
     "group_custom_unit",
+    "rule",
     "reason",
 )
-AUDIT_FILTERS = ("account", "operator", "action", "outcome", "since", "until", "q", "job")
-REPORT_FILTERS = ("operator", "since", "until", "include_expired")
+AUDIT_FILTERS = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "rule")
+REPORT_FILTERS = ("operator", "since", "until", "include_expired", "rule")
+RULE_FIELDS = (
+    "title_en",
+    "title_zh_hans",
+    "description_en",
+    "description_zh_hans",
+    "c2c_ladder",
+    "group_ladder",
+    "window_days",
+    "notify_by_default",
+)
+VALID_RULE = {
+    "title_en": "Spam",
+    "title_zh_hans": "垃圾信息",
+    "c2c_ladder": "1h, 1d",
+    "window_days": "90",
+}
 
 ALLAUTH_PREFIXES = ("accounts/", "admin/login/")
 
@@ -181,6 +199,7 @@ PAGES: dict[str, Page] = {
             "accounts": "alice\nbob",
             "operation": "set",
             "c2c_seconds": "600",
+            "rule": "{rule}",
             "reason": "spam",
         },
         uploads=("file",),
@@ -206,6 +225,10 @@ PAGES: dict[str, Page] = {
             "g{group}-group_mode": "none",
         },
     ),
+    "rules:list": Page(),
+    "rules:create": Page(post=("code", *RULE_FIELDS), valid_post={"code": "scam", **VALID_RULE}),
+    "rules:edit": Page(post=RULE_FIELDS, valid_post=VALID_RULE, path={"code": "rule"}),
+    "rules:retire": Page(post=("do",), valid_post={"do": "retire"}, path={"code": "rule"}),
     "approvals:list": Page(),
     "approvals:approve": Page(path={"request_id": "mute_request"}),
     "approvals:reject": Page(
@@ -229,9 +252,12 @@ PAGES: dict[str, Page] = {
     "mutes:cards": Page(path={"account": "account"}),
     "mutes:account": Page(
         # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
+        get=("rule",),
         post=(*MUTE_FIELDS, "seen_c2c", "seen_group", "seen_at", "confirm"),
+        valid_get={"rule": "{rule}"},
         valid_post={
             "c2c_seconds": "600",
+            "rule": "{rule}",
             "reason": "spam",
             "seen_c2c": "0",
             "seen_group": "0",
@@ -319,7 +345,11 @@ def objects(db) -> dict[str, str]:
     )
     member = User.objects.create_user("member")
     token = team_link_issue(operator=lead, user=member)
+    rule = rule_create(
+        operator=lead, code="spam", text=RuleText(title_en="Spam", title_zh_hans="垃圾信息")
+    )
     return {
+        "rule": rule.code,
         "member": str(member.pk),
         "token": token,
         "mute_request": str(request.pk),

@@ -421,7 +421,7 @@ def test_csv_header_is_exact_and_the_download_is_named_by_date(as_auditor):
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines()[0] == (
         "account,c2c_state,c2c_expires_at,group_state,group_expires_at,"
-        "last_change_at,last_operator,last_reason,observed_at"
+        "last_change_at,last_operator,last_reason,observed_at,rule"
     )
     assert tuple(body.splitlines()[0].split(",")) == CSV_HEADER
 

@@ -27,6 +27,8 @@ class MuteRequest(models.Model):
     c2c_seconds = models.BigIntegerField(null=True, blank=True)
     group_seconds = models.BigIntegerField(null=True, blank=True)
     reason = models.TextField()
+    # The code of the policy rule the change is asked under (muteadmin.rules), "" for none.
+    rule = models.CharField(max_length=32, blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

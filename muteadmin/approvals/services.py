@@ -55,6 +55,7 @@ def mute_request_file(
     group_seconds: int | None = None,
     app: str | None = None,
     client_ip: str | None = None,
+    rule: str | None = None,
 ) -> MuteRequest:
     """File a request for a change above the requester's limit, for a Lead to decide.
 
@@ -80,6 +81,7 @@ def mute_request_file(
                 c2c_seconds=c2c_seconds,
                 group_seconds=group_seconds,
                 reason=reason,
+                rule=rule or "",
                 requested_by=requester,
                 requested_by_username=requester.get_username(),
                 created_at=now,
@@ -141,6 +143,7 @@ def mute_request_approve(
             operator=approver,
             on_behalf_of=requester,
             reason=request.reason,
+            rule=request.rule or None,
             c2c_seconds=request.c2c_seconds,
             group_seconds=request.group_seconds,
             client_ip=client_ip,
@@ -281,6 +284,7 @@ def _step_audited(
         correlation_id=request.correlation_id,
         app=request.app,
         on_behalf_of=None if filed else request.requested_by_username,
+        rule=request.rule or None,
         details={
             "request": request.pk,
             "expires_at": request.expires_at.isoformat(),

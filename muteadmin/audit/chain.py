@@ -15,10 +15,9 @@ hashes depend on it, so it never changes):
       "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fractional digits); details as the JSON value
       itself (given as text, it is parsed first);
     - "row" also holds OPTIONAL_CHAIN_FIELDS that have a value (a UUID as its hyphenated
-      lowercase text, an app as its name, on_behalf_of as the requester's username), and
-      leaves out those without one. Rows written
-      before a field existed have none, so their bytes, and the hashes stored for them, stay
-      as they were.
+      lowercase text, an app as its name, on_behalf_of as the requester's username, rule as
+      its code), and leaves out those without one. Rows written before a field existed have
+      none, so their bytes, and the hashes stored for them, stay as they were.
 
 operator_id is left out on purpose: deleting a user sets it to NULL, which must not break the
 chain; operator_username still names who acted. chain_hash itself is of course not covered.
@@ -77,7 +76,7 @@ CHAIN_FIELDS = (
     "chain_seq",
 )
 # Hashed only when set (see above): added after rows were chained without them.
-OPTIONAL_CHAIN_FIELDS = ("correlation_id", "app", "on_behalf_of")
+OPTIONAL_CHAIN_FIELDS = ("correlation_id", "app", "on_behalf_of", "rule")
 # What to read back from the database to hash a row.
 HASHED_FIELDS = (*CHAIN_FIELDS, *OPTIONAL_CHAIN_FIELDS)
 _DATETIME_FIELDS = frozenset({"created_at", "completed_at"})

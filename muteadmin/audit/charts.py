@@ -33,6 +33,7 @@ ACTION_PLURALS = {
     "team": "team changes",
     "login": "logins",
     "login_failed": "failed logins",
+    "rule_change": "rule changes",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {
@@ -43,6 +44,7 @@ ACTION_SINGULARS = {
     "limit_change": "limit change",
     "team": "team change",
     "login_failed": "failed login",
+    "rule_change": "rule change",
 }
 # English names as strftime's %a and %b give them in the C locale, looked up rather than
 # formatted: a month of days costs strftime more than the rest of the layout.

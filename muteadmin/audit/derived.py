@@ -121,6 +121,7 @@ def _last_change(row: Mapping[str, Any]) -> dict[str, Any]:
         "last_change_at": row["completed_at"],
         "last_operator": row["operator_username"],
         "last_reason": row["reason"],
+        "last_rule": row.get("rule") or "",
     }
 
 
@@ -129,6 +130,7 @@ _NO_CHANGE_SEEN = {
     "last_change_at": None,
     "last_operator": "",
     "last_reason": "",
+    "last_rule": "",
 }
 _STATE_FIELDS = (
     "c2c_seconds",
@@ -239,6 +241,7 @@ _REBUILD_FIELDS = (
     "reason",
     "outcome",
     "app",
+    "rule",
 )
 
 

@@ -42,6 +42,8 @@ AUDIT_EXPORT_HEADER = (
     "latency_ms",
     # Added later, so last: whose request the operator carried out (an approved mute request).
     "on_behalf_of",
+    # The code of the policy rule a change was made under.
+    "rule",
 )
 # The model fields behind each header name, in the same order.
 AUDIT_EXPORT_COLUMNS = (
@@ -60,10 +62,11 @@ AUDIT_EXPORT_COLUMNS = (
     "error_info",
     "latency_ms",
     "on_behalf_of",
+    "rule",
 )
 # Cells anyone can type (usernames, an account id, a reason, Tencent's message) may start like
 # a formula; action and outcome are fixed words.
-_TEXT_COLUMNS = ("operator_username", "account", "reason", "error_info", "on_behalf_of")
+_TEXT_COLUMNS = ("operator_username", "account", "reason", "error_info", "on_behalf_of", "rule")
 # Seconds, error codes and latencies are integers; csv_cell would neutralise a negative one.
 _NUMBER_COLUMNS = (
     "c2c_requested",

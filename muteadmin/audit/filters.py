@@ -11,7 +11,18 @@ from muteadmin.audit.models import AuditEntry, AuditHourlyCount
 from muteadmin.upstream.registry import tim_apps
 
 # Names in the query string, in the order a shared URL lists them.
-FILTER_NAMES = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "app")
+FILTER_NAMES = (
+    "account",
+    "operator",
+    "action",
+    "outcome",
+    "since",
+    "until",
+    "q",
+    "job",
+    "app",
+    "rule",
+)
 # The earliest and latest moments a filter reaches: a moment typed beyond them (0001-01-01,
 # 9999-12-31) means the same, as no row is that old or that new. A year inside the calendar's
 # ends, so any time zone's offset and the chart's days around them still fit in a datetime.
@@ -35,6 +46,8 @@ class AuditFilters:
     job: int | None = None
     # An app's name; the default app's also matches rows written before apps had names.
     app: str = ""
+    # A policy rule's code (muteadmin.rules): the changes made under it, and its own changes.
+    rule: str = ""
     query_string: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     @property
@@ -49,6 +62,7 @@ class AuditFilters:
             or self.q
             or self.job
             or self.app
+            or self.rule
         )
 
     def as_details(self) -> dict[str, list[str]]:
@@ -122,6 +136,12 @@ class AuditFilterForm(forms.Form):
     job = forms.CharField(required=False, max_length=20, label="Bulk job")
     # Its choices (configured apps, then any other name the log holds) are set per form.
     app = forms.ChoiceField(required=False, label="App")
+    rule = forms.SlugField(
+        required=False,
+        max_length=32,
+        label="Rule",
+        error_messages={"invalid": "A rule is named by its code, as in spam."},
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -173,6 +193,7 @@ class AuditFilterForm(forms.Form):
             q=(data.get("q") or "").strip(),
             job=data.get("job"),
             app=data.get("app") or "",
+            rule=(data.get("rule") or "").lower(),
             query_string=typed_filters(self, FILTER_NAMES),
         )
 

@@ -64,6 +64,7 @@ class AuditListRow:
     time: str
     operator: str
     on_behalf_of: str
+    rule: str
     action: str
     account: str
     account_url: str
@@ -114,6 +115,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
                 time=f"{local:%Y-%m-%d %H:%M:%S}",
                 operator=entry.operator_username or NO_VALUE,
                 on_behalf_of=entry.on_behalf_of or "",
+                rule=entry.rule or "",
                 action=ACTION_LABELS.get(entry.action, entry.action),
                 account=entry.account,
                 account_url=account_url(entry.account, query=app_query(app) if several else ""),

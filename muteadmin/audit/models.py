@@ -82,6 +82,8 @@ class AuditEntry(models.Model):
         TEAM = "team", "Team change"
         LOGIN = "login", "Sign-in"
         LOGIN_FAILED = "login_failed", "Failed sign-in"
+        # A policy rule created, edited or retired (muteadmin.rules).
+        RULE_CHANGE = "rule_change", "Rule change"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -103,6 +105,9 @@ class AuditEntry(models.Model):
     # username, kept as text for the same reason. Null on every other row; nullable without a
     # default so adding it did not make SQLite rebuild the table, which drops its guard.
     on_behalf_of = models.CharField(max_length=150, null=True, blank=True)  # noqa: DJ001
+    # The code of the policy rule a change was made under (muteadmin.rules), or the rule a rule
+    # change changed; null on other rows. Nullable without a default, like on_behalf_of.
+    rule = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     action = models.CharField(max_length=16, choices=Action)
     account = models.CharField(max_length=64)
     c2c_requested = models.BigIntegerField(null=True, blank=True)
@@ -160,6 +165,10 @@ class AuditEntry(models.Model):
             models.Index(fields=["outcome", "-id"], name="audit_outcome_recent"),
             # ?job=: one bulk job's rows.
             models.Index(fields=["job_id", "-id"], name="audit_job_recent"),
+            # ?rule=: the rows made under one rule; only rows with a rule are in it.
+            models.Index(
+                fields=["rule", "-id"], condition=Q(rule__isnull=False), name="audit_rule_recent"
+            ),
             # ?app=: one app's rows.
             models.Index(fields=["app", "-id"], name="audit_app_recent"),
             # The detail page's "other rows of this operation", in the order they were written.
@@ -295,6 +304,8 @@ class AccountMuteState(models.Model):
     last_change_at = models.DateTimeField(null=True, blank=True)
     last_operator = models.CharField(max_length=150, blank=True)
     last_reason = models.TextField(blank=True)
+    # The code of the policy rule that change was made under, "" for none.
+    last_rule = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -307,6 +318,8 @@ class AccountMuteState(models.Model):
             models.Index(fields=["last_operator", "active_until"], name="mutestate_operator"),
             # The report's app filter.
             models.Index(fields=["app", "active_until"], name="mutestate_app"),
+            # The report's rule filter.
+            models.Index(fields=["last_rule", "active_until"], name="mutestate_rule"),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,8 @@ def audit_filtered(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
         rows = rows.filter(job_id=filters.job)
     if filters.app:
         rows = rows.filter(audit_app_matches(filters.app))
+    if filters.rule:
+        rows = rows.filter(rule=filters.rule)
     # Times become bounds on id, so every filter walks an (X, id) index in order instead of
     # sorting a time range; rows are numbered in the order they were written, as times are.
     if filters.since is not None:
@@ -169,10 +171,10 @@ def audit_daily_counts(
     counts: list[Counter] = [Counter() for _ in days]
     if days:
         bounds = _day_bounds(filters=filters, days=days)
-        narrow = filters.account or filters.operator or filters.q
+        narrow = filters.account or filters.operator or filters.q or filters.rule
         if narrow and every_row is not None:
             _count_rows_in_hand(rows=every_row, bounds=bounds, counts=counts)
-        elif filters.account or filters.q or filters.job is not None:
+        elif filters.account or filters.q or filters.rule or filters.job is not None:
             # Narrow sets the hourly tables do not break down: counted from the rows themselves.
             _count_rows_directly(filters=filters, bounds=bounds, counts=counts)
         else:

@@ -65,13 +65,15 @@ def audit_begin_many(
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
     on_behalf_of: str | None = None,
+    rule: str | None = None,
 ) -> list[AuditEntry]:
     """audit_begin for the same call to each of `accounts`: one row each, in one INSERT.
 
     The rows share `correlation_id`: by default a bulk job's (job_correlation_id), else a
     new one for this operation. `app` is the name of the Chat app called (or exported from),
     by default the default app's. `on_behalf_of` is the username of the person whose
-    request the operator carries out (an approved mute request), None on other rows.
+    request the operator carries out (an approved mute request), None on other rows; `rule`
+    the code of the policy rule the change is made under, None for none.
     """
     if correlation_id is None:
         correlation_id = job_correlation_id(job_id) if job_id is not None else uuid.uuid4()
@@ -92,6 +94,7 @@ def audit_begin_many(
             correlation_id=correlation_id,
             app=app,
             on_behalf_of=on_behalf_of or None,
+            rule=rule or None,
         )
         for account in accounts
     ]

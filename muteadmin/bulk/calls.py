@@ -137,6 +137,7 @@ class JobCalls:
         return self.upstream.change_many(
             **common,
             reason=job.reason,
+            rule=job.rule or None,
             c2c_seconds=job.c2c_seconds,
             group_seconds=job.group_seconds,
         )

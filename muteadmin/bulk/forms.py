@@ -166,6 +166,7 @@ class BulkForm(MuteChangeForm):
             cleaned[f"{kind}_seconds"] = seconds
         if operation != BulkJob.Operation.LIFT:
             cleaned["reason"] = ""
+            cleaned["rule"] = None
         return cleaned
 
     def _accounts_clean(self) -> None:

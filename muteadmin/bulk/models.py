@@ -25,6 +25,8 @@ class BulkJob(models.Model):
     c2c_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     group_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
+    # The code of the policy rule the change is made under (muteadmin.rules), "" for none.
+    rule = models.CharField(max_length=32, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -63,6 +63,7 @@ def bulk_job_create(
     group_seconds: int | None = None,
     reason: str = "",
     app: str | None = None,
+    rule: str | None = None,
 ) -> BulkJob:
     """Store a job and its accounts, and queue its tasks once that is committed.
 
@@ -87,6 +88,7 @@ def bulk_job_create(
             c2c_seconds=c2c_seconds,
             group_seconds=group_seconds,
             reason=reason,
+            rule=(rule or "") if operation != BulkJob.Operation.LOOKUP else "",
             created_by=operator,
             created_by_username=operator.get_username(),
             total=len(accounts),

@@ -24,6 +24,7 @@ from muteadmin.bulk.services import (
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.rules.selectors import rules_active
 from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_apps
 
 
@@ -54,6 +55,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
                 c2c_seconds=cleaned["c2c_seconds"],
                 group_seconds=cleaned["group_seconds"],
                 reason=cleaned["reason"],
+                rule=cleaned["rule"],
                 queue=task_queue,
                 app=self.app.name,
             )
@@ -70,6 +72,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
             # Lengths above the user's limit are refused with the limit named: bulk jobs
             # take no requests for approval.
             allowed=allowed if allowed.change else None,
+            rules=rules_active(),
         )
 
     def render_form(self, form: BulkForm) -> HttpResponse:

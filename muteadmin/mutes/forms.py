@@ -1,5 +1,6 @@
 """Forms for looking up an account and changing its mutes; validation only, no calls."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from django import forms
@@ -9,6 +10,9 @@ from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.mutes.permissions import MutePermissions
 from muteadmin.mutes.seen import SeenMutes
 from muteadmin.policies.selectors import limit_in_words
+from muteadmin.rules.fields import RULE_MESSAGES, rule_choice_field
+from muteadmin.rules.models import Rule
+from muteadmin.rules.selectors import LadderStep
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
@@ -158,12 +162,17 @@ class MuteChangeForm(forms.Form):
         can_mute_permanently: bool = False,
         allowed: MutePermissions | None = None,
         offer_requests: bool = False,
+        rules: Sequence[Rule] = (),
         **kwargs,
     ) -> None:
         """`allowed`: the user's limits, which decide what is offered (else only Permanently
         is, by `can_mute_permanently`). With `offer_requests` lengths above them are offered
-        too, marked as needing approval, and left for the page to turn into a request."""
+        too, marked as needing approval, and left for the page to turn into a request.
+        `rules`: the active rules, one of which a change that sets a length must name."""
         super().__init__(*args, **kwargs)
+        self.rules = list(rules)
+        # The ladder's suggestion for the rule picked (suggest()), as a sentence.
+        self.ladder_sentence = ""
         self.can_mute_permanently = can_mute_permanently
         self.allowed = allowed
         self.offer_requests = offer_requests and allowed is not None
@@ -184,7 +193,26 @@ class MuteChangeForm(forms.Form):
                 initial="hours",
                 choices=[(u, u) for u in UNIT_SECONDS],
             )
+        self.fields["rule"] = rule_choice_field(self.rules)
         self.fields["reason"] = reason
+
+    def clean_rule(self) -> str | None:
+        return self.cleaned_data.get("rule") or None
+
+    def suggest(self, step: LadderStep) -> None:
+        """Pre-select `step`'s rule and lengths, and say why (a form not yet posted only)."""
+        self.initial["rule"] = step.rule.code
+        above = False
+        for kind, seconds in step.seconds.items():
+            self.initial |= length_initial(kind, seconds)
+            above = above or not self._within(kind, seconds)
+        self.ladder_sentence = step.sentence
+        if above:
+            self.ladder_sentence += (
+                ", above your limit: Request approval sends it to a Lead"
+                if self.offer_requests
+                else ", above your limit: ask a Lead to make this change"
+            )
 
     def _presets(self, kind: str) -> list[tuple[str, str]]:
         """The presets offered for `kind`: those within the limit, or all, marked, with requests."""
@@ -221,6 +249,9 @@ class MuteChangeForm(forms.Form):
         chosen = [cleaned[f"{kind}_seconds"] for kind in KINDS]
         if not self.errors and chosen == [None, None]:
             raise ValidationError(self.error_messages["nothing_chosen"], code="nothing_chosen")
+        if self.rules and cleaned.get("rule") is None and "rule" not in self.errors and any(chosen):
+            # Setting a length needs a rule once there are rules; a lift goes without one.
+            self.add_error("rule", ValidationError(RULE_MESSAGES["required"], code="required"))
         return cleaned
 
     def _seen(self) -> SeenMutes | None:
@@ -297,3 +328,17 @@ class MuteChangeForm(forms.Form):
             )
             return None
         return self._limited(kind, f"{kind}_custom", seconds)
+
+
+def length_initial(kind: str, seconds: int) -> dict[str, str]:
+    """The form's initial fields for one kind set to `seconds`: a preset, else a custom length."""
+    if str(seconds) in dict(PRESETS):
+        return {f"{kind}_seconds": str(seconds)}
+    unit = next(
+        (unit for unit in ("days", "hours") if seconds % UNIT_SECONDS[unit] == 0), "minutes"
+    )
+    return {
+        f"{kind}_seconds": CUSTOM,
+        f"{kind}_custom": str(max(1, seconds // UNIT_SECONDS[unit])),
+        f"{kind}_custom_unit": unit,
+    }

@@ -129,6 +129,7 @@ def mute_change(
     expected: SeenMutes | None = None,
     on_behalf_of: AbstractBaseUser | None = None,
     correlation_id: uuid.UUID | None = None,
+    rule: str | None = None,
 ) -> MuteChangeResult:
     """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
@@ -138,7 +139,8 @@ def mute_change(
     muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     Both share a correlation id: a bulk job's, else `correlation_id` or a new one. `app` is a
-    name from TIM_APPS (KeyError if not configured). `on_behalf_of`: see mute_change_many.
+    name from TIM_APPS (KeyError if not configured). `on_behalf_of` and `rule`: see
+    mute_change_many.
     """
     _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     started = clock().monotonic()
@@ -160,6 +162,7 @@ def mute_change(
     (call,) = mute_change_many(
         accounts=[account],
         reason=reason,
+        rule=rule,
         c2c_seconds=c2c_seconds,
         group_seconds=group_seconds,
         deadline=deadline - (clock().monotonic() - started),
@@ -232,27 +235,23 @@ def mute_change_many(
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
     on_behalf_of: AbstractBaseUser | None = None,
+    rule: str | None = None,
 ) -> list[MuteCall]:
     """The same change to each account of `app`, the calls side by side on `executor`.
 
     Nothing is queried first; a mute left alone is reported as run down from `before` (the
     state an earlier query saw, by account) where there is one, else as unknown (None). The
-    rows share `correlation_id` (by default the bulk job's, else a new one). `on_behalf_of` is
-    the requester whose approved request the operator carries out: both are named on the rows.
-    Raises PermissionDenied (ApprovalRequired above the operator's limit) before writing.
+    rows share `correlation_id` (by default the bulk job's, else a new one) and name `rule`, the
+    code of the policy rule the change is made under, and `on_behalf_of`, the requester whose
+    approved request the operator carries out. Raises PermissionDenied (ApprovalRequired above
+    the operator's limit) before writing.
     """
     _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
-    before = before or {}
-    target = tim_app(app)
+    before, target = before or {}, tim_app(app)
 
     def call(account: str, audit: AuditCall) -> MuteChangeResult:
-        change = nospeaking_set(
-            tim_client(target.name),
-            account,
-            c2c=c2c_seconds,
-            group=group_seconds,
-            deadline=deadline,
-        )
+        lengths = {"c2c": c2c_seconds, "group": group_seconds}
+        change = nospeaking_set(tim_client(target.name), account, **lengths, deadline=deadline)
         result = _change_result(change, before=before.get(account))
         audit.ok(
             request_random=change.random,
@@ -275,6 +274,7 @@ def mute_change_many(
         correlation_id=correlation_id,
         app=target.name,
         on_behalf_of=_username(on_behalf_of),
+        rule=rule,
     )
     return [replace(result, change=value) for result, value in made]
 

@@ -39,6 +39,7 @@ from muteadmin.mutes.services import (
     mute_get,
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
+from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -154,8 +155,13 @@ class AccountView(
     permission_required = "mutes.query_mute"
 
     def get(self, request: HttpRequest, account: str) -> HttpResponse:
+        form = self.change_form()
         try:
-            return self.render_account(account, form=self.change_form(), query=True)
+            if form is not None and (code := request.GET.get("rule", "")):
+                # Checked before the log is read for it: PostgreSQL refuses a NUL in a query.
+                validate_account(account)
+                self.suggest(form, account=account, code=code)
+            return self.render_account(account, form=form, query=True)
         except InvalidAccount:
             return self.invalid_account(account)
 
@@ -187,6 +193,7 @@ class AccountView(
                 account=account,
                 operator=request.user,
                 reason=form.cleaned_data["reason"],
+                rule=form.cleaned_data["rule"],
                 c2c_seconds=form.cleaned_data["c2c_seconds"],
                 group_seconds=form.cleaned_data["group_seconds"],
                 client_ip=client_ip(request),
@@ -224,6 +231,7 @@ class AccountView(
                 requester=self.request.user,
                 account=account,
                 reason=form.cleaned_data["reason"],
+                rule=form.cleaned_data["rule"],
                 c2c_seconds=form.cleaned_data["c2c_seconds"],
                 group_seconds=form.cleaned_data["group_seconds"],
                 app=self.app.name,
@@ -250,7 +258,16 @@ class AccountView(
             can_mute_permanently=allowed.mute_permanently,
             allowed=allowed,
             offer_requests=True,
+            rules=rules_active(),
         )
+
+    def suggest(self, form: MuteChangeForm, *, account: str, code: str) -> None:
+        """Pre-select the next step of rule `code`'s ladder for `account` (?rule=spam)."""
+        rule = next((rule for rule in form.rules if rule.code == code), None)
+        if rule is None:
+            form.ladder_sentence = f"There is no rule {code[:32]} to pick; pick one from the list."
+            return
+        form.suggest(rule_ladder_step(rule=rule, account=account, app=self.app.name))
 
     def invalid_account(self, account: str) -> HttpResponse:
         """The lookup form explaining why `account` is not a UserID (the service refused it)."""

@@ -49,6 +49,7 @@ class MuteReportForm(AuditFilterForm):
             until=data.get("until"),
             include_expired=bool(data.get("include_expired")),
             app=data.get("app") or "",
+            rule=(data.get("rule") or "").lower(),
             query_string=typed_filters(self, FILTER_NAMES),
         )
 

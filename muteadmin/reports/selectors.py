@@ -16,7 +16,7 @@ PERMANENT_STATE = "permanent"
 NONE = "none"
 
 # Names in the query string that filter the report, in the order a shared URL lists them.
-FILTER_NAMES = ("operator", "since", "until", "include_expired", "app")
+FILTER_NAMES = ("operator", "since", "until", "include_expired", "app", "rule")
 
 CSV_HEADER = (
     "account",
@@ -28,6 +28,8 @@ CSV_HEADER = (
     "last_operator",
     "last_reason",
     "observed_at",
+    # Added later, so last: the policy rule the last change was made under.
+    "rule",
 )
 
 PAGE_SIZE = 50
@@ -44,6 +46,7 @@ _COLUMNS = (
     "last_change_at",
     "last_operator",
     "last_reason",
+    "last_rule",
 )
 
 
@@ -56,6 +59,7 @@ class MuteReportFilters:
     until: datetime | None = None  # exclusive, on the last change
     include_expired: bool = False
     app: str = ""  # an app's name; every app's accounts when empty
+    rule: str = ""  # a policy rule's code, on the last change
     query_string: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     def as_details(self) -> dict[str, list[str]]:
@@ -84,6 +88,7 @@ class MuteReportRow:
     last_operator: str
     last_reason: str
     observed_at: datetime
+    last_rule: str = ""
 
     def csv_values(self) -> tuple:
         """The row in CSV_HEADER's order."""
@@ -97,6 +102,7 @@ class MuteReportRow:
             self.last_operator,
             self.last_reason,
             self.observed_at,
+            self.last_rule,
         )
 
 
@@ -134,6 +140,8 @@ def mute_report_filtered(*, filters: MuteReportFilters, now: datetime) -> QueryS
         states = states.filter(last_operator=filters.operator)
     if filters.app:
         states = states.filter(app=filters.app)
+    if filters.rule:
+        states = states.filter(last_rule=filters.rule)
     if filters.since is not None:
         states = states.filter(last_change_at__gte=filters.since)
     if filters.until is not None:
@@ -201,4 +209,5 @@ def _row(state: dict, *, now: datetime) -> MuteReportRow:
         last_operator=state["last_operator"],
         last_reason=state["last_reason"],
         observed_at=state["observed_at"],
+        last_rule=state["last_rule"],
     )

@@ -112,7 +112,30 @@
     request.hidden = !above;
   }
 
+  // Picking a rule reloads the page with ?rule= so the server pre-selects the next step of its
+  // ladder; a reason typed so far is kept for the reloaded form (in this tab only).
+  var REASON_KEY = "muteadmin-reason:" + window.location.pathname;
+
+  function followRule(select) {
+    var reason = select.form.querySelector("[name=reason]");
+    if (reason && reason.value) { window.sessionStorage.setItem(REASON_KEY, reason.value); }
+    var url = new URL(window.location.href);
+    if (select.value) { url.searchParams.set("rule", select.value); } else { url.searchParams.delete("rule"); }
+    window.location.assign(url.toString());
+  }
+
+  function restoreReason() {
+    var kept = window.sessionStorage.getItem(REASON_KEY);
+    window.sessionStorage.removeItem(REASON_KEY);
+    var reason = document.querySelector("form.change [name=reason]");
+    if (kept && reason && !reason.value) { reason.value = kept; }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    restoreReason();
+    document.querySelectorAll("form.change select[name=rule]").forEach(function (select) {
+      select.addEventListener("change", function () { followRule(select); });
+    });
     document.querySelectorAll("form[data-limits]").forEach(function (form) {
       updateButtons(form);
       form.addEventListener("change", function () { updateButtons(form); });

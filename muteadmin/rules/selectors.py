@@ -1,0 +1,107 @@
+"""Reading the rules, and where an account stands on a rule's ladder."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Q
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.core.clock import clock
+from muteadmin.rules.ladders import length_words
+from muteadmin.rules.models import KINDS, Rule
+from muteadmin.upstream.registry import DEFAULT_APP
+
+SHORT_NAMES = {"c2c": "C2C", "group": "group"}
+
+
+def rules_active() -> list[Rule]:
+    """The rules a change may be made under (not retired), by code."""
+    return list(Rule.objects.filter(retired_at__isnull=True).order_by("code"))
+
+
+def rules_all() -> list[Rule]:
+    """Every rule, retired ones included, by code."""
+    return list(Rule.objects.order_by("code"))
+
+
+def rule_in_use(*, code: str) -> bool:
+    """Whether any audit row other than the rule's own changes names the rule."""
+    return (
+        AuditEntry.objects.filter(rule=code).exclude(action=AuditEntry.Action.RULE_CHANGE).exists()
+    )
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st."""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """Where an account stands on a rule's ladder, and what the rule suggests for it next.
+
+    `offences` counts earlier changes under the rule that muted the account within the window;
+    `seconds` holds the suggested length per kind (kinds without a ladder are left out).
+    """
+
+    rule: Rule
+    offences: int
+    seconds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sentence(self) -> str:
+        """ "3rd time under spam in 90 days: 7 days suggested"."""
+        lead = (
+            f"{ordinal(self.offences + 1)} time under {self.rule.code} "
+            f"in {self.rule.window_days} days"
+        )
+        if not self.seconds:
+            return f"{lead}: the rule suggests no length."
+        words = {kind: length_words(seconds) for kind, seconds in self.seconds.items()}
+        if len(set(words.values())) == 1 and len(words) == len(KINDS):
+            suggested = next(iter(words.values()))
+        else:
+            suggested = ", ".join(f"{SHORT_NAMES[kind]} {text}" for kind, text in words.items())
+        return f"{lead}: {suggested} suggested"
+
+
+def rule_offences(*, rule: Rule, account: str, app: str, now: datetime | None = None) -> int:
+    """Changes under `rule` that muted `account` in `app` within the rule's window before `now`.
+
+    A change counts once, whichever kinds it muted, when it went through (outcome ok) and set a
+    length (not a lift). The window is open at its far end: a change exactly `window_days` ago
+    no longer counts. One query, on the account's index.
+    """
+    now = now or datetime.fromtimestamp(clock().time(), UTC)
+    since = now - timedelta(days=rule.window_days)
+    in_app = Q(app=app) | Q(app__isnull=True) if app == DEFAULT_APP else Q(app=app)
+    return (
+        AuditEntry.objects.filter(
+            in_app,
+            account=account,
+            rule=rule.code,
+            action=AuditEntry.Action.CHANGE,
+            outcome=AuditEntry.Outcome.OK,
+            created_at__gt=since,
+            created_at__lte=now,
+        )
+        .filter(Q(c2c_requested__gt=0) | Q(group_requested__gt=0))
+        .count()
+    )
+
+
+def rule_ladder_step(
+    *, rule: Rule, account: str, app: str, now: datetime | None = None
+) -> LadderStep:
+    """The next step of `rule`'s ladder for `account`: past its last step, the last step again."""
+    offences = rule_offences(rule=rule, account=account, app=app, now=now)
+    seconds = {}
+    for kind in KINDS:
+        steps = rule.ladder(kind)
+        if steps:
+            seconds[kind] = steps[min(offences, len(steps) - 1)]
+    return LadderStep(rule=rule, offences=offences, seconds=seconds)
