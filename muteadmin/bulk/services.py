@@ -17,6 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from muteadmin.audit.events import audit_record
+from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.mutes.permissions import mute_change_permitted
 from muteadmin.tencent.accounts import validate_account
@@ -154,19 +156,46 @@ def bulk_job_enqueue(*, job_id: int, tasks: int, queue: JobQueue) -> list[str]:
     return ids
 
 
-def bulk_job_cancel(*, job: BulkJob) -> BulkJob:
+def bulk_job_cancel(
+    *,
+    job: BulkJob,
+    operator: AbstractBaseUser | None = None,
+    client_ip: str | None = None,
+) -> BulkJob:
     """Stop sending: a queued job ends at once, a running one when its calls in flight end.
 
     Accounts put back for later are not tried again: they end with the failure they last met.
+    The first to cancel is recorded on the job and in an audit row (`cancel`); cancelling a
+    job already cancelled or finished changes nothing and records nothing.
     """
     now = timezone.now()
-    jobs = BulkJob.objects.filter(pk=job.pk)
+    who = {
+        "cancel_requested": True,
+        "cancelled_by": operator if operator is not None and operator.is_authenticated else None,
+        "cancelled_by_username": operator.get_username() if operator is not None else "",
+        "cancelled_at": now,
+    }
+    jobs = BulkJob.objects.filter(pk=job.pk, cancel_requested=False)
     # Each a single UPDATE: a worker starting the job at the same moment sees one or the other.
-    if not jobs.filter(state=BulkJob.State.QUEUED).update(
-        cancel_requested=True, state=BulkJob.State.CANCELLED, finished_at=now
-    ):
-        jobs.filter(state=BulkJob.State.RUNNING).update(cancel_requested=True)
+    state = BulkJob.State.QUEUED
+    cancelled = jobs.filter(state=state).update(
+        **who, state=BulkJob.State.CANCELLED, finished_at=now
+    )
+    if not cancelled:
+        state = BulkJob.State.RUNNING
+        cancelled = jobs.filter(state=state).update(**who)
     job.refresh_from_db()
+    if cancelled:
+        # After the job's UPDATE has committed, never holding its row while the audit chain's
+        # lock is awaited (workers take them the other way round).
+        audit_record(
+            operator=operator,
+            action=AuditEntry.Action.CANCEL,
+            client_ip=client_ip,
+            job_id=job.pk,
+            app=job.app,
+            details={"state": state, "done": job.done, "total": job.total},
+        )
     return job
 
 
