@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from muteadmin.audit.events import audit_record
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_record
 from muteadmin.bulk.models import BulkItem, BulkJob
-from muteadmin.mutes.permissions import mute_change_permitted
+from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.tencent.accounts import validate_account
 from muteadmin.upstream.registry import tim_app
 
@@ -80,6 +80,7 @@ def bulk_job_create(
         c2c_seconds=c2c_seconds,
         group_seconds=group_seconds,
         reason=reason,
+        app=app_name,
     )
     _accounts_checked(accounts)
     with transaction.atomic():
@@ -114,6 +115,7 @@ def _request_checked(
     c2c_seconds: int | None,
     group_seconds: int | None,
     reason: str,
+    app: str,
 ) -> tuple[int | None, int | None, str]:
     """What the operation asks of Tencent, once the operator may ask it."""
     if not operator.has_perm("bulk.run_bulk"):
@@ -127,7 +129,15 @@ def _request_checked(
             raise ValueError("Choose a new C2C or group mute, or both.")
     else:
         raise ValueError(f"Unknown bulk operation {operation!r}.")
-    mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    # A refusal here is audited (`denied`, asked "bulk"): the form refuses first as a rule.
+    mute_change_checked(
+        operator=operator,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        asked="bulk",
+        reason=reason,
+        app=app,
+    )
     if not reason:
         raise ValueError("Give a reason: it is kept in the audit log.")
     return c2c_seconds, group_seconds, reason

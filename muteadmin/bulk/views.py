@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from muteadmin.audit.events import audit_denied
+from muteadmin.audit.denials import audit_denied
 from muteadmin.bulk.forms import PREVIEW_LIMIT, BulkForm
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
-from muteadmin.audit.events import audit_denied
+from muteadmin.audit.denials import audit_denied
 from muteadmin.policies.selectors import MuteLimits, limit_in_words, mute_limits_of
 from muteadmin.tencent.nospeaking import PERMANENT
 
@@ -166,6 +166,6 @@ def mute_change_checked(
             reason=reason,
             client_ip=client_ip,
             app=app,
-            details={"on_behalf_of": on_behalf_of.get_username()} if on_behalf_of else None,
+            on_behalf_of=on_behalf_of.get_username() if on_behalf_of is not None else None,
         )
         raise

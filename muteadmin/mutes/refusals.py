@@ -11,7 +11,7 @@ from contextlib import suppress
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
-from muteadmin.audit.events import audit_denied
+from muteadmin.audit.denials import audit_denied
 from muteadmin.mutes.forms import KINDS, MuteChangeForm
 from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.tencent.nospeaking import PERMANENT

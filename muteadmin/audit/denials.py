@@ -1,7 +1,7 @@
-"""Audit rows that record no call to Tencent: a refusal (`denied`) and a bulk job's cancel.
+"""Refusals in the audit log: who asked for what, and why it was refused (`denied`).
 
-Each is begun and completed in one transaction through the audit services, so the hash chain
-covers it like any other row.
+Written complete through audit_record, so the hash chain covers it like any other row.
+Nothing was sent to Tencent.
 """
 
 import uuid
@@ -9,33 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.services import audit_begin, audit_complete
+from muteadmin.audit.services import audit_record
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
-
-
-def audit_record(
-    *,
-    operator: AbstractBaseUser | None,
-    action: str,
-    account: str = "",
-    outcome: str = AuditEntry.Outcome.OK,
-    error_info: str = "",
-    **fields: Any,
-) -> AuditEntry:
-    """Write a completed row at once for something done here; `fields` are audit_begin's."""
-    with transaction.atomic():
-        entry = audit_begin(operator=operator, action=action, account=account, **fields)
-        audit_complete(
-            entry=entry,
-            outcome=outcome,
-            latency_ms=None,
-            request_random=None,
-            error_info=error_info,
-        )
-    return entry
 
 
 def audit_denied(
@@ -51,10 +28,12 @@ def audit_denied(
     app: str | None = None,
     details: Mapping[str, Any] | None = None,
     correlation_id: uuid.UUID | None = None,
+    on_behalf_of: str | None = None,
 ) -> AuditEntry:
     """Record a refusal: `operator` asked for `asked` (a short word: change, bulk, approve...)
     and was refused because `refused` (the sentence they were shown). Nothing was sent.
 
+    `on_behalf_of` names the requester whose approved request was being carried out.
     `account` is kept only when it is a valid UserID (an invalid one is recorded as given no
     account, never as typed); `details` adds what else was asked. Outcome `error`.
     """
@@ -77,6 +56,7 @@ def audit_denied(
         client_ip=client_ip,
         app=app,
         correlation_id=correlation_id,
+        on_behalf_of=on_behalf_of,
         details={
             "asked": asked,
             **({"account_invalid": True} if account_given and not account else {}),
