@@ -3,7 +3,6 @@ after a re-check of the account, on SQLite and PostgreSQL alike."""
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
