@@ -190,3 +190,25 @@ def test_pages_and_the_export_say_outcome_unknown(clock, lead, client):
     swept = next(row for row in rows if row["id"] == str(entry.pk))
     assert swept["outcome"] == "unknown"
     assert swept["error_info"].startswith("Outcome unknown")
+
+
+def test_the_mute_report_says_a_later_changes_outcome_is_unknown(clock, lead, client):
+    with clock.freeze_django():
+        mute_change(account="alice", operator=lead, reason="first", c2c_seconds=3600)
+        mute_change(account="bob", operator=lead, reason="first", c2c_seconds=3600)
+    clock.advance(1)
+    crashed_change(clock, lead)
+    sweep(clock, after=SWEEP_AFTER + 1)
+    client.force_login(lead)
+    with clock.freeze_django():
+        page = client.get(reverse("reports:mutes")).content.decode()
+        body = b"".join(client.get(reverse("reports:mutes_csv")).streaming_content).decode()
+    alice = page[page.index('data-account="alice"') :].split("</tr>")[0]
+    bob = page[page.index('data-account="bob"') :].split("</tr>")[0]
+    assert "outcome unknown" in alice and "data-outcome-unknown" in alice
+    assert "outcome unknown" not in bob
+    # The report's CSV keeps its columns.
+    assert body.splitlines()[0] == (
+        "account,c2c_state,c2c_expires_at,group_state,group_expires_at,last_change_at,"
+        "last_operator,last_reason,observed_at"
+    )
