@@ -152,8 +152,8 @@ def test_a_finished_tick_without_a_successor_is_replaced(clock):
     assert periodic_ensure(queue=tick_queue) not in (None, gone)
 
 
-# Committed, as a worker sees it; serialized_rollback like the suite's other transactional tests.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Committed, as a worker sees it.
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_starts_the_tick_and_runs_the_due_jobs(runs):
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
     done = ticks(status=TaskResultStatus.SUCCESSFUL)
