@@ -29,6 +29,7 @@ from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
 from muteadmin.team.services import team_link_issue
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from tests.conftest import audit_row, bulk_job, user_in
 
 pytestmark = pytest.mark.django_db
@@ -472,6 +473,15 @@ def check(
         text = row_text(entry)
         if "\x00" in text:
             problems.append(f"audit row {entry.pk} holds a NUL")
+        if entry.action == AuditEntry.Action.DENIED:
+            # A refusal's row names the account asked about, once it is a valid UserID; the
+            # rest of what it keeps must still hold nothing refused.
+            try:
+                validate_account(entry.account)
+            except InvalidAccount:
+                if entry.account:
+                    problems.append(f"audit row {entry.pk} holds an invalid account")
+            text = text.removeprefix(entry.account)
         if refused and any(
             marker in text for marker in DISTINCTIVE if marker in "".join(_sent(probe.value or ""))
         ):

@@ -31,6 +31,8 @@ from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_a
 # The sentence a refused bulk post was answered with, and the form errors that are refusals.
 BULK_REFUSED = "You may not run bulk jobs."
 REFUSAL_CODES = ("change_denied", "permanent_denied", "over_limit")
+# The largest id a job can have (a signed 64-bit key): a larger one in a URL names no job.
+MAX_JOB_ID = 2**63 - 1
 
 
 class BulkPermissionMixin(PermissionRequiredMixin):
@@ -45,12 +47,15 @@ class BulkPermissionMixin(PermissionRequiredMixin):
         request = self.request
         if request.method == "POST" and request.user.is_authenticated:
             job_id = self.kwargs.get("job_id")
+            # Only a job that exists is named: never a raw value from the URL.
+            known = job_id is not None and job_id <= MAX_JOB_ID
+            known = known and BulkJob.objects.filter(pk=job_id).exists()
             audit_denied(
                 operator=request.user,
                 asked=self.denied_asked,
                 refused=BULK_REFUSED,
                 client_ip=client_ip(request),
-                details={"job": job_id} if job_id is not None else None,
+                details={"job": job_id} if known else None,
             )
         return super().handle_no_permission()
 

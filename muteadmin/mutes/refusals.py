@@ -18,6 +18,8 @@ from muteadmin.tencent.nospeaking import PERMANENT
 
 # Form errors that refuse a change for want of a permission.
 REFUSAL_CODES = ("permanent_denied", "over_limit")
+# Digits in the longest length Tencent takes (PERMANENT, 4294967295).
+MAX_DIGITS = len(str(PERMANENT))
 
 
 def posted_seconds(data: Mapping[str, str]) -> dict[str, int | None]:
@@ -25,7 +27,8 @@ def posted_seconds(data: Mapping[str, str]) -> dict[str, int | None]:
     requested: dict[str, int | None] = {}
     for kind in KINDS:
         raw = (data.get(f"{kind}_seconds") or "").strip()
-        valid = raw.isascii() and raw.isdigit() and int(raw) <= PERMANENT
+        # Checked by length before int(): a 5,000-digit number is not worth converting.
+        valid = raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS and int(raw) <= PERMANENT
         requested[f"{kind}_seconds"] = int(raw) if valid else None
     return requested
 
