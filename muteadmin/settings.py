@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before django_tasks_db: its `db_worker` command is this app's (the library's, first
+    # queuing the periodic tick).
+    "muteadmin.periodic",
     "django_tasks_db",
     "allauth",
     "allauth.account",
@@ -249,6 +252,8 @@ BULK_RESULTS_PAGE_SIZE = 100
 # permanent mute always needs a second person's approval, even a Lead's.
 MUTE_REQUEST_TTL_HOURS = env.int("MUTE_REQUEST_TTL_HOURS", default=24)
 REQUIRE_SECOND_PERSON_FOR_PERMANENT = env.bool("REQUIRE_SECOND_PERSON_FOR_PERMANENT", default=False)
+# The periodic tick (muteadmin/periodic): how often a worker looks for periodic jobs due.
+PERIODIC_TICK_SECONDS = 30
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
@@ -267,6 +272,9 @@ AUDIT_CHECKPOINT_PATH = env.str("AUDIT_CHECKPOINT_PATH", default="")
 AUDIT_CHECKPOINT_ROWS = 1_000
 AUDIT_CHECKPOINT_SECONDS = 3_600
 AUDIT_MAINTENANCE_ROLE = env.str("AUDIT_MAINTENANCE_ROLE", default="")
+# A row still pending this long after it was begun is completed as "unknown" by the sweeper
+# (muteadmin/audit/sweeper.py): well past the longest call (a bulk call's 60 s with retries).
+AUDIT_PENDING_SWEEP_AFTER_SECONDS = env.int("AUDIT_PENDING_SWEEP_AFTER_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

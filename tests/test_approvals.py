@@ -141,7 +141,13 @@ def test_a_lead_may_not_approve_their_own_request(lead, second_lead):
         mute_change(account="alice", operator=lead, on_behalf_of=lead, reason="x", c2c_seconds=60)
     request.refresh_from_db()
     assert request.status == "pending"
-    assert [step[0] for step in steps("alice")] == ["request_filed"]
+    # Each refusal is audited (approve on the page, approve, reject, the change service); no
+    # call was made.
+    assert steps("alice") == [
+        ("request_filed", "lead", None, "ok"),
+        *[("denied", "lead", None, "error")] * 3,
+        ("denied", "lead", "lead", "error"),
+    ]
     mute_request_approve(request_id=request.pk, approver=second_lead)
     assert MuteRequest.objects.get().status == "approved"
 

@@ -30,6 +30,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
 from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.team.services import team_link_issue
+from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from tests.conftest import audit_row, bulk_job, user_in
 
 pytestmark = pytest.mark.django_db
@@ -530,6 +531,15 @@ def check(
         text = row_text(entry)
         if "\x00" in text:
             problems.append(f"audit row {entry.pk} holds a NUL")
+        if entry.action == AuditEntry.Action.DENIED:
+            # A refusal's row names the account asked about, once it is a valid UserID; the
+            # rest of what it keeps must still hold nothing refused.
+            try:
+                validate_account(entry.account)
+            except InvalidAccount:
+                if entry.account:
+                    problems.append(f"audit row {entry.pk} holds an invalid account")
+            text = text.removeprefix(entry.account)
         recorded = any(
             name in page.records and value in _sent(probe.value or "")
             for name, value in probe.pairs

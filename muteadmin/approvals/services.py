@@ -16,10 +16,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from muteadmin.approvals.models import MuteRequest
+from muteadmin.audit.denials import audit_denied
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
 from muteadmin.core.clock import clock
-from muteadmin.mutes.permissions import mute_change_permitted, mute_permissions
+from muteadmin.mutes.permissions import mute_change_checked, mute_permissions
 from muteadmin.mutes.services import MuteChangeNotSent, MuteChangeResult, mute_change
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
@@ -119,15 +120,23 @@ def mute_request_approve(
     themselves, and when the approver's own limit does not cover the change (the request
     stays pending then); RequestClosed when it was decided already or has expired.
     """
-    request = _decidable(request_id=request_id, decider=approver)
+    request = _decidable(
+        request_id=request_id, decider=approver, asked="approve", client_ip=client_ip
+    )
     requester = request.requested_by
     if requester is None:
         raise RequestClosed("The requester's account was deleted; reject the request instead.")
-    mute_change_permitted(
+    # Refused (and audited as `denied`) when the approver's own limit does not cover it.
+    mute_change_checked(
         operator=approver,
         c2c_seconds=request.c2c_seconds,
         group_seconds=request.group_seconds,
         on_behalf_of=requester,
+        asked="approve",
+        account=request.account,
+        reason=request.reason,
+        client_ip=client_ip,
+        app=request.app,
     )
     with transaction.atomic():
         _claim(request, decider=approver, status=MuteRequest.Status.APPROVED)
@@ -174,7 +183,9 @@ def mute_request_reject(
     """
     if not reason.strip():
         raise ValueError("Give a reason for rejecting the request: the requester reads it.")
-    request = _decidable(request_id=request_id, decider=decider)
+    request = _decidable(
+        request_id=request_id, decider=decider, asked="reject", client_ip=client_ip
+    )
     with transaction.atomic():
         _claim(request, decider=decider, status=MuteRequest.Status.REJECTED, reason=reason)
         _step_audited(
@@ -209,19 +220,44 @@ def mute_requests_expire(*, now: datetime | None = None) -> int:
     return expired
 
 
-def _decidable(*, request_id: int, decider: AbstractBaseUser) -> MuteRequest:
-    """The request, if `decider` may decide it and it is still waiting."""
+def _decidable(
+    *, request_id: int, decider: AbstractBaseUser, asked: str, client_ip: str | None
+) -> MuteRequest:
+    """The request, if `decider` may decide it and it is still waiting.
+
+    A refusal (not a Lead; the requester deciding their own request) is audited as `denied`,
+    `asked` naming the decision (approve, reject).
+    """
     if not decider.has_perm(DECIDE_PERMISSION):
-        raise PermissionDenied("Only Leads may approve or reject mute requests.")
+        refused = "Only Leads may approve or reject mute requests."
+        audit_denied(
+            operator=decider,
+            asked=asked,
+            refused=refused,
+            client_ip=client_ip,
+            details={"request": request_id},
+        )
+        raise PermissionDenied(refused)
     mute_requests_expire()
     try:
         request = MuteRequest.objects.get(pk=request_id)
     except MuteRequest.DoesNotExist:
         raise RequestClosed("There is no such request.") from None
     if request.requested_by_id == decider.pk:
-        raise PermissionDenied(
-            "You may not decide your own request: another Lead must approve or reject it."
+        refused = "You may not decide your own request: another Lead must approve or reject it."
+        audit_denied(
+            operator=decider,
+            asked=asked,
+            refused=refused,
+            account=request.account,
+            c2c_requested=request.c2c_seconds,
+            group_requested=request.group_seconds,
+            client_ip=client_ip,
+            app=request.app,
+            correlation_id=request.correlation_id,
+            details={"request": request.pk},
         )
+        raise PermissionDenied(refused)
     if not request.is_pending:
         raise RequestClosed(_closed_sentence(request))
     return request

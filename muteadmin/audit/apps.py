@@ -8,8 +8,20 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from muteadmin.audit import checks  # noqa: F401  (registers the system checks)
+        from muteadmin.periodic.registry import periodic_register
 
         post_migrate.connect(_sqlite_switches_remove, sender=self)
+        periodic_register(name="audit_sweep_pending", every=SWEEP_EVERY_SECONDS, run=_sweep)
+
+
+# How often the worker looks for rows left pending (muteadmin/audit/sweeper.py).
+SWEEP_EVERY_SECONDS = 60
+
+
+def _sweep() -> list[int]:
+    from muteadmin.audit.sweeper import audit_sweep_pending
+
+    return audit_sweep_pending()
 
 
 def _sqlite_switches_remove(sender, using: str, **kwargs) -> None:

@@ -34,6 +34,8 @@ ACTION_PLURALS = {
     "login": "logins",
     "login_failed": "failed logins",
     "rule_change": "rule changes",
+    "cancel": "cancels",
+    "denied": "denied",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {
@@ -182,7 +184,8 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
 
 def _day_counts(day_count: AuditDayCount) -> str:
     """'3 queries, 1 change, 0 exports' for a day's tooltip."""
+    singular, plural = ACTION_SINGULARS.get, ACTION_PLURALS.get
     return ", ".join(
-        f"{count} {ACTION_SINGULARS.get(action, action) if count == 1 else ACTION_PLURALS[action]}"
+        f"{count} {singular(action, action) if count == 1 else plural(action, action)}"
         for action, count in day_count.counts.items()
     )

@@ -84,11 +84,19 @@ class AuditEntry(models.Model):
         LOGIN_FAILED = "login_failed", "Failed sign-in"
         # A policy rule created, edited or retired (muteadmin.rules).
         RULE_CHANGE = "rule_change", "Rule change"
+        # A bulk job stopped by someone (its id in job_id); not a call to Tencent.
+        CANCEL = "cancel", "Cancel"
+        # Something asked and refused (a 403 on a change, a permanent mute without the right):
+        # what was asked, and why it was refused in error_info. Nothing was sent.
+        DENIED = "denied", "Denied"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
         OK = "ok", "OK"
         ERROR = "error", "Error"
+        # Still pending long after any call could have answered (a crash, a database outage):
+        # completed by the sweeper (sweeper.py), which says what it found in error_info.
+        UNKNOWN = "unknown", "Outcome unknown"
 
     # Indexed for ?since= / ?until=, which are turned into bounds on id.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -132,18 +132,30 @@ def audit_complete(*, entry: AuditEntry, **fields: Any) -> None:
     audit_complete_many([AuditCompletion(entry=entry, **fields)])
 
 
-def audit_record(*, operator: AbstractBaseUser | None, action: str, **fields: Any) -> AuditEntry:
+def audit_record(
+    *,
+    operator: AbstractBaseUser | None,
+    action: str,
+    outcome: str = AuditEntry.Outcome.OK,
+    error_info: str = "",
+    **fields: Any,
+) -> AuditEntry:
     """A step made without calling Tencent (a mute request's, a limit change), written complete.
 
     `fields` are audit_begin_many's (`account` defaults to none). The row is begun and
     completed at once, chained like any other; inside the caller's transaction both commit
-    with the change they record, or neither does.
+    with the change they record, or neither does. `outcome` and `error_info` say how it went
+    (a refusal: error, and why).
     """
     fields.setdefault("account", "")
     with transaction.atomic():
         entry = audit_begin(operator=operator, action=action, **fields)
         audit_complete(
-            entry=entry, outcome=AuditEntry.Outcome.OK, latency_ms=None, request_random=None
+            entry=entry,
+            outcome=outcome,
+            latency_ms=None,
+            request_random=None,
+            error_info=error_info,
         )
     return entry
 

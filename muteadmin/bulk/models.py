@@ -49,6 +49,16 @@ class BulkJob(models.Model):
     # picked up again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # Who asked to stop the job, and when (the first to ask; the cancel's audit row says so too).
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    cancelled_by_username = models.CharField(max_length=150, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     # The ids of the tasks queued for this job, so recovery can tell "waiting in line" from "lost".
     task_ids = models.JSONField(default=list, blank=True)
 

@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_record
 from muteadmin.bulk.models import BulkItem, BulkJob
-from muteadmin.mutes.permissions import mute_change_permitted
+from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.tencent.accounts import validate_account
 from muteadmin.upstream.registry import tim_app
 
@@ -79,6 +81,7 @@ def bulk_job_create(
         c2c_seconds=c2c_seconds,
         group_seconds=group_seconds,
         reason=reason,
+        app=app_name,
     )
     _accounts_checked(accounts)
     with transaction.atomic():
@@ -114,6 +117,7 @@ def _request_checked(
     c2c_seconds: int | None,
     group_seconds: int | None,
     reason: str,
+    app: str,
 ) -> tuple[int | None, int | None, str]:
     """What the operation asks of Tencent, once the operator may ask it."""
     if not operator.has_perm("bulk.run_bulk"):
@@ -127,7 +131,15 @@ def _request_checked(
             raise ValueError("Choose a new C2C or group mute, or both.")
     else:
         raise ValueError(f"Unknown bulk operation {operation!r}.")
-    mute_change_permitted(operator=operator, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+    # A refusal here is audited (`denied`, asked "bulk"): the form refuses first as a rule.
+    mute_change_checked(
+        operator=operator,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        asked="bulk",
+        reason=reason,
+        app=app,
+    )
     if not reason:
         raise ValueError("Give a reason: it is kept in the audit log.")
     return c2c_seconds, group_seconds, reason
@@ -156,19 +168,46 @@ def bulk_job_enqueue(*, job_id: int, tasks: int, queue: JobQueue) -> list[str]:
     return ids
 
 
-def bulk_job_cancel(*, job: BulkJob) -> BulkJob:
+def bulk_job_cancel(
+    *,
+    job: BulkJob,
+    operator: AbstractBaseUser | None = None,
+    client_ip: str | None = None,
+) -> BulkJob:
     """Stop sending: a queued job ends at once, a running one when its calls in flight end.
 
     Accounts put back for later are not tried again: they end with the failure they last met.
+    The first to cancel is recorded on the job and in an audit row (`cancel`); cancelling a
+    job already cancelled or finished changes nothing and records nothing.
     """
     now = timezone.now()
-    jobs = BulkJob.objects.filter(pk=job.pk)
+    who = {
+        "cancel_requested": True,
+        "cancelled_by": operator if operator is not None and operator.is_authenticated else None,
+        "cancelled_by_username": operator.get_username() if operator is not None else "",
+        "cancelled_at": now,
+    }
+    jobs = BulkJob.objects.filter(pk=job.pk, cancel_requested=False)
     # Each a single UPDATE: a worker starting the job at the same moment sees one or the other.
-    if not jobs.filter(state=BulkJob.State.QUEUED).update(
-        cancel_requested=True, state=BulkJob.State.CANCELLED, finished_at=now
-    ):
-        jobs.filter(state=BulkJob.State.RUNNING).update(cancel_requested=True)
+    state = BulkJob.State.QUEUED
+    cancelled = jobs.filter(state=state).update(
+        **who, state=BulkJob.State.CANCELLED, finished_at=now
+    )
+    if not cancelled:
+        state = BulkJob.State.RUNNING
+        cancelled = jobs.filter(state=state).update(**who)
     job.refresh_from_db()
+    if cancelled:
+        # After the job's UPDATE has committed, never holding its row while the audit chain's
+        # lock is awaited (workers take them the other way round).
+        audit_record(
+            operator=operator,
+            action=AuditEntry.Action.CANCEL,
+            client_ip=client_ip,
+            job_id=job.pk,
+            app=job.app,
+            details={"state": state, "done": job.done, "total": job.total},
+        )
     return job
 
 

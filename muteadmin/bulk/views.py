@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
+from muteadmin.audit.denials import audit_denied
 from muteadmin.bulk.forms import PREVIEW_LIMIT, BulkForm
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (
@@ -22,15 +23,42 @@ from muteadmin.bulk.services import (
     bulk_max_accounts,
 )
 from muteadmin.bulk.tasks import task_queue
+from muteadmin.core.http import client_ip
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
 from muteadmin.rules.selectors import rules_active
 from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_apps
 
+# The sentence a refused bulk post was answered with, and the form errors that are refusals.
+BULK_REFUSED = "You may not run bulk jobs."
+REFUSAL_CODES = ("change_denied", "permanent_denied", "over_limit")
+# The largest id a job can have (a signed 64-bit key): a larger one in a URL names no job.
+MAX_JOB_ID = 2**63 - 1
+
 
 class BulkPermissionMixin(PermissionRequiredMixin):
+    """Bulk pages need bulk.run_bulk; a post refused for want of it is audited (`denied`)."""
+
     permission_required = "bulk.run_bulk"
     raise_exception = True
+    # What a refused post asked for, as its audit row names it.
+    denied_asked = "bulk"
+
+    def handle_no_permission(self):
+        request = self.request
+        if request.method == "POST" and request.user.is_authenticated:
+            job_id = self.kwargs.get("job_id")
+            # Only a job that exists is named: never a raw value from the URL.
+            known = job_id is not None and job_id <= MAX_JOB_ID
+            known = known and BulkJob.objects.filter(pk=job_id).exists()
+            audit_denied(
+                operator=request.user,
+                asked=self.denied_asked,
+                refused=BULK_REFUSED,
+                client_ip=client_ip(request),
+                details={"job": job_id} if known else None,
+            )
+        return super().handle_no_permission()
 
 
 class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
@@ -45,6 +73,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = self.make_form(data=request.POST, files=request.FILES)
         if not form.is_valid():
+            self.refusal_audit(form)
             return self.render_form(form)
         if form.cleaned_data["confirm"] and not form.has_invalid_lines:
             cleaned = form.cleaned_data
@@ -61,6 +90,29 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
             )
             return redirect("bulk:job", job_id=job.pk)
         return self.render_preview(form)
+
+    def refusal_audit(self, form: BulkForm) -> None:
+        """A job the form refused for want of a permission (to change, or to mute permanently)."""
+        refused = [
+            message
+            for errors in form.errors.as_data().values()
+            for error in errors
+            if error.code in REFUSAL_CODES
+            for message in error.messages
+        ]
+        if refused:
+            audit_denied(
+                operator=self.request.user,
+                asked="bulk",
+                refused=" ".join(refused),
+                reason=form.cleaned_data.get("reason", ""),
+                client_ip=client_ip(self.request),
+                app=self.app.name,
+                details={
+                    "operation": form.cleaned_data.get("operation", ""),
+                    "accounts": len(form.account_list.valid) if form.account_list else 0,
+                },
+            )
 
     def make_form(self, data=None, files=None) -> BulkForm:
         allowed = mute_permissions(self.request.user)
@@ -145,11 +197,13 @@ class BulkJobStatusView(BulkPermissionMixin, View):
 
 
 class BulkJobCancelView(BulkPermissionMixin, View):
-    """Stop a job: nothing more is sent; calls already in flight finish."""
+    """Stop a job: nothing more is sent; calls already in flight finish. Records who stopped it."""
+
+    denied_asked = "cancel"
 
     def post(self, request: HttpRequest, job_id: int) -> HttpResponse:
         job = get_object_or_404(BulkJob, pk=job_id)
-        bulk_job_cancel(job=job)
+        bulk_job_cancel(job=job, operator=request.user, client_ip=client_ip(request))
         return redirect("bulk:job", job_id=job.pk)
 
 

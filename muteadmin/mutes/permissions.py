@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 
+from muteadmin.audit.denials import audit_denied
 from muteadmin.policies.selectors import MuteLimits, limit_in_words, mute_limits_of
 from muteadmin.tencent.nospeaking import PERMANENT
 
@@ -124,3 +125,47 @@ def over_limit_sentence(allowed: MutePermissions, *, kind: str, seconds: int) ->
         f"({limit_in_words(allowed.limits.longest(kind))}); ask a Lead to approve it "
         "with Request approval."
     )
+
+
+def mute_change_checked(
+    *,
+    operator: AbstractBaseUser,
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    asked: str = "change",
+    account: str = "",
+    reason: str = "",
+    client_ip: str | None = None,
+    app: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
+    audit: bool = True,
+) -> None:
+    """mute_change_permitted, and on refusal an audit row (`denied`) before PermissionDenied.
+
+    `asked` names what was asked (change, bulk), `account` the account if there was one.
+    Above the operator's limit (ApprovalRequired) is a refusal too: the change was not made.
+    `audit=False` only checks (a bulk job's calls, whose job was checked when it was created).
+    """
+    try:
+        mute_change_permitted(
+            operator=operator,
+            c2c_seconds=c2c_seconds,
+            group_seconds=group_seconds,
+            on_behalf_of=on_behalf_of,
+        )
+    except PermissionDenied as exc:
+        if not audit:
+            raise
+        audit_denied(
+            operator=operator,
+            asked=asked,
+            refused=str(exc),
+            account=account,
+            c2c_requested=c2c_seconds,
+            group_requested=group_seconds,
+            reason=reason,
+            client_ip=client_ip,
+            app=app,
+            on_behalf_of=on_behalf_of.get_username() if on_behalf_of is not None else None,
+        )
+        raise

@@ -13,7 +13,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCall
 from muteadmin.core.clock import clock
 from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls
-from muteadmin.mutes.permissions import mute_change_permitted
+from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import (
@@ -42,7 +42,7 @@ class MuteChangeNotSent(Exception):
 def mute_get(
     *,
     account: str,
-    operator: AbstractBaseUser,
+    operator: AbstractBaseUser | None,
     client_ip: str | None = None,
     deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
@@ -54,7 +54,8 @@ def mute_get(
 
     `app` is a name from TIM_APPS, None for the default app. Raises KeyError for an app not
     configured, InvalidAccount (nothing written, nothing sent) or the call's error.
-    `on_behalf_of` names on the row whose request the operator is carrying out.
+    `on_behalf_of` names on the row whose request the operator is carrying out. `operator`
+    is None for muteadmin's own checks (the audit sweeper's re-check), recorded with no name.
     """
     (call,) = mute_get_many(
         accounts=[account],
@@ -74,7 +75,7 @@ def mute_get(
 def mute_get_many(
     *,
     accounts: Sequence[str],
-    operator: AbstractBaseUser,
+    operator: AbstractBaseUser | None,
     client_ip: str | None = None,
     deadline: float = INTERACTIVE_DEADLINE,
     job_id: int | None = None,
@@ -142,7 +143,9 @@ def mute_change(
     name from TIM_APPS (KeyError if not configured). `on_behalf_of` and `rule`: see
     mute_change_many.
     """
-    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
+    # A refusal here is audited: what was asked, of which account, and why it was refused.
+    audited = dict(account=account, reason=reason, client_ip=client_ip, app=app)
+    _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of, audited=audited)
     started = clock().monotonic()
     correlation_id = None if job_id is not None else (correlation_id or uuid.uuid4())
     before = None
@@ -284,14 +287,23 @@ def _change_checked(
     c2c_seconds: int | None,
     group_seconds: int | None,
     on_behalf_of: AbstractBaseUser | None,
+    *,
+    audited: dict[str, Any] | None = None,
 ) -> None:
+    """ValueError for a change of nothing; PermissionDenied for one the operator may not make.
+
+    With `audited` (the account, reason, client address and app asked), a refusal leaves an
+    audit row (`denied`) first.
+    """
     if c2c_seconds is None and group_seconds is None:
         raise ValueError("Choose a new C2C or group mute, or both.")
-    mute_change_permitted(
+    mute_change_checked(
         operator=operator,
         c2c_seconds=c2c_seconds,
         group_seconds=group_seconds,
         on_behalf_of=on_behalf_of,
+        audit=audited is not None,
+        **(audited or {}),
     )
 
 

@@ -29,7 +29,8 @@ from muteadmin.mutes.forms import (
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
-from muteadmin.mutes.permissions import ApprovalRequired, mute_change_permitted, mute_permissions
+from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
+from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import (
@@ -173,12 +174,14 @@ class AccountView(
             return self.invalid_account(account)
         form = self.change_form(data=request.POST)
         if form is None:
+            self.refusal_audit(account, form=None)
             raise PermissionDenied
         if not form.is_valid():
+            self.refusal_audit(account, form=form)
             return self.render_account(account, form=form)
         if request.POST.get("request_approval"):
             return self.file_request(account, form=form)
-        if notice := self.above_limit(form):
+        if notice := self.above_limit(account, form):
             # Above the user's limit, whatever the form offered: offer a request instead.
             form.approval_required(notice)
             return self.render_account(account, form=form)
@@ -212,13 +215,21 @@ class AccountView(
         messages.success(request, change_message(result))
         return redirect(self.account_url(account))
 
-    def above_limit(self, form: MuteChangeForm) -> str:
-        """Why the change asked for needs a Lead's approval, or "" when the user may make it."""
+    def above_limit(self, account: str, form: MuteChangeForm) -> str:
+        """Why the change asked for needs a Lead's approval, or "" when the user may make it.
+
+        A change above the limit is refused (and audited as such) even though a request for it
+        is offered.
+        """
         try:
-            mute_change_permitted(
+            mute_change_checked(
                 operator=self.request.user,
                 c2c_seconds=form.cleaned_data["c2c_seconds"],
                 group_seconds=form.cleaned_data["group_seconds"],
+                account=account,
+                reason=form.cleaned_data["reason"],
+                client_ip=client_ip(self.request),
+                app=self.app.name,
             )
         except ApprovalRequired as exc:
             return str(exc)
@@ -248,6 +259,16 @@ class AccountView(
             "nothing changes until one approves it.",
         )
         return redirect(self.account_url(account))
+
+    def refusal_audit(self, account: str, *, form: MuteChangeForm | None) -> None:
+        mute_change_refusal_audit(
+            operator=self.request.user,
+            account=account,
+            form=form,
+            data=self.request.POST,
+            client_ip=client_ip(self.request),
+            app=self.app.name,
+        )
 
     def change_form(self, data=None) -> MuteChangeForm | None:
         allowed = mute_permissions(self.request.user)
