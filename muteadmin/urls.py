@@ -21,6 +21,7 @@ urlpatterns = [
     path("policies/", include("muteadmin.policies.urls")),
     path("requests/", include("muteadmin.approvals.urls")),
     path("team/", include("muteadmin.team.urls")),
+    path("sandbox/", include("muteadmin.sandbox.page_urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
 
