@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "muteadmin.approvals",
     "muteadmin.team",
     "muteadmin.signin",
+    "muteadmin.notices",
 ]
 
 MIDDLEWARE = [

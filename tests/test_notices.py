@@ -2,13 +2,20 @@
 
 import json
 import random
+import re
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from muteadmin.audit.models import AuditEntry
+from muteadmin.notices.models import NoticeTemplate
+from muteadmin.notices.services import NoticeUnavailable, notice_render
 from muteadmin.sandbox.adapter import SANDBOX_BASE_URL, SandboxAdapter
 from muteadmin.sandbox.credentials import sandbox_credentials
 from muteadmin.sandbox.models import SandboxMessage
@@ -17,6 +24,7 @@ from muteadmin.tencent.apis import APIS, SEND_MSG
 from muteadmin.tencent.client import TencentClient
 from muteadmin.tencent.errors import TencentInvalidRequest
 from muteadmin.tencent.messages import MSG_BODY_MAX_BYTES, message_send
+from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.clients import tim_client
 from tests.sandbox_fixtures import signed_url
 
@@ -54,7 +62,7 @@ def sandbox(db):
     sandbox_reset()
 
 
-# --- the wire: what sendmsg sends, checked against what was sent --------------------------------
+# --- the wire: what sendmsg sends, checked against what was sent ---------------------------------
 
 
 def test_sendmsg_is_in_the_table_of_caps_at_200_a_second():
@@ -129,7 +137,7 @@ def test_an_account_tencent_does_not_know_is_a_sentence(stubbed_client, rsps):
     assert len(rsps.calls) == 1  # not retried
 
 
-# --- the emulator ---------------------------------------------------------------------------------
+# --- the emulator --------------------------------------------------------------------------------
 
 
 def test_the_sandbox_delivers_what_the_client_sends(sandbox):
@@ -219,7 +227,7 @@ def test_the_emulator_answers_msgtime_and_msgkey(sandbox):
     assert SandboxMessage.objects.get().from_account == ""
 
 
-# --- /sandbox/messages/ ---------------------------------------------------------------------------
+# --- /sandbox/messages/ --------------------------------------------------------------------------
 
 
 def test_the_messages_page_lists_what_was_delivered(sandbox, as_moderator):
@@ -242,3 +250,202 @@ def test_there_is_no_messages_page_without_a_sandbox_app(sandbox, as_moderator, 
     settings.TIM_SECRET_KEY = SECRET_KEY
     settings.TIM_ADMIN_IDENTIFIER = ADMIN
     assert as_moderator.get("/sandbox/messages/").status_code == 404
+
+
+# --- notice texts --------------------------------------------------------------------------------
+
+NOW = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
+
+
+def test_the_default_english_notice_fills_every_placeholder(db):
+    text = notice_render(c2c_seconds=86400, group_seconds=None, reason="spam raid", now=NOW)
+    assert text == (
+        "Your account has been muted: you cannot send one-to-one messages. Length: 1 day. "
+        "Ends: 2026-12-07 20:30 (UTC). Reason: spam raid"
+    )
+
+
+def test_the_chinese_notice_ends_in_shanghai_time_and_names_both_kinds(db):
+    text = notice_render(
+        c2c_seconds=3600,
+        group_seconds=2 * 86400 + 3 * 3600,
+        reason="刷屏",
+        now=NOW,
+        language="zh-hans",
+    )
+    assert "单聊和群聊消息" in text
+    assert "时长:2天3小时" in text
+    assert "2026-12-09 07:30 (Asia/Shanghai)" in text
+    assert text.endswith("原因:刷屏")
+
+
+def test_a_permanent_mute_has_no_end(db):
+    text = notice_render(c2c_seconds=PERMANENT, group_seconds=PERMANENT, reason="r", now=NOW)
+    assert "Length: permanent. Ends: never (permanent)." in text
+
+
+def test_a_rule_template_is_used_for_its_rule_and_the_default_otherwise(db):
+    NoticeTemplate.objects.create(
+        rule_code="SPAM",
+        language="en",
+        time_zone="Europe/Berlin",
+        text="{duration} until {ends_at}",
+    )
+    ruled = notice_render(c2c_seconds=600, group_seconds=None, reason="", now=NOW, rule_code="SPAM")
+    assert ruled == "10 minutes until 2026-12-06 21:40 (Europe/Berlin)"
+    other = notice_render(c2c_seconds=600, group_seconds=None, reason="", now=NOW, rule_code="X")
+    assert other.startswith("Your account has been muted")
+
+
+def test_a_lift_has_no_notice(db):
+    with pytest.raises(NoticeUnavailable, match="only lifted"):
+        notice_render(c2c_seconds=0, group_seconds=None, reason="", now=NOW)
+
+
+def test_a_template_with_an_unknown_placeholder_or_zone_is_refused(db):
+    template = NoticeTemplate(language="en", text="Hi {name}", time_zone="Mars/Olympus")
+    with pytest.raises(ValidationError) as caught:
+        template.full_clean()
+    assert set(caught.value.message_dict) >= {"text", "time_zone"}
+
+
+# --- the account page: notify --------------------------------------------------------------------
+
+
+def _account_url(account: str) -> str:
+    return reverse("mutes:account", kwargs={"account": account})
+
+
+def _seen(client, account: str) -> dict[str, str]:
+    html = client.get(_account_url(account)).content.decode()
+    return dict(re.findall(r'<input type="hidden" name="(seen_\w+)" value="([^"]*)">', html))
+
+
+def test_a_scripted_change_with_notify_sends_the_template_text(sandbox, as_moderator):
+    answer = as_moderator.post(
+        _account_url("alice"), {"reason": "spam raid", "c2c_seconds": "86400", "notify": "on"}
+    )
+    assert answer.status_code == 302
+    (message,) = SandboxMessage.objects.all()
+    assert message.to_account == "alice"
+    assert message.text.startswith("Your account has been muted: you cannot send one-to-one")
+    assert message.text.endswith("Reason: spam raid")
+    change_row = AuditEntry.objects.get(action="change")
+    notice_row = AuditEntry.objects.get(action="notice")
+    assert notice_row.correlation_id == change_row.correlation_id
+    assert notice_row.outcome == "ok"
+    assert notice_row.details["text"] == message.text
+    assert notice_row.details["msg_random"] == message.msg_random
+    page = as_moderator.get(answer["Location"]).content.decode()
+    assert "Notice sent to alice." in page
+
+
+def test_a_scripted_change_in_chinese(sandbox, as_moderator):
+    as_moderator.post(
+        _account_url("bob"),
+        {"reason": "刷屏", "group_seconds": "600", "notify": "on", "notice_language": "zh-hans"},
+    )
+    assert "群聊消息" in SandboxMessage.objects.get().text
+
+
+def test_without_notify_nothing_is_sent(sandbox, as_moderator):
+    as_moderator.post(_account_url("alice"), {"reason": "spam", "c2c_seconds": "600"})
+    assert not SandboxMessage.objects.exists()
+    assert not AuditEntry.objects.filter(action="notice").exists()
+
+
+def test_the_page_shows_the_text_then_sends_it_once(sandbox, as_moderator):
+    data = {"reason": "spam raid", "c2c_seconds": "3600", "notify": "on"}
+    page = as_moderator.post(_account_url("alice"), {**data, **_seen(as_moderator, "alice")})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Length: 1 hour." in html
+    assert not SandboxMessage.objects.exists()  # shown, not yet sent
+    token = re.search(r'name="notice" value="([^"]+)"', html).group(1)
+    notice_url = reverse("mutes:notice", kwargs={"account": "alice"})
+
+    sent = as_moderator.post(notice_url, {"notice": token}, follow=True)
+    assert "Notice sent to alice." in sent.content.decode()
+    assert "Length: 1 hour." in SandboxMessage.objects.get().text
+
+    again = as_moderator.post(notice_url, {"notice": token}, follow=True)
+    assert "sent already" in again.content.decode()
+    assert SandboxMessage.objects.count() == 1
+
+
+def test_a_failed_notice_leaves_the_mute_and_says_so(sandbox, as_moderator):
+    data = {"reason": "spam raid", "c2c_seconds": "3600", "notify": "on"}
+    page = as_moderator.post(_account_url("alice"), {**data, **_seen(as_moderator, "alice")})
+    token = re.search(r'name="notice" value="([^"]+)"', page.content.decode()).group(1)
+    sandbox_fault_push(kind="error", code=90012)
+
+    answer = as_moderator.post(
+        reverse("mutes:notice", kwargs={"account": "alice"}), {"notice": token}, follow=True
+    )
+
+    html = answer.content.decode()
+    assert "The change stands, but the notice was not sent" in html
+    assert "does not exist in the chat app" in html
+    assert remaining_c2c(html) > 3500  # the page, queried afresh, still shows the mute
+    notice_row = AuditEntry.objects.get(action="notice")
+    assert notice_row.outcome == "error"
+    assert notice_row.error_code == 90012
+    assert not SandboxMessage.objects.exists()
+
+
+def remaining_c2c(html: str) -> int:
+    match = re.search(r'data-mute="c2c".*?data-remaining-seconds="(\d+)"', html, re.S)
+    return int(match.group(1))
+
+
+def test_an_altered_notice_is_not_sent(sandbox, as_moderator):
+    answer = as_moderator.post(
+        reverse("mutes:notice", kwargs={"account": "alice"}), {"notice": "forged"}, follow=True
+    )
+    assert "was altered" in answer.content.decode()
+    assert not SandboxMessage.objects.exists()
+    assert not AuditEntry.objects.filter(action="notice").exists()
+
+
+def test_a_lift_with_notify_sends_nothing_and_says_why(sandbox, as_moderator):
+    as_moderator.post(_account_url("alice"), {"reason": "spam", "c2c_seconds": "600"})
+    answer = as_moderator.post(
+        _account_url("alice"), {"reason": "ok", "c2c_seconds": "0", "notify": "on"}, follow=True
+    )
+    assert "only lifted" in answer.content.decode()
+    assert not SandboxMessage.objects.exists()
+
+
+# --- /notices/: Leads edit the texts -------------------------------------------------------------
+
+
+def test_a_lead_edits_the_default_english_text_and_the_next_notice_uses_it(sandbox, as_lead):
+    default = NoticeTemplate.objects.get(rule_code="", language="en")
+    assert as_lead.get("/notices/").status_code == 200
+    answer = as_lead.post(
+        "/notices/",
+        {
+            "template": default.pk,
+            "rule_code": "",
+            "language": "en",
+            "time_zone": "Europe/London",
+            "text": "Muted for {duration}, until {ends_at}.",
+        },
+    )
+    assert answer.status_code == 302
+    text = notice_render(c2c_seconds=3600, group_seconds=None, reason="", now=NOW)
+    assert text == "Muted for 1 hour, until 2026-12-06 21:30 (Europe/London)."
+
+
+def test_a_text_with_an_unknown_placeholder_is_refused_with_a_sentence(sandbox, as_lead):
+    answer = as_lead.post(
+        "/notices/",
+        {"rule_code": "SPAM", "language": "en", "time_zone": "UTC", "text": "Hi {user}"},
+    )
+    assert answer.status_code == 400
+    assert "Use only the placeholders" in answer.content.decode()
+    assert not NoticeTemplate.objects.filter(rule_code="SPAM").exists()
+
+
+def test_moderators_cannot_edit_notice_texts(sandbox, as_moderator):
+    assert as_moderator.get("/notices/").status_code == 403

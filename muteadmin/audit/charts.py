@@ -33,6 +33,7 @@ ACTION_PLURALS = {
     "team": "team changes",
     "login": "logins",
     "login_failed": "failed logins",
+    "notice": "notices",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {

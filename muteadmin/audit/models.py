@@ -82,6 +82,8 @@ class AuditEntry(models.Model):
         TEAM = "team", "Team change"
         LOGIN = "login", "Sign-in"
         LOGIN_FAILED = "login_failed", "Failed sign-in"
+        # A one-to-one message telling the account of a change (sendmsg), after the change.
+        NOTICE = "notice", "Notice"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
