@@ -24,8 +24,9 @@ from muteadmin.tencent.apis import APIS, SEND_MSG
 from muteadmin.tencent.client import TencentClient
 from muteadmin.tencent.errors import TencentInvalidRequest
 from muteadmin.tencent.messages import MSG_BODY_MAX_BYTES, message_send
-from muteadmin.tencent.nospeaking import PERMANENT
+from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get
 from muteadmin.upstream.clients import tim_client
+from tests.conftest import bulk_job
 from tests.sandbox_fixtures import signed_url
 
 SDKAPPID = 1400000001
@@ -449,3 +450,89 @@ def test_a_text_with_an_unknown_placeholder_is_refused_with_a_sentence(sandbox, 
 
 def test_moderators_cannot_edit_notice_texts(sandbox, as_moderator):
     assert as_moderator.get("/notices/").status_code == 403
+
+
+# --- bulk: a change job may carry a notice -------------------------------------------------------
+
+
+def _bulk_run(job, **config):
+    from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
+    from tests.conftest import FakeClock
+
+    clock = FakeClock(start=time.time())
+    bulk_job_run(
+        job_id=job.pk,
+        worker="test-host:1:run",
+        config=RunnerConfig(threads=1, clock=clock, sleep=clock.sleep, **config),
+    )
+    job.refresh_from_db()
+
+
+def test_a_bulk_change_sends_each_account_its_notice_through_the_door(sandbox, lead):
+    job = bulk_job(
+        operator=lead,
+        operation="set",
+        accounts=["alice", "bob"],
+        group_seconds=600,
+        reason="spam raid",
+        notice_language="zh-hans",
+    )
+    _bulk_run(job)
+    assert (job.state, job.ok, job.errors) == ("done", 2, 0)
+    delivered = dict(SandboxMessage.objects.values_list("to_account", "text"))
+    assert set(delivered) == {"alice", "bob"}
+    assert "群聊消息" in delivered["alice"] and "时长:10分钟" in delivered["alice"]
+    notices = AuditEntry.objects.filter(job_id=job.pk, action="notice")
+    changes = AuditEntry.objects.filter(job_id=job.pk, action="change")
+    assert set(notices.values_list("account", "outcome")) == {("alice", "ok"), ("bob", "ok")}
+    assert {row.correlation_id for row in [*notices, *changes]} == {changes[0].correlation_id}
+
+
+def test_a_bulk_lookup_or_a_job_without_notice_sends_none(sandbox, lead):
+    job = bulk_job(operator=lead, operation="set", accounts=["alice"], c2c_seconds=600, reason="r")
+    _bulk_run(job)
+    assert job.ok == 1
+    assert not SandboxMessage.objects.exists()
+
+
+def test_a_failed_bulk_notice_leaves_the_change_done(sandbox, lead):
+    from muteadmin.bulk.calls import Upstream
+
+    def refused(**kwargs):
+        raise TencentInvalidRequest("no such account", error_code=90012)
+
+    job = bulk_job(
+        operator=lead,
+        operation="set",
+        accounts=["alice"],
+        c2c_seconds=600,
+        reason="r",
+        notice_language="en",
+    )
+    _bulk_run(job, upstream=Upstream(notice=refused))
+    assert (job.state, job.ok, job.errors) == ("done", 1, 0)
+    assert 590 <= nospeaking_get(tim_client(), "alice").c2c_seconds <= 600
+
+
+def test_the_bulk_preview_shows_the_notice_and_the_job_keeps_its_language(
+    sandbox, as_lead, django_capture_on_commit_callbacks
+):
+    from muteadmin.bulk.models import BulkJob
+    from tests.test_bulk_views import FORM_URL, confirm_fields
+
+    page = as_lead.post(
+        FORM_URL,
+        {
+            "operation": "set",
+            "accounts": "alice\nbob",
+            "c2c_seconds": "86400",
+            "reason": "raid",
+            "notify": "on",
+            "notice_language": "zh-hans",
+        },
+    )
+    html = page.content.decode()
+    assert "时长:1天" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        as_lead.post(FORM_URL, confirm_fields(html))
+    assert BulkJob.objects.get().notice_language == "zh-hans"

@@ -25,6 +25,8 @@ class BulkJob(models.Model):
     c2c_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     group_seconds = models.PositiveBigIntegerField(null=True, blank=True)
     reason = models.TextField(blank=True)
+    # The language of the notice each account is sent after its change; blank: no notice.
+    notice_language = models.CharField(max_length=8, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

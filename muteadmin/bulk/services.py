@@ -63,10 +63,12 @@ def bulk_job_create(
     group_seconds: int | None = None,
     reason: str = "",
     app: str | None = None,
+    notice_language: str = "",
 ) -> BulkJob:
     """Store a job and its accounts, and queue its tasks once that is committed.
 
     `app` names the Chat app (None: the default one); ValueError for a name not configured.
+    `notice_language` (a change only): each account is sent a notice in it after its change.
     """
     try:
         app_name = tim_app(app).name
@@ -87,6 +89,7 @@ def bulk_job_create(
             c2c_seconds=c2c_seconds,
             group_seconds=group_seconds,
             reason=reason,
+            notice_language=notice_language if operation != BulkJob.Operation.LOOKUP else "",
             created_by=operator,
             created_by_username=operator.get_username(),
             total=len(accounts),
