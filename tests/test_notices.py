@@ -536,3 +536,12 @@ def test_the_bulk_preview_shows_the_notice_and_the_job_keeps_its_language(
     with django_capture_on_commit_callbacks(execute=True):
         as_lead.post(FORM_URL, confirm_fields(html))
     assert BulkJob.objects.get().notice_language == "zh-hans"
+
+
+@pytest.mark.parametrize("template", ["9" * 40, "abc", "999999"])
+def test_a_post_naming_no_template_is_not_found(sandbox, as_lead, template):
+    answer = as_lead.post(
+        "/notices/",
+        {"template": template, "rule_code": "", "language": "en", "time_zone": "UTC", "text": "x"},
+    )
+    assert answer.status_code == 404

@@ -2,13 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
 from muteadmin.notices.forms import NoticeTemplateForm
 from muteadmin.notices.models import NoticeTemplate
+
+# Longer ids cannot be rows (and overflow a database integer): they are refused as not found.
+MAX_ID_DIGITS = 18
 
 
 class NoticeTemplatesView(PermissionRequiredMixin, View):
@@ -22,7 +25,9 @@ class NoticeTemplatesView(PermissionRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         raw = request.POST.get("template", "")
         template = None
-        if raw.isascii() and raw.isdigit():
+        if raw:
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+                raise Http404("No such notice text.")
             template = get_object_or_404(NoticeTemplate, pk=int(raw))
         form = NoticeTemplateForm(data=request.POST, instance=template)
         if not form.is_valid():
