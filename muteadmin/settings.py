@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "muteadmin.team",
     "muteadmin.signin",
     "muteadmin.rules",
+    "muteadmin.notices",
 ]
 
 MIDDLEWARE = [

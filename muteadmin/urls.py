@@ -22,6 +22,8 @@ urlpatterns = [
     path("requests/", include("muteadmin.approvals.urls")),
     path("team/", include("muteadmin.team.urls")),
     path("rules/", include("muteadmin.rules.urls")),
+    path("sandbox/", include("muteadmin.sandbox.page_urls")),
+    path("notices/", include("muteadmin.notices.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
 

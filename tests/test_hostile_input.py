@@ -123,6 +123,7 @@ MUTE_FIELDS = (
     "rule",
     "reason",
 )
+NOTICE_FIELDS = ("notify", "notice_language")
 AUDIT_FILTERS = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "rule")
 REPORT_FILTERS = ("operator", "since", "until", "include_expired", "rule")
 RULE_FIELDS = (
@@ -195,7 +196,7 @@ PAGES: dict[str, Page] = {
     ),
     "reports:mutes_csv": Page(get=REPORT_FILTERS, valid_get={"until": "2030-01-01"}),
     "bulk:form": Page(
-        post=("accounts", "operation", *MUTE_FIELDS, "confirm"),
+        post=("accounts", "operation", *MUTE_FIELDS, *NOTICE_FIELDS, "confirm"),
         valid_post={
             "accounts": "alice\nbob",
             "operation": "set",
@@ -248,13 +249,20 @@ PAGES: dict[str, Page] = {
     # Reached through a set-password link, which keeps its token in the session.
     "team:welcome_form": Page(post=("new_password1", "new_password2")),
     "team:welcome": Page(path={"token": "token"}),
+    # The notice page's Send button posts the signed notice it showed.
+    "mutes:notice": Page(post=("notice",), path={"account": "account"}),
+    "notices:templates": Page(
+        post=("template", "rule_code", "language", "time_zone", "text"),
+        valid_post={"rule_code": "spam", "language": "en", "time_zone": "UTC", "text": "Muted."},
+    ),
+    "sandbox_pages:messages": Page(),
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
     "mutes:account": Page(
         # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
         get=("rule",),
-        post=(*MUTE_FIELDS, "seen_c2c", "seen_group", "seen_at", "confirm"),
+        post=(*MUTE_FIELDS, *NOTICE_FIELDS, "seen_c2c", "seen_group", "seen_at", "confirm"),
         valid_get={"rule": "{rule}"},
         valid_post={
             "c2c_seconds": "600",

@@ -89,6 +89,8 @@ class AuditEntry(models.Model):
         # Something asked and refused (a 403 on a change, a permanent mute without the right):
         # what was asked, and why it was refused in error_info. Nothing was sent.
         DENIED = "denied", "Denied"
+        # A one-to-one message telling the account of a change (sendmsg), after the change.
+        NOTICE = "notice", "Notice"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

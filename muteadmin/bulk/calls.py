@@ -1,5 +1,6 @@
 """A job's calls to Tencent for the accounts a worker holds, and what each came to."""
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -11,11 +12,14 @@ from muteadmin.bulk.leases import Claimed, Leases
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.outcomes import Outcome, outcome_failed
 from muteadmin.bulk.rechecks import change_applied, change_may_have_left, change_recorded
-from muteadmin.mutes.services import MuteCall, mute_change_many, mute_get_many
+from muteadmin.mutes.services import MuteCall, mute_change_many, mute_get_many, notice_send
+from muteadmin.notices.services import NoticeUnavailable, notice_render
 from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import MuteStatus
 from muteadmin.tencent.retry import reschedule_delay
+
+logger = logging.getLogger(__name__)
 
 # Failures that belong to one account; anything else is a fault on our side.
 ACCOUNT_FAILURES = (TencentError, PermissionDenied, InvalidAccount)
@@ -31,6 +35,7 @@ class Upstream:
 
     get_many: Callable[..., list[MuteCall]] = mute_get_many
     change_many: Callable[..., list[MuteCall]] = mute_change_many
+    notice: Callable[..., object] = notice_send
 
 
 class JobCalls:
@@ -82,8 +87,51 @@ class JobCalls:
                 self.leases.abandon([item])
                 continue
             outcomes.append((item, self._settled(item, call)))
+        self._notices(calls)
         if faults:
             raise faults[0]
+
+    def _notices(self, calls: list[MuteCall]) -> None:
+        """The job's notice to each account whose change went through, through the limiter.
+
+        A notice's failure is recorded on its own audit row and never touches the change.
+        """
+        job = self.job
+        changed = [call for call in calls if call.change is not None and call.change.change]
+        if not job.notice_language or not changed or self.operator is None:
+            return
+        try:
+            text = notice_render(
+                c2c_seconds=job.c2c_seconds,
+                group_seconds=job.group_seconds,
+                reason=job.reason,
+                now=changed[0].change.change.observed_at,
+                language=job.notice_language,
+            )
+        except NoticeUnavailable:
+            return
+
+        def send(account: str) -> None:
+            try:
+                self.upstream.notice(
+                    account=account,
+                    text=text,
+                    language=job.notice_language,
+                    operator=self.operator,
+                    correlation_id=None,
+                    job_id=job.pk,
+                    app=job.app,
+                    deadline=self.deadline,
+                )
+            except Exception:
+                logger.warning("Bulk job %s: the notice to an account failed", job.pk)
+
+        accounts = [call.account for call in changed]
+        if self.executor is None or len(accounts) < 2:
+            for account in accounts:
+                send(account)
+        else:
+            list(self.executor.map(send, accounts))
 
     def recheck(self, item: Claimed) -> Outcome:
         """Settle a call a dead worker may have made: a lookup is asked again, a change is

@@ -27,6 +27,8 @@ class BulkJob(models.Model):
     reason = models.TextField(blank=True)
     # The code of the policy rule the change is made under (muteadmin.rules), "" for none.
     rule = models.CharField(max_length=32, blank=True, default="")
+    # The language of the notice each account is sent after its change; blank: no notice.
+    notice_language = models.CharField(max_length=8, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -66,10 +66,12 @@ def bulk_job_create(
     reason: str = "",
     app: str | None = None,
     rule: str | None = None,
+    notice_language: str = "",
 ) -> BulkJob:
     """Store a job and its accounts, and queue its tasks once that is committed.
 
     `app` names the Chat app (None: the default one); ValueError for a name not configured.
+    `notice_language` (a change only): each account is sent a notice in it after its change.
     """
     try:
         app_name = tim_app(app).name
@@ -92,6 +94,7 @@ def bulk_job_create(
             group_seconds=group_seconds,
             reason=reason,
             rule=(rule or "") if operation != BulkJob.Operation.LOOKUP else "",
+            notice_language=notice_language if operation != BulkJob.Operation.LOOKUP else "",
             created_by=operator,
             created_by_username=operator.get_username(),
             total=len(accounts),

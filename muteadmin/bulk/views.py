@@ -1,5 +1,7 @@
 """Bulk pages: the form and its preview, a job's live progress, cancel, and its results."""
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -23,9 +25,11 @@ from muteadmin.bulk.services import (
     bulk_max_accounts,
 )
 from muteadmin.bulk.tasks import task_queue
+from muteadmin.core.clock import clock
 from muteadmin.core.http import client_ip
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.notices.services import DEFAULT_LANGUAGE, NoticeUnavailable, notice_render
 from muteadmin.rules.selectors import rules_active
 from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_apps
 
@@ -87,6 +91,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
                 rule=cleaned["rule"],
                 queue=task_queue,
                 app=self.app.name,
+                notice_language=(cleaned["notice_language"] or "en") if cleaned["notify"] else "",
             )
             return redirect("bulk:job", job_id=job.pk)
         return self.render_preview(form)
@@ -150,6 +155,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
             "group_seconds": form.cleaned_data["group_seconds"],
             "preview_limit": PREVIEW_LIMIT,
             "max_accounts": f"{bulk_max_accounts():,}",
+            "notice": _notice_sample(form),
             **self.app_context(),
         }
         return render(self.request, "bulk/preview.html", context)
@@ -157,6 +163,23 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
     def app_context(self) -> dict:
         """The app the form works on, named on the page only when several are configured."""
         return {"app_query": app_query(self.app.name), "job_app": self.app}
+
+
+def _notice_sample(form: BulkForm) -> str:
+    """The notice each account will be sent, as if sent now; "" when none will be."""
+    cleaned = form.cleaned_data
+    if not cleaned.get("notify") or cleaned["operation"] == BulkJob.Operation.LOOKUP:
+        return ""
+    try:
+        return notice_render(
+            c2c_seconds=cleaned["c2c_seconds"],
+            group_seconds=cleaned["group_seconds"],
+            reason=cleaned["reason"],
+            now=datetime.fromtimestamp(clock().time(), UTC),
+            language=cleaned["notice_language"] or DEFAULT_LANGUAGE,
+        )
+    except NoticeUnavailable as exc:
+        return str(exc)
 
 
 def _after(request: HttpRequest) -> int:

@@ -74,6 +74,7 @@ _INPUT_TEMPLATES = frozenset(
         "django/forms/widgets/text.html",
         "django/forms/widgets/number.html",
         "django/forms/widgets/hidden.html",
+        "django/forms/widgets/checkbox.html",
         "django/forms/widgets/checkbox_option.html",
     }
 )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.mutes.permissions import MutePermissions
 from muteadmin.mutes.seen import SeenMutes
+from muteadmin.notices.models import NoticeTemplate
 from muteadmin.policies.selectors import limit_in_words
 from muteadmin.rules.fields import RULE_MESSAGES, rule_choice_field
 from muteadmin.rules.models import Rule
@@ -31,6 +32,9 @@ PRESETS = [
     (str(PERMANENT), "Permanently"),
     (CUSTOM, "Custom…"),
 ]
+
+# The languages notices are written in; English unless the moderator picks another.
+NOTICE_LANGUAGES = NoticeTemplate.Language.choices
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 SEEN_FIELDS = ("seen_c2c", "seen_group", "seen_at")
@@ -154,6 +158,15 @@ class MuteChangeForm(forms.Form):
             "required": "Give a reason: it is kept in the audit log.",
             "max_length": "Keep the reason to 500 characters or fewer (it has %(show_value)d).",
         },
+    )
+
+    # Tell the account of the change afterwards (a one-to-one message from the app admin).
+    notify = forms.BooleanField(required=False, label="Send the account a notice after the change")
+    notice_language = forms.ChoiceField(
+        required=False,
+        label="Notice language",
+        choices=NOTICE_LANGUAGES,
+        initial=NOTICE_LANGUAGES[0][0],
     )
 
     def __init__(

@@ -1,5 +1,6 @@
 """What the account page reads besides Tencent: the account's recent changes from the audit log."""
 
+import uuid
 from typing import Any
 
 from django.db import connections
@@ -48,3 +49,12 @@ def mute_recent_changes(
         cursor.execute(sql, [account, AuditEntry.Action.CHANGE.value, *app_params, limit])
         rows = cursor.fetchall()
     return rows_as_read(AuditEntry, RECENT_CHANGE_FIELDS, rows, connection=connection)
+
+
+def notice_sent_for(*, correlation_id: uuid.UUID) -> bool:
+    """Whether a notice went out for the change with this correlation id."""
+    return AuditEntry.objects.filter(
+        correlation_id=correlation_id,
+        action=AuditEntry.Action.NOTICE,
+        outcome=AuditEntry.Outcome.OK,
+    ).exists()

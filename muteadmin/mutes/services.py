@@ -10,12 +10,14 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.services import AuditCall
+from muteadmin.audit.services import AuditCall, audit_call
 from muteadmin.core.clock import clock
 from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls
 from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
+from muteadmin.tencent.accounts import validate_account
 from muteadmin.tencent.errors import TencentError
+from muteadmin.tencent.messages import SentMessage, message_send, validate_text
 from muteadmin.tencent.nospeaking import (
     MuteChange,
     MuteStatus,
@@ -335,3 +337,43 @@ def _after(
         return None
     seconds = getattr(before, f"{kind}_seconds")
     return run_down(seconds, elapsed=(now - before.observed_at).total_seconds())
+
+
+def notice_send(
+    *,
+    account: str,
+    text: str,
+    operator: AbstractBaseUser,
+    correlation_id: uuid.UUID | None,
+    language: str = "",
+    client_ip: str | None = None,
+    app: str | None = None,
+    job_id: int | None = None,
+    deadline: float = INTERACTIVE_DEADLINE,
+) -> SentMessage:
+    """Send the account `text` as a one-to-one message from `app`'s admin, as a notice row.
+
+    The row shares the change's `correlation_id` and records the text in its details; it is
+    begun before the call and completed after, like a change. Raises InvalidAccount or
+    ValueError (an empty or oversized text) before anything is written, else the call's error.
+    """
+    validate_account(account)
+    validate_text(text)
+    target = tim_app(app)
+    with audit_call(
+        account=account,
+        operator=operator,
+        action=AuditEntry.Action.NOTICE,
+        client_ip=client_ip,
+        job_id=job_id,
+        correlation_id=correlation_id,
+        app=target.name,
+        details={"text": text, "language": language},
+    ) as audit:
+        audit.start()
+        sent = message_send(tim_client(target.name), account, text=text, deadline=deadline)
+        audit.ok(
+            request_random=sent.random,
+            details={"msg_random": sent.msg_random, "msg_key": sent.msg_key},
+        )
+    return sent

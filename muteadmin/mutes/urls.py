@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from muteadmin.core.account_paths import AccountConverter
 from muteadmin.mutes import views
+from muteadmin.mutes.notify import NoticeSendView
 
 app_name = "mutes"
 
@@ -12,5 +13,6 @@ urlpatterns = [
     path("", views.LookupView.as_view(), name="lookup"),
     path("mutes/", views.LookupView.as_view(), name="find"),
     path("mutes/<account:account>/cards/", views.AccountCardsView.as_view(), name="cards"),
+    path("mutes/<account:account>/notice/", NoticeSendView.as_view(), name="notice"),
     path("mutes/<account:account>/", views.AccountView.as_view(), name="account"),
 ]

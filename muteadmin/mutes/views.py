@@ -1,5 +1,6 @@
 """Account pages: look up an account, see its mutes count down, change them."""
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from muteadmin.mutes.forms import (
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
+from muteadmin.mutes.notify import NoticeMixin
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
@@ -149,7 +151,12 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
 
 
 class AccountView(
-    PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, ChangeGuardMixin, View
+    PermissionRequiredMixin,
+    AccountAppMixin,
+    PaddedAccountMixin,
+    ChangeGuardMixin,
+    NoticeMixin,
+    View,
 ):
     """An account's two mutes (queried from Tencent on every visit) and the form to change them."""
 
@@ -191,6 +198,7 @@ class AccountView(
             confirmation = self.seen_confirmation(account, form=form, seen=expected)
             if confirmation.required:
                 return self.render_account(account, form=form, confirmation=confirmation)
+        correlation_id = uuid.uuid4()  # the change's rows, and its notice's
         try:
             result = mute_change(
                 account=account,
@@ -202,6 +210,7 @@ class AccountView(
                 client_ip=client_ip(request),
                 app=self.app.name,
                 expected=expected,
+                correlation_id=correlation_id,
             )
         except InvalidAccount:
             return self.invalid_account(account)
@@ -213,6 +222,14 @@ class AccountView(
             # It may have gone through: the cards, asked afresh, show what Tencent has now.
             return self.render_account(account, form=form, query=True, change_error=exc)
         messages.success(request, change_message(result))
+        if form.cleaned_data["notify"]:
+            return self.notice_step(
+                account,
+                form=form,
+                result=result,
+                correlation_id=correlation_id,
+                scripted=expected is None,
+            )
         return redirect(self.account_url(account))
 
     def above_limit(self, account: str, form: MuteChangeForm) -> str:

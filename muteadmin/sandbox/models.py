@@ -49,3 +49,22 @@ class SandboxFault(models.Model):
 
     def __str__(self) -> str:
         return self.kind if self.code is None else f"{self.kind} {self.code}"
+
+
+class SandboxMessage(models.Model):
+    """A one-to-one message the emulator "delivered" (sendmsg), listed at /sandbox/messages/."""
+
+    sdkappid = models.PositiveBigIntegerField()
+    from_account = models.CharField(
+        max_length=32, blank=True, help_text="Empty when the app admin in the URL sent it."
+    )
+    to_account = models.CharField(max_length=32)
+    text = models.TextField()
+    msg_random = models.PositiveBigIntegerField()
+    delivered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"to {self.to_account} ({self.sdkappid})"

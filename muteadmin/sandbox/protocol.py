@@ -2,7 +2,8 @@
 
 Both the in-process transport adapter and the HTTP view served by `tim_emulator` feed requests
 through `protocol_handle`, so the two can never drift apart. Mute state comes from a `MuteStore`
-(the database in production, anything with the two methods in tests).
+(the database in production, anything with the two methods in tests); `sendmsg` (messaging.py)
+hands what it delivers to the store's `message_deliver`.
 
 Where Tencent's documentation is silent, this module chooses and says so:
 - `getnospeaking` for an account never muted answers 0/0; the real service may answer 70107
@@ -24,12 +25,12 @@ from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum
 from http import HTTPStatus
 from typing import Any, Protocol
 
-from muteadmin.tencent.accounts import ACCOUNT_MAX_BYTES
-from muteadmin.tencent.apis import GET_NOSPEAKING, SET_NOSPEAKING
+from muteadmin.sandbox.messaging import message_answer
+from muteadmin.sandbox.refusals import ErrorCode, Refusal, account_valid
+from muteadmin.tencent.apis import GET_NOSPEAKING, SEND_MSG, SET_NOSPEAKING
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.tencent.usersig import UserSigFormatError, usersig_decode, usersig_hmac
 
@@ -43,35 +44,6 @@ CONTENT_TYPE_HTML = "text/html; charset=utf-8"
 _SECOND = timedelta(seconds=1)
 # Longest decimal text worth parsing for a 32-bit value (SDKAppID, random); longer is malformed.
 _UINT_MAX_DIGITS = 20
-
-
-class ErrorCode(IntEnum):
-    """The ErrorCode values the emulator answers with."""
-
-    OK = 0
-    URL_UNPARSEABLE = 60002
-    ACCOUNT_IN_URL = 60004
-    SDKAPPID_INVALID = 60006
-    RATE_LIMITED = 60007
-    MALFORMED_HTTP = 60008
-    UNKNOWN_COMMAND = 60009
-    NOT_ADMIN = 60010
-    SDKAPPID_MISSING = 60012
-    USERSIG_EXPIRED = 70001
-    USERSIG_EMPTY = 70002
-    USERSIG_UNPARSEABLE = 70003
-    USERSIG_HMAC_MISMATCH = 70009
-    USERSIG_IDENTIFIER_MISMATCH = 70013
-    USERSIG_SDKAPPID_MISMATCH = 70014
-    SDKAPPID_UNKNOWN = 70020
-    BODY_NOT_JSON = 130001
-    GET_ACCOUNT_MISSING = 130002
-    GET_ACCOUNT_INVALID = 130003
-    SET_ACCOUNT_MISSING = 130004
-    SET_ACCOUNT_INVALID = 130005
-    C2C_TIME_INVALID = 130006
-    GROUP_TIME_INVALID = 130007
-    NO_TIME_GIVEN = 130008
 
 
 class Credentials(Protocol):
@@ -158,15 +130,6 @@ class RateLimiter:
             self._calls.clear()
 
 
-class _Refusal(Exception):
-    """An application-level error: answered with HTTP 200 and this ErrorCode."""
-
-    def __init__(self, code: ErrorCode, info: str):
-        super().__init__(info)
-        self.code = code
-        self.info = info
-
-
 def protocol_handle(
     *,
     method: str,
@@ -186,15 +149,15 @@ def protocol_handle(
     try:
         command = _url_check(path=path, query=query, credentials=credentials, now=now)
         if not limiter.admit((credentials.sdkappid, command), now):
-            raise _Refusal(
+            raise Refusal(
                 ErrorCode.RATE_LIMITED,
                 f"REST API call frequency over the limit of {limiter.limit} calls per second.",
             )
-        document = _body_parse(body)
+        document = _body_parse(body, code=_BODY_NOT_JSON.get(command, ErrorCode.BODY_NOT_JSON))
         fields = _COMMANDS[command](
             document=document, sdkappid=credentials.sdkappid, now=now, store=store
         )
-    except _Refusal as refusal:
+    except Refusal as refusal:
         return HTTPStatus.OK, _envelope(refusal.code, refusal.info)
     return HTTPStatus.OK, _envelope(ErrorCode.OK, "", fields)
 
@@ -220,26 +183,26 @@ def _url_check(
     """Check the URL's shape, then its signature; return the command it names."""
     raw_sdkappid = query.get("sdkappid")
     if not raw_sdkappid:
-        raise _Refusal(ErrorCode.SDKAPPID_MISSING, "sdkappid is missing from the URL.")
+        raise Refusal(ErrorCode.SDKAPPID_MISSING, "sdkappid is missing from the URL.")
     sdkappid = _uint_parse(raw_sdkappid)
     if sdkappid is None:
-        raise _Refusal(ErrorCode.SDKAPPID_INVALID, "sdkappid in the URL is not a valid SDKAppID.")
+        raise Refusal(ErrorCode.SDKAPPID_INVALID, "sdkappid in the URL is not a valid SDKAppID.")
     random = _uint_parse(query.get("random", ""))
     if random is None or random > UINT32_MAX:
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.URL_UNPARSEABLE, "random in the URL must be an unsigned 32-bit integer."
         )
     if query.get("contenttype") != "json":
-        raise _Refusal(ErrorCode.URL_UNPARSEABLE, "contenttype in the URL must be json.")
+        raise Refusal(ErrorCode.URL_UNPARSEABLE, "contenttype in the URL must be json.")
     command = _command_parse(path)
     if sdkappid != credentials.sdkappid:
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.SDKAPPID_UNKNOWN,
             "This SDKAppID is unknown in this data centre; check the region's domain.",
         )
     identifier = query.get("identifier")
     if not identifier:
-        raise _Refusal(ErrorCode.ACCOUNT_IN_URL, "identifier is missing from the URL.")
+        raise Refusal(ErrorCode.ACCOUNT_IN_URL, "identifier is missing from the URL.")
     _usersig_check(
         usersig=query.get("usersig", ""),
         sdkappid=sdkappid,
@@ -248,7 +211,7 @@ def _url_check(
         now=now,
     )
     if identifier != credentials.identifier:
-        raise _Refusal(ErrorCode.NOT_ADMIN, "This call needs an App admin identifier.")
+        raise Refusal(ErrorCode.NOT_ADMIN, "This call needs an App admin identifier.")
     return command
 
 
@@ -263,7 +226,7 @@ def _command_parse(path: str) -> str:
     command = path.removeprefix("/")
     if command in _COMMANDS:
         return command
-    raise _Refusal(ErrorCode.UNKNOWN_COMMAND, "Unknown service or command in the URL.")
+    raise Refusal(ErrorCode.UNKNOWN_COMMAND, "Unknown service or command in the URL.")
 
 
 def _usersig_check(
@@ -271,7 +234,7 @@ def _usersig_check(
 ) -> None:
     """Verify a UserSig as Tencent does: decode, parse, compare claims, check expiry, then HMAC."""
     if not usersig:
-        raise _Refusal(ErrorCode.USERSIG_EMPTY, "usersig is empty.")
+        raise Refusal(ErrorCode.USERSIG_EMPTY, "usersig is empty.")
     try:
         document = usersig_decode(usersig)
         if document["TLS.ver"] != USERSIG_VERSION:
@@ -284,19 +247,19 @@ def _usersig_check(
         if not isinstance(claimed_identifier, str) or not isinstance(signature, str):
             raise UserSigFormatError("UserSig fields of the wrong type")
     except (UserSigFormatError, KeyError, TypeError) as exc:
-        raise _Refusal(ErrorCode.USERSIG_UNPARSEABLE, "usersig cannot be parsed.") from exc
+        raise Refusal(ErrorCode.USERSIG_UNPARSEABLE, "usersig cannot be parsed.") from exc
     if claimed_sdkappid != sdkappid:
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.USERSIG_SDKAPPID_MISMATCH,
             "The SDKAppID in the usersig differs from the one in the URL.",
         )
     if claimed_identifier != identifier:
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.USERSIG_IDENTIFIER_MISMATCH,
             "The identifier in the usersig differs from the one in the URL.",
         )
     if issued + lifetime < now.timestamp():
-        raise _Refusal(ErrorCode.USERSIG_EXPIRED, "usersig has expired; sign a new one.")
+        raise Refusal(ErrorCode.USERSIG_EXPIRED, "usersig has expired; sign a new one.")
     expected = usersig_hmac(
         secret_key=credentials.secret_key,
         identifier=claimed_identifier,
@@ -305,7 +268,7 @@ def _usersig_check(
         expire=lifetime,
     )
     if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.USERSIG_HMAC_MISMATCH,
             "usersig was not signed with this app's secret key.",
         )
@@ -320,13 +283,13 @@ def _claim_int(value: object) -> int:
     raise UserSigFormatError("UserSig claim is not an integer")
 
 
-def _body_parse(body: bytes) -> dict[str, Any]:
+def _body_parse(body: bytes, *, code: ErrorCode) -> dict[str, Any]:
     try:
         document = json.loads(body.decode("utf-8"), parse_constant=_json_constant_reject)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Refusal(ErrorCode.BODY_NOT_JSON, "The request body is not valid JSON.") from exc
+        raise Refusal(code, "The request body is not valid JSON.") from exc
     if not isinstance(document, dict):
-        raise _Refusal(ErrorCode.BODY_NOT_JSON, "The request body must be a JSON object.")
+        raise Refusal(code, "The request body must be a JSON object.")
     return document
 
 
@@ -335,22 +298,14 @@ def _json_constant_reject(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _account_valid(account: object) -> bool:
-    return (
-        isinstance(account, str)
-        and 0 < len(account.encode()) <= ACCOUNT_MAX_BYTES
-        and account.isprintable()
-    )
-
-
 def _get_answer(
     *, document: dict[str, Any], sdkappid: int, now: datetime, store: MuteStore
 ) -> dict[str, int]:
     if "Get_Account" not in document:
-        raise _Refusal(ErrorCode.GET_ACCOUNT_MISSING, "Get_Account is missing.")
+        raise Refusal(ErrorCode.GET_ACCOUNT_MISSING, "Get_Account is missing.")
     account = document["Get_Account"]
-    if not _account_valid(account):
-        raise _Refusal(ErrorCode.GET_ACCOUNT_INVALID, "Get_Account must be a valid account string.")
+    if not account_valid(account):
+        raise Refusal(ErrorCode.GET_ACCOUNT_INVALID, "Get_Account must be a valid account string.")
     mutes = store.mutes_read(sdkappid=sdkappid, account=account)
     return {
         "C2CmsgNospeakingTime": mutes.c2c.remaining(now),
@@ -362,14 +317,14 @@ def _set_answer(
     *, document: dict[str, Any], sdkappid: int, now: datetime, store: MuteStore
 ) -> dict[str, int]:
     if "Set_Account" not in document:
-        raise _Refusal(ErrorCode.SET_ACCOUNT_MISSING, "Set_Account is missing.")
+        raise Refusal(ErrorCode.SET_ACCOUNT_MISSING, "Set_Account is missing.")
     account = document["Set_Account"]
-    if not _account_valid(account):
-        raise _Refusal(ErrorCode.SET_ACCOUNT_INVALID, "Set_Account must be a valid account string.")
+    if not account_valid(account):
+        raise Refusal(ErrorCode.SET_ACCOUNT_INVALID, "Set_Account must be a valid account string.")
     c2c = _mute_field(document, "C2CmsgNospeakingTime", ErrorCode.C2C_TIME_INVALID, now)
     group = _mute_field(document, "GroupmsgNospeakingTime", ErrorCode.GROUP_TIME_INVALID, now)
     if c2c is None and group is None:
-        raise _Refusal(
+        raise Refusal(
             ErrorCode.NO_TIME_GIVEN,
             "Give C2CmsgNospeakingTime, GroupmsgNospeakingTime or both.",
         )
@@ -385,7 +340,7 @@ def _mute_field(
         return None
     seconds = document[name]
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= UINT32_MAX:
-        raise _Refusal(code, f"{name} must be an integer from 0 to {UINT32_MAX}.")
+        raise Refusal(code, f"{name} must be an integer from 0 to {UINT32_MAX}.")
     if seconds == 0:
         return MUTE_OFF
     if seconds == PERMANENT:
@@ -394,7 +349,10 @@ def _mute_field(
 
 
 # One handler per emulated API, keyed by the API's path (muteadmin.tencent.apis).
-_COMMANDS: dict[str, Callable[..., dict[str, int]]] = {
+_COMMANDS: dict[str, Callable[..., dict[str, Any]]] = {
     GET_NOSPEAKING.path: _get_answer,
     SET_NOSPEAKING.path: _set_answer,
+    SEND_MSG.path: message_answer,
 }
+# What a body that is not a JSON object answers, where the service's code is not 130001.
+_BODY_NOT_JSON = {SEND_MSG.path: ErrorCode.MSG_NOT_JSON}

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 
-from muteadmin.sandbox.models import SandboxFault, SandboxMute
+from muteadmin.sandbox.models import SandboxFault, SandboxMessage, SandboxMute
 from muteadmin.sandbox.protocol import (
     CONTENT_TYPE_HTML,
     CONTENT_TYPE_JSON,
@@ -96,6 +96,27 @@ class DatabaseMuteStore:
             unique_fields=["sdkappid", "account"],
             update_fields=list(columns),
         )
+
+    def message_deliver(
+        self,
+        *,
+        sdkappid: int,
+        from_account: str,
+        to_account: str,
+        text: str,
+        msg_random: int,
+        now: datetime,
+    ) -> int:
+        """Record a delivered message; its row number is its MsgSeq."""
+        message = SandboxMessage.objects.create(
+            sdkappid=sdkappid,
+            from_account=from_account,
+            to_account=to_account,
+            text=text,
+            msg_random=msg_random,
+            delivered_at=now,
+        )
+        return message.pk
 
 
 def sandbox_latency_seconds() -> float:
@@ -224,7 +245,8 @@ def sandbox_fault_clear() -> int:
 
 
 def sandbox_reset() -> None:
-    """Forget every mute, queued fault and recorded call: a fresh emulator."""
+    """Forget every mute, delivered message, queued fault and recorded call: a fresh emulator."""
     SandboxMute.objects.all().delete()
+    SandboxMessage.objects.all().delete()
     sandbox_fault_clear()
     sandbox_runtime().rate_limiter.clear()

@@ -23,5 +23,7 @@ class Api:
 # docs: "Querying Global Mute" and "Setting Global Mute", API frequency limit 200 calls/s each.
 GET_NOSPEAKING = Api("v4/openconfigsvr/getnospeaking", cap_per_second=200)
 SET_NOSPEAKING = Api("v4/openconfigsvr/setnospeaking", cap_per_second=200)
+# docs: "Sending One-to-One Messages to One User", API frequency limit 200 calls/s.
+SEND_MSG = Api("v4/openim/sendmsg", cap_per_second=200)
 
-APIS: dict[str, Api] = {api.path: api for api in (GET_NOSPEAKING, SET_NOSPEAKING)}
+APIS: dict[str, Api] = {api.path: api for api in (GET_NOSPEAKING, SET_NOSPEAKING, SEND_MSG)}

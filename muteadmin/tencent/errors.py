@@ -10,12 +10,14 @@ HTTP_SERVER_ERROR = 500
 
 RATE_LIMITED_CODES = frozenset({60007, 60011, 60018, 60019, 70050})
 CONFIGURATION_CODES = frozenset(
-    {60004, 60005, 60006, 60010, 60016, 60017, 60020, 60021}
+    {60004, 60005, 60006, 60010, 60016, 60017, 60020, 60021, 90009}
     | {70001, 70002, 70003, 70009, 70013, 70014, 70016, 70020}
 )
 INVALID_REQUEST_CODES = frozenset(
     {60002, 60003, 60009, 60012, 60015, 70051, 70107}
     | {130001, 130002, 130003, 130004, 130005, 130006, 130007, 130008}
+    # sendmsg: a malformed body, an account that does not exist, a message over 12 KB.
+    | {90001, 90002, 90003, 90005, 90007, 90008, 90012, 90026, 90031, 93000}
 )
 # Codes Tencent documents as "try again"; 70050 is absent on purpose: it asks for a minute's pause.
 RETRYABLE_CODES = frozenset({60007, 60008, 60011, 60013, 60018, 60019, 130014})
@@ -41,6 +43,9 @@ _CODE_MESSAGES = {
     "contact Tencent support if that is unexpected.",
     70107: "This account does not exist in the chat app; check the account ID and try again.",
     130005: "Tencent says this account ID is not valid; check it and try again.",
+    90003: "This account does not exist in the chat app, so it cannot be sent a message.",
+    90012: "This account does not exist in the chat app, so it cannot be sent a message.",
+    93000: "The message is too long for Tencent (at most 12 KB); shorten it.",
 }
 
 

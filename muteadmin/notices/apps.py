@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NoticesConfig(AppConfig):
+    name = "muteadmin.notices"
+    verbose_name = "Notices"
