@@ -2,8 +2,6 @@
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -18,13 +16,12 @@ from muteadmin.core.account_paths import account_url
 from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
+from muteadmin.mutes.cards import mute_cards
 from muteadmin.mutes.change_guard import ChangeGuardMixin
 from muteadmin.mutes.confirmation import (
     Confirmation,
-    ago_in_words,
 )
 from muteadmin.mutes.forms import (
-    KIND_LABELS,
     KINDS,
     LookupForm,
     MuteChangeForm,
@@ -45,57 +42,8 @@ from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
-from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
+from muteadmin.tencent.nospeaking import MuteStatus
 from muteadmin.upstream.selection import AppRequestedMixin, app_query
-
-
-@dataclass(frozen=True)
-class MuteCard:
-    """One of the two mutes as the account page shows it."""
-
-    kind: str
-    label: str
-    seconds: int
-    ends_at: datetime | None
-    # Who set the mute shown (muted cards only): the change, or None when set outside muteadmin.
-    setter: MuteSetter | None = None
-    set_outside: bool = False
-    set_ago: str = ""
-
-    @property
-    def permanent(self) -> bool:
-        return self.seconds == PERMANENT
-
-    @property
-    def muted(self) -> bool:
-        return self.seconds > 0
-
-
-def mute_cards(
-    status: MuteStatus, setters: Mapping[str, MuteSetter | None] | None = None
-) -> list[MuteCard]:
-    """The C2C and group cards for a status Tencent returned, with who set each mute."""
-    setters = setters or {}
-    cards = []
-    for kind in KINDS:
-        seconds = getattr(status, f"{kind}_seconds")
-        ends_at = None
-        if 0 < seconds < PERMANENT:
-            ends_at = status.observed_at + timedelta(seconds=seconds)
-        setter = setters.get(kind)
-        cards.append(
-            MuteCard(
-                kind=kind,
-                label=KIND_LABELS[kind],
-                seconds=seconds,
-                ends_at=ends_at,
-                setter=setter,
-                set_outside=kind in setters and setter is None,
-                set_ago=ago_in_words(setter.at, now=status.observed_at) if setter else "",
-            )
-        )
-    return cards
-
 
 # Each kind of mute as a sentence names it in passing.
 SHORT_NAMES = {"c2c": "C2C", "group": "group"}
