@@ -207,8 +207,8 @@ def test_the_mute_report_says_a_later_changes_outcome_is_unknown(clock, lead, cl
     bob = page[page.index('data-account="bob"') :].split("</tr>")[0]
     assert "outcome unknown" in alice and "data-outcome-unknown" in alice
     assert "outcome unknown" not in bob
-    # The report's CSV keeps its columns.
+    # The report's CSV keeps its columns (the rule appended last).
     assert body.splitlines()[0] == (
         "account,c2c_state,c2c_expires_at,group_state,group_expires_at,last_change_at,"
-        "last_operator,last_reason,observed_at"
+        "last_operator,last_reason,observed_at,rule"
     )
