@@ -36,6 +36,7 @@ ACTION_PLURALS = {
     "rule_change": "rule changes",
     "cancel": "cancels",
     "denied": "denied",
+    "note": "notes",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {

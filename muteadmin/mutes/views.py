@@ -29,10 +29,11 @@ from muteadmin.mutes.forms import (
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
+from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
-from muteadmin.mutes.selectors import mute_recent_changes
+from muteadmin.mutes.selectors import TIMELINE_EVENTS, mute_recent_changes, mute_timeline
 from muteadmin.mutes.services import (
     MuteChangeNotSent,
     MuteChangeResult,
@@ -40,6 +41,7 @@ from muteadmin.mutes.services import (
     mute_get,
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
+from muteadmin.mutes.timeline import timeline_entries
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
@@ -308,7 +310,9 @@ class AccountView(
         sent: bool = True,
         confirmation: Confirmation | None = None,
         stale: tuple[str, ...] = (),
+        note: tuple[str, str] = ("", ""),
     ) -> HttpResponse:
+        """The account's page; `note` is a note refused, as typed, and why."""
         error = None
         if query:
             try:
@@ -332,6 +336,7 @@ class AccountView(
             "app_query": app_query(self.app.name),
             "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
         }
+        context |= timeline_context(account=account, app=self.app.name, note=note)
         context |= self.change_context(
             form,
             status=status,
@@ -342,6 +347,19 @@ class AccountView(
             stale=stale,
         )
         return render(self.request, "mutes/account.html", context)
+
+
+def timeline_context(*, account: str, app: str, note: tuple[str, str]) -> dict[str, object]:
+    """The timeline section's values: its entries drawn, and the note form's text and error."""
+    rows = mute_timeline(account=account, app=app)
+    steps = sum(1 for row in rows if row["action"] != "query")
+    entries = timeline_entries(rows, steps_cut=steps >= TIMELINE_EVENTS)
+    return {
+        "timeline": fragment("mutes/timeline.jinja", entries=entries) if entries else "",
+        "note_text": note[0],
+        "note_error": note[1],
+        "note_max_length": NOTE_MAX_LENGTH,
+    }
 
 
 class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
