@@ -29,6 +29,7 @@ from muteadmin.mutes.forms import (
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
+from muteadmin.mutes.home import home_lists
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
@@ -108,13 +109,19 @@ class AccountAppMixin(AppRequestedMixin):
         """The account's page in this app."""
         return account_url(account, query=app_query(self.app.name))
 
-    def lookup_page(self, form: LookupForm, *, status: int = 200) -> HttpResponse:
-        """The lookup form; when it refused an ID for its spaces, a link to the ID without them."""
+    def lookup_page(
+        self, form: LookupForm, *, status: int = 200, home: Mapping | None = None
+    ) -> HttpResponse:
+        """The lookup form; when it refused an ID for its spaces, a link to the ID without them.
+
+        `home`: the start page's lists (home_lists), drawn below the form.
+        """
         suggestion = form.suggestion
         context = {
             "form": form,
             "suggestion": suggestion,
             "suggestion_url": self.account_url(suggestion) if suggestion else "",
+            "home": home,
         }
         return render(self.request, "mutes/lookup.html", context, status=status)
 
@@ -143,7 +150,9 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "account" not in request.GET:
-            return self.lookup_page(LookupForm())
+            return self.lookup_page(
+                LookupForm(), home=home_lists(user=request.user, app=self.app.name)
+            )
         form = LookupForm(data=request.GET)
         if not form.is_valid():
             return self.lookup_page(form)
