@@ -66,10 +66,12 @@ def bulk_job_create(
     reason: str = "",
     app: str | None = None,
     rule: str | None = None,
+    follow_up_of: BulkJob | None = None,
 ) -> BulkJob:
     """Store a job and its accounts, and queue its tasks once that is committed.
 
     `app` names the Chat app (None: the default one); ValueError for a name not configured.
+    `follow_up_of`: the finished job whose accounts this one takes up again.
     """
     try:
         app_name = tim_app(app).name
@@ -95,6 +97,7 @@ def bulk_job_create(
             created_by=operator,
             created_by_username=operator.get_username(),
             total=len(accounts),
+            follow_up_of=follow_up_of,
         )
         BulkItem.objects.bulk_create(
             (
