@@ -28,9 +28,9 @@ class AccountNoteView(AccountView):
         except InvalidAccount:
             return self.invalid_account(account)
         except InvalidNote as exc:
-            response = self.render_account(
-                account, form=self.change_form(), query=True, note=(text, str(exc))
-            )
+            # Like a change form being corrected: Tencent is not asked again, so a refused
+            # note leaves no row behind.
+            response = self.render_account(account, form=self.change_form(), note=(text, str(exc)))
             response.status_code = 400
             return response
         messages.success(request, f"Note added to {account}.")

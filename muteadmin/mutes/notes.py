@@ -37,6 +37,8 @@ def account_note_add(
     text = text.strip()
     if not text:
         raise InvalidNote("Write the note before adding it.")
+    if "\x00" in text:
+        raise InvalidNote("A note cannot hold a NUL character: remove it and add the note again.")
     if len(text) > NOTE_MAX_LENGTH:
         raise InvalidNote(
             f"A note is at most {NOTE_MAX_LENGTH:,} characters long; this one has "
