@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.durations import requested_in_words
-from muteadmin.mutes.selectors import LOOKUP_ACTION
+from muteadmin.core.fragments import fragment
+from muteadmin.mutes.notes import NOTE_MAX_LENGTH
+from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timeline
 
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
@@ -129,3 +131,16 @@ def _lookups(run: TimelineLookups) -> TimelineEntry:
         counts=counts if total > 1 else [],
         since=_when(run.oldest) if total > 1 else "",
     )
+
+
+def timeline_context(*, account: str, app: str, note: tuple[str, str]) -> dict[str, object]:
+    """The timeline section's values: its entries drawn, and the note form's text and error."""
+    rows = mute_timeline(account=account, app=app)
+    steps = sum(1 for row in rows if row["action"] != "query")
+    entries = timeline_entries(rows, steps_cut=steps >= TIMELINE_EVENTS)
+    return {
+        "timeline": fragment("mutes/timeline.jinja", entries=entries) if entries else "",
+        "note_text": note[0],
+        "note_error": note[1],
+        "note_max_length": NOTE_MAX_LENGTH,
+    }

@@ -14,10 +14,10 @@ from django.views import View
 from muteadmin.approvals.selectors import mute_request_waiting_for
 from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.core.account_paths import account_url
-from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.change_guard import ChangeGuardMixin
+from muteadmin.mutes.change_messages import change_message
 from muteadmin.mutes.confirmation import (
     Confirmation,
     ago_in_words,
@@ -30,19 +30,17 @@ from muteadmin.mutes.forms import (
 )
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.home import home_lists
-from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
-from muteadmin.mutes.selectors import TIMELINE_EVENTS, mute_recent_changes, mute_timeline
+from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import (
     MuteChangeNotSent,
-    MuteChangeResult,
     mute_change,
     mute_get,
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
-from muteadmin.mutes.timeline import timeline_entries
+from muteadmin.mutes.timeline import timeline_context
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
@@ -98,10 +96,6 @@ def mute_cards(
     return cards
 
 
-# Each kind of mute as a sentence names it in passing.
-SHORT_NAMES = {"c2c": "C2C", "group": "group"}
-
-
 class AccountAppMixin(AppRequestedMixin):
     """The app a page works on, and the account pages' URLs in it."""
 
@@ -109,13 +103,9 @@ class AccountAppMixin(AppRequestedMixin):
         """The account's page in this app."""
         return account_url(account, query=app_query(self.app.name))
 
-    def lookup_page(
-        self, form: LookupForm, *, status: int = 200, home: Mapping | None = None
-    ) -> HttpResponse:
-        """The lookup form; when it refused an ID for its spaces, a link to the ID without them.
-
-        `home`: the start page's lists (home_lists), drawn below the form.
-        """
+    def lookup_page(self, form: LookupForm, *, status: int = 200, home=None) -> HttpResponse:
+        """The lookup form (and `home`, the start page's lists); when it refused an ID for its
+        spaces, a link to the ID without them."""
         suggestion = form.suggestion
         context = {
             "form": form,
@@ -358,19 +348,6 @@ class AccountView(
         return render(self.request, "mutes/account.html", context)
 
 
-def timeline_context(*, account: str, app: str, note: tuple[str, str]) -> dict[str, object]:
-    """The timeline section's values: its entries drawn, and the note form's text and error."""
-    rows = mute_timeline(account=account, app=app)
-    steps = sum(1 for row in rows if row["action"] != "query")
-    entries = timeline_entries(rows, steps_cut=steps >= TIMELINE_EVENTS)
-    return {
-        "timeline": fragment("mutes/timeline.jinja", entries=entries) if entries else "",
-        "note_text": note[0],
-        "note_error": note[1],
-        "note_max_length": NOTE_MAX_LENGTH,
-    }
-
-
 class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMixin, View):
     """Just the two cards, queried afresh: the page's script fetches this when a countdown ends."""
 
@@ -396,29 +373,3 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         context = {"account": account, "cards": cards, "app_query": query}
         context["waiting_request"] = mute_request_waiting_for(account=account, app=self.app.name)
         return render(request, "mutes/account.html#cards", context)
-
-
-def change_message(result: MuteChangeResult) -> str:
-    """A line per mute, before → after, for the message shown once the change went through."""
-    before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
-    after = {"c2c": result.c2c_after, "group": result.group_after}
-    if result.change is None:
-        lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
-        were = "mutes were" if len(result.not_muted) > 1 else "mute was"
-        return (
-            f"Nothing was sent for {result.before.account}: its {lifts} {were} not on, "
-            "so there was nothing to lift."
-        )
-    requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
-    parts = []
-    for kind in KINDS:
-        label = "C2C" if kind == "c2c" else "Group"
-        if kind in result.not_muted:
-            parts.append(f"{label}: not muted, nothing to lift")
-        elif requested[kind] is None:
-            parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
-        else:
-            parts.append(
-                f"{label}: {describe_seconds(before[kind])} → {describe_seconds(after[kind])}"
-            )
-    return f"Saved for {result.change.account}. " + "; ".join(parts) + "."
