@@ -206,7 +206,10 @@ PAGES: dict[str, Page] = {
         },
         uploads=("file",),
     ),
-    "bulk:job": Page(get=("after",), path={"job_id": "job"}),
+    "bulk:job": Page(get=("after", "outcome"), path={"job_id": "job"}),
+    "bulk:follow_up": Page(
+        post=("which",), valid_post={"which": "not_sent"}, path={"job_id": "job"}
+    ),
     "bulk:status": Page(path={"job_id": "job"}),
     "bulk:cancel": Page(path={"job_id": "job"}),
     "bulk:results_csv": Page(path={"job_id": "job"}),
@@ -259,6 +262,9 @@ PAGES: dict[str, Page] = {
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
+    "mutes:notes": Page(
+        post=("note",), valid_post={"note": "Warned once."}, path={"account": "account"}
+    ),
     "mutes:account": Page(
         # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
         get=("rule",),

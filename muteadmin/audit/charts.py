@@ -37,6 +37,7 @@ ACTION_PLURALS = {
     "cancel": "cancels",
     "denied": "denied",
     "notice": "notices",
+    "note": "notes",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {

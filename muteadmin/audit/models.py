@@ -1,6 +1,6 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
-step of a mute request, per change of a role's limits, per change to the staff (team page)
-and per sign-in attempt."""
+step of a mute request, per change of a role's limits, per change to the staff (team page),
+per sign-in attempt and per staff note on an account."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -91,6 +91,9 @@ class AuditEntry(models.Model):
         DENIED = "denied", "Denied"
         # A one-to-one message telling the account of a change (sendmsg), after the change.
         NOTICE = "notice", "Notice"
+        # A staff note on an account (muteadmin.mutes.notes): the text is the reason. Append-only
+        # like every row, so a note is corrected by a later one, never edited or deleted.
+        NOTE = "note", "Note"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

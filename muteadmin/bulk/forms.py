@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from django import forms
@@ -31,6 +32,8 @@ CSV_HEADER_NAMES = frozenset(
 )
 # The preview lists this many invalid lines and merged duplicates, then says how many more.
 PREVIEW_LIMIT = 100
+# A line holding one of these probably lists several ids ("alice, bob"): the preview asks.
+SEVERAL_IDS = re.compile(r"[,;\t]")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class AccountList:
     duplicates: dict[str, int] = field(default_factory=dict)
     # Valid ids that start or end with a space: kept as typed, but worth a second look.
     padded: list[str] = field(default_factory=list)
+    # Lines holding commas, semicolons or tabs (valid or not), as (line number, value).
+    several: list[tuple[int, str]] = field(default_factory=list)
+    # The whole list again, one id a line, those lines split at their separators.
+    split_text: str = ""
 
     @property
     def duplicate_list(self) -> list[tuple[str, int]]:
@@ -66,7 +73,13 @@ def accounts_read(values: list[tuple[int, str]]) -> AccountList:
     """Validate (line number, value) pairs: keep valid ids once each, explain the rest."""
     result = AccountList()
     seen: set[str] = set()
+    split: list[str] = []
     for line, value in values:
+        if SEVERAL_IDS.search(value):
+            result.several.append((line, value))
+            split.extend(part.strip() for part in SEVERAL_IDS.split(value) if part.strip())
+        else:
+            split.append(value)
         try:
             validate_account(value)
         except InvalidAccount as exc:
@@ -79,6 +92,8 @@ def accounts_read(values: list[tuple[int, str]]) -> AccountList:
         result.valid.append(value)
         if value != value.strip(" "):
             result.padded.append(value)
+    if result.several:
+        result.split_text = "\n".join(split)
     return result
 
 

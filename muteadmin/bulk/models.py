@@ -63,6 +63,14 @@ class BulkJob(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # The ids of the tasks queued for this job, so recovery can tell "waiting in line" from "lost".
     task_ids = models.JSONField(default=list, blank=True)
+    # The finished job whose failed or not-sent accounts this one takes up again.
+    follow_up_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -82,10 +82,27 @@ class ResultsPage:
     next_after: int | None
 
 
-def bulk_results_page(*, job: BulkJob, after: int = 0, size: int | None = None) -> ResultsPage:
-    """The accounts after position `after`, straight off the (job, position) index."""
+# The results table's ?outcome= filter: each outcome and the item states it covers.
+RESULT_OUTCOMES = {
+    "ok": (BulkItem.State.OK,),
+    "error": (BulkItem.State.ERROR,),
+    "not_sent": (BulkItem.State.TODO, BulkItem.State.IN_FLIGHT),
+}
+
+
+def bulk_results_page(
+    *, job: BulkJob, after: int = 0, size: int | None = None, outcome: str = ""
+) -> ResultsPage:
+    """The accounts after position `after`, straight off the (job, position) index.
+
+    `outcome` (a RESULT_OUTCOMES key) keeps only those accounts, off the (job, state, position)
+    index; any other value keeps every account.
+    """
+    items = BulkItem.objects.filter(job=job)
+    if outcome in RESULT_OUTCOMES:
+        items = items.filter(state__in=RESULT_OUTCOMES[outcome])
     page = RESULTS_KEYSET.page(
-        BulkItem.objects.filter(job=job),
+        items,
         after=(after,) if after else None,
         size=size or RESULTS_PAGE_SIZE,
     )

@@ -67,11 +67,13 @@ def bulk_job_create(
     app: str | None = None,
     rule: str | None = None,
     notice_language: str = "",
+    follow_up_of: BulkJob | None = None,
 ) -> BulkJob:
     """Store a job and its accounts, and queue its tasks once that is committed.
 
     `app` names the Chat app (None: the default one); ValueError for a name not configured.
     `notice_language` (a change only): each account is sent a notice in it after its change.
+    `follow_up_of`: the finished job whose accounts this one takes up again.
     """
     try:
         app_name = tim_app(app).name
@@ -98,6 +100,7 @@ def bulk_job_create(
             created_by=operator,
             created_by_username=operator.get_username(),
             total=len(accounts),
+            follow_up_of=follow_up_of,
         )
         BulkItem.objects.bulk_create(
             (

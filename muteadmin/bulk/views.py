@@ -3,15 +3,19 @@
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from muteadmin.audit.denials import audit_denied
+from muteadmin.bulk.follow_ups import bulk_job_follow_up
 from muteadmin.bulk.forms import PREVIEW_LIMIT, BulkForm
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (
+    RESULT_OUTCOMES,
     RESULTS_CSV_HEADER,
     bulk_job_status,
     bulk_recent_jobs,
@@ -136,6 +140,7 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
         context = {
             "form": form,
             "account_list": form.account_list if form.is_bound else None,
+            "carried": form.carried_fields() if form.is_bound else [],
             "preview_limit": PREVIEW_LIMIT,
             "max_accounts": f"{bulk_max_accounts():,}",
             "jobs": bulk_recent_jobs(),
@@ -201,10 +206,35 @@ class BulkJobView(BulkPermissionMixin, View):
             "app_query": app_query(job.app),
         }
         if job.finished:
+            outcome = request.GET.get("outcome", "")
+            context["outcome"] = outcome if outcome in RESULT_OUTCOMES else ""
+            context["outcome_unknown"] = bool(outcome) and outcome not in RESULT_OUTCOMES
             context["page"] = bulk_results_page(
-                job=job, after=_after(request), size=settings.BULK_RESULTS_PAGE_SIZE
+                job=job,
+                after=_after(request),
+                size=settings.BULK_RESULTS_PAGE_SIZE,
+                outcome=context["outcome"],
             )
+            context["follow_ups"] = list(job.follow_ups.order_by("id"))
         return render(request, "bulk/job.html", context)
+
+
+class BulkJobFollowUpView(BulkPermissionMixin, View):
+    """Start a job over a finished job's failed accounts, or over those it never sent."""
+
+    def post(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = get_object_or_404(BulkJob, pk=job_id)
+        try:
+            follow_up = bulk_job_follow_up(
+                job=job,
+                which=request.POST.get("which", ""),
+                operator=request.user,
+                queue=task_queue,
+            )
+        except (ValueError, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+            return redirect("bulk:job", job_id=job.pk)
+        return redirect("bulk:job", job_id=follow_up.pk)
 
 
 class BulkJobStatusView(BulkPermissionMixin, View):

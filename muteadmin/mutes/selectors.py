@@ -58,3 +58,70 @@ def notice_sent_for(*, correlation_id: uuid.UUID) -> bool:
         action=AuditEntry.Action.NOTICE,
         outcome=AuditEntry.Outcome.OK,
     ).exists()
+
+
+# The timeline reads at most this many of the account's steps (changes, requests, notices,
+# notes) and this many of its lookups, newest first; lookups are drawn collapsed.
+TIMELINE_EVENTS = 20
+TIMELINE_LOOKUPS = 60
+# What the timeline shows of each row.
+TIMELINE_FIELDS = (
+    "id",
+    "created_at",
+    "operator_username",
+    "on_behalf_of",
+    "action",
+    "c2c_requested",
+    "group_requested",
+    "reason",
+    "outcome",
+    "error_code",
+)
+LOOKUP_ACTION = AuditEntry.Action.QUERY.value
+
+
+def timeline_actions() -> tuple[str, ...]:
+    """The actions the timeline lists besides lookups (`notice` once the audit log has it)."""
+    wanted = ("change", "request_filed", "request_approved", "request_rejected")
+    wanted += ("request_expired", "notice", "note")
+    known = set(AuditEntry.Action.values)
+    return tuple(action for action in wanted if action in known)
+
+
+def mute_timeline(
+    *,
+    account: str,
+    app: str = DEFAULT_APP,
+    events: int = TIMELINE_EVENTS,
+    lookups: int = TIMELINE_LOOKUPS,
+) -> list[dict[str, Any]]:
+    """The account's latest steps in `app` and its latest lookups, newest first: one query.
+
+    Each half is limited on its own, both walking the (account, -id) index, so a flood of
+    lookups never pushes the changes out. Written out like mute_recent_changes, for speed.
+    """
+    connection = connections[AuditEntry.objects.db]
+    meta = AuditEntry._meta
+    qn = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return qn(meta.get_field(name).column)
+
+    in_app, app_params = audit_app_condition(app, column=column("app"))
+    actions = timeline_actions()
+    fields = ", ".join(column(name) for name in TIMELINE_FIELDS)
+    base = f"SELECT {fields} FROM {qn(meta.db_table)} WHERE {column('account')} = %s"  # noqa: S608
+    order = f"ORDER BY {column('id')} DESC LIMIT %s"
+    steps = f"{base} AND {column('action')} IN ({', '.join(['%s'] * len(actions))})"
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT * FROM ({steps} AND {in_app} {order}) AS steps UNION ALL "  # noqa: S608
+        f"SELECT * FROM ({base} AND {column('action')} = %s AND {in_app} {order}) AS lookups"
+    )
+    params = [account, *actions, *app_params, events, account, LOOKUP_ACTION, *app_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, lookups])
+        rows = cursor.fetchall()
+    read = rows_as_read(AuditEntry, TIMELINE_FIELDS, rows, connection=connection)
+    read.sort(key=lambda row: row["id"], reverse=True)
+    return read

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from muteadmin.core.account_paths import AccountConverter
-from muteadmin.mutes import views
+from muteadmin.mutes import note_views, views
 from muteadmin.mutes.notify import NoticeSendView
 
 app_name = "mutes"
@@ -15,4 +15,5 @@ urlpatterns = [
     path("mutes/<account:account>/cards/", views.AccountCardsView.as_view(), name="cards"),
     path("mutes/<account:account>/notice/", NoticeSendView.as_view(), name="notice"),
     path("mutes/<account:account>/", views.AccountView.as_view(), name="account"),
+    path("mutes/<account:account>/notes/", note_views.AccountNoteView.as_view(), name="notes"),
 ]

@@ -13,20 +13,20 @@ from django.views import View
 from muteadmin.approvals.selectors import mute_request_waiting_for
 from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.core.account_paths import account_url
-from muteadmin.core.durations import describe_seconds
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.cards import mute_cards
 from muteadmin.mutes.change_guard import ChangeGuardMixin
+from muteadmin.mutes.change_messages import change_message
 from muteadmin.mutes.confirmation import (
     Confirmation,
 )
 from muteadmin.mutes.forms import (
-    KINDS,
     LookupForm,
     MuteChangeForm,
 )
 from muteadmin.mutes.history import recent_change_rows
+from muteadmin.mutes.home import home_lists
 from muteadmin.mutes.notify import NoticeMixin
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
@@ -34,19 +34,16 @@ from muteadmin.mutes.seen import StaleMuteState
 from muteadmin.mutes.selectors import mute_recent_changes
 from muteadmin.mutes.services import (
     MuteChangeNotSent,
-    MuteChangeResult,
     mute_change,
     mute_get,
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
+from muteadmin.mutes.timeline import timeline_context
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import MuteStatus
 from muteadmin.upstream.selection import AppRequestedMixin, app_query
-
-# Each kind of mute as a sentence names it in passing.
-SHORT_NAMES = {"c2c": "C2C", "group": "group"}
 
 
 class AccountAppMixin(AppRequestedMixin):
@@ -56,13 +53,15 @@ class AccountAppMixin(AppRequestedMixin):
         """The account's page in this app."""
         return account_url(account, query=app_query(self.app.name))
 
-    def lookup_page(self, form: LookupForm, *, status: int = 200) -> HttpResponse:
-        """The lookup form; when it refused an ID for its spaces, a link to the ID without them."""
+    def lookup_page(self, form: LookupForm, *, status: int = 200, home=None) -> HttpResponse:
+        """The lookup form (and `home`, the start page's lists); when it refused an ID for its
+        spaces, a link to the ID without them."""
         suggestion = form.suggestion
         context = {
             "form": form,
             "suggestion": suggestion,
             "suggestion_url": self.account_url(suggestion) if suggestion else "",
+            "home": home,
         }
         return render(self.request, "mutes/lookup.html", context, status=status)
 
@@ -91,7 +90,9 @@ class LookupView(PermissionRequiredMixin, AccountAppMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "account" not in request.GET:
-            return self.lookup_page(LookupForm())
+            return self.lookup_page(
+                LookupForm(), home=home_lists(user=request.user, app=self.app.name)
+            )
         form = LookupForm(data=request.GET)
         if not form.is_valid():
             return self.lookup_page(form)
@@ -273,7 +274,9 @@ class AccountView(
         sent: bool = True,
         confirmation: Confirmation | None = None,
         stale: tuple[str, ...] = (),
+        note: tuple[str, str] = ("", ""),
     ) -> HttpResponse:
+        """The account's page; `note` is a note refused, as typed, and why."""
         error = None
         if query:
             try:
@@ -297,6 +300,7 @@ class AccountView(
             "app_query": app_query(self.app.name),
             "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
         }
+        context |= timeline_context(account=account, app=self.app.name, note=note)
         context |= self.change_context(
             form,
             status=status,
@@ -334,29 +338,3 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         context = {"account": account, "cards": cards, "app_query": query}
         context["waiting_request"] = mute_request_waiting_for(account=account, app=self.app.name)
         return render(request, "mutes/account.html#cards", context)
-
-
-def change_message(result: MuteChangeResult) -> str:
-    """A line per mute, before → after, for the message shown once the change went through."""
-    before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
-    after = {"c2c": result.c2c_after, "group": result.group_after}
-    if result.change is None:
-        lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
-        were = "mutes were" if len(result.not_muted) > 1 else "mute was"
-        return (
-            f"Nothing was sent for {result.before.account}: its {lifts} {were} not on, "
-            "so there was nothing to lift."
-        )
-    requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
-    parts = []
-    for kind in KINDS:
-        label = "C2C" if kind == "c2c" else "Group"
-        if kind in result.not_muted:
-            parts.append(f"{label}: not muted, nothing to lift")
-        elif requested[kind] is None:
-            parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
-        else:
-            parts.append(
-                f"{label}: {describe_seconds(before[kind])} → {describe_seconds(after[kind])}"
-            )
-    return f"Saved for {result.change.account}. " + "; ".join(parts) + "."

@@ -1,0 +1,146 @@
+"""The account page's timeline as it lists it: every value put into words once, here.
+
+mute_timeline reads the rows; this turns them into entries, runs of lookups collapsed into
+one ("12 lookups by mod1, mod2"), and templates/mutes/timeline.jinja only places them.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.core.durations import requested_in_words
+from muteadmin.core.fragments import fragment
+from muteadmin.mutes.notes import NOTE_MAX_LENGTH
+from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timeline
+
+_ACTION_LABELS = dict(AuditEntry.Action.choices)
+_OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
+_TITLES = {"notice": "Notice sent", "note": "Note"}
+_KINDS = {"change": "change", "notice": "notice", "note": "note"}
+
+
+@dataclass(slots=True)
+class TimelineLookups:
+    """A run of lookups with nothing else between them: who looked, how often, and when."""
+
+    by: dict[str, int] = field(default_factory=dict)
+    newest: Mapping[str, Any] | None = None
+    oldest: Mapping[str, Any] | None = None
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        name = row["operator_username"] or "someone"
+        self.by[name] = self.by.get(name, 0) + 1
+        self.newest = self.newest or row
+        self.oldest = row
+
+
+@dataclass(slots=True)
+class TimelineEntry:
+    """One line of the timeline, every value as the page shows it (before escaping)."""
+
+    kind: str
+    time: str
+    title: str
+    operator: str = ""
+    on_behalf_of: str = ""
+    detail: str = ""
+    reason: str = ""
+    # Empty when the step went through; else what became of it ("Error (20001)", "Pending").
+    outcome: str = ""
+    # A run of lookups: "12 lookups by mod1, mod2", then each one's count, and since when.
+    summary: str = ""
+    counts: list[str] = field(default_factory=list)
+    since: str = ""
+
+
+def _when(row: Mapping[str, Any]) -> str:
+    return row["created_at"].astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _outcome(row: Mapping[str, Any]) -> str:
+    if row["outcome"] == AuditEntry.Outcome.OK:
+        return ""
+    label = _OUTCOME_LABELS.get(row["outcome"], row["outcome"])
+    return f"{label} ({row['error_code']})" if row["error_code"] else label
+
+
+def _title(row: Mapping[str, Any]) -> str:
+    action = row["action"]
+    if action == "change":
+        asked = (row["c2c_requested"], row["group_requested"])
+        return "Mute" if any(seconds for seconds in asked if seconds is not None) else "Lift"
+    return _TITLES.get(action) or _ACTION_LABELS.get(action, action)
+
+
+def _step(row: Mapping[str, Any]) -> TimelineEntry:
+    action = row["action"]
+    detail = ""
+    if action == "change" or action.startswith("request_"):
+        detail = (
+            f"C2C: {requested_in_words(row['c2c_requested'])}; "
+            f"group: {requested_in_words(row['group_requested'])}"
+        )
+    return TimelineEntry(
+        kind=_KINDS.get(action, "request"),
+        time=_when(row),
+        title=_title(row),
+        operator=row["operator_username"],
+        on_behalf_of=row["on_behalf_of"] or "",
+        detail=detail,
+        reason=row["reason"],
+        outcome=_outcome(row),
+    )
+
+
+def timeline_entries(rows: Iterable[Mapping[str, Any]], *, steps_cut: bool) -> list[TimelineEntry]:
+    """Entries for mute_timeline's rows (newest first), each run of lookups collapsed.
+
+    `steps_cut`: the steps were limited, so lookups older than the oldest step read are left
+    out (steps between them were not read).
+    """
+    rows = list(rows)
+    if steps_cut:
+        oldest = min((row["id"] for row in rows if row["action"] != LOOKUP_ACTION), default=0)
+        rows = [row for row in rows if row["id"] > oldest or row["action"] != LOOKUP_ACTION]
+    entries: list[TimelineEntry | TimelineLookups] = []
+    for row in rows:
+        if row["action"] != LOOKUP_ACTION:
+            entries.append(_step(row))
+            continue
+        if not entries or not isinstance(entries[-1], TimelineLookups):
+            entries.append(TimelineLookups())
+        entries[-1].add(row)
+    return [_lookups(entry) if isinstance(entry, TimelineLookups) else entry for entry in entries]
+
+
+def _lookups(run: TimelineLookups) -> TimelineEntry:
+    """A run of lookups as one entry: only its newest and oldest times are put into words."""
+    total = sum(run.by.values())
+    plural = "s" if total != 1 else ""
+    counts = [
+        f"{name}: {count} lookup{'s' if count != 1 else ''}" for name, count in run.by.items()
+    ]
+    return TimelineEntry(
+        kind="lookups",
+        time=_when(run.newest),
+        title="Lookups",
+        summary=f"{total} lookup{plural} by {', '.join(run.by)}",
+        counts=counts if total > 1 else [],
+        since=_when(run.oldest) if total > 1 else "",
+    )
+
+
+def timeline_context(*, account: str, app: str, note: tuple[str, str]) -> dict[str, object]:
+    """The timeline section's values: its entries drawn, and the note form's text and error."""
+    rows = mute_timeline(account=account, app=app)
+    steps = sum(1 for row in rows if row["action"] != "query")
+    entries = timeline_entries(rows, steps_cut=steps >= TIMELINE_EVENTS)
+    return {
+        "timeline": fragment("mutes/timeline.jinja", entries=entries) if entries else "",
+        "note_text": note[0],
+        "note_error": note[1],
+        "note_max_length": NOTE_MAX_LENGTH,
+    }
