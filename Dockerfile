@@ -16,11 +16,13 @@ RUN pip wheel --wheel-dir /wheels -r requirements.txt
 FROM python:3.13-slim AS runtime
 
 # Unless DATABASE_URL names PostgreSQL, SQLite lives in /app/var: mount a named volume there to keep it.
+# Each gunicorn worker counts /metrics' figures into PROMETHEUS_MULTIPROC_DIR; /metrics sums them.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite:////app/var/db.sqlite3
+    DATABASE_URL=sqlite:////app/var/db.sqlite3 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/muteadmin-metrics
 
 RUN groupadd --system --gid 10001 muteadmin \
     && useradd --system --uid 10001 --gid muteadmin --no-create-home --home-dir /app \
@@ -34,9 +36,10 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 # The code stays owned by root: the server process can read it but not change it.
 COPY . .
 # The key only satisfies settings for this one command; it never reaches the image's environment.
-RUN SECRET_KEY=collectstatic-only-not-a-secret DEBUG=false python manage.py collectstatic --noinput \
-    && mkdir -p /app/var \
-    && chown muteadmin:muteadmin /app/var
+RUN mkdir -p /app/var "$PROMETHEUS_MULTIPROC_DIR" \
+    && SECRET_KEY=collectstatic-only-not-a-secret DEBUG=false python manage.py collectstatic --noinput \
+    && rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"/* \
+    && chown muteadmin:muteadmin /app/var "$PROMETHEUS_MULTIPROC_DIR"
 
 USER 10001:10001
 EXPOSE 8000

@@ -40,7 +40,10 @@ run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the de
 	$(PY) manage.py create_demo_user
 	@echo "On a real server, make the first administrator with: $(PY) manage.py team_add <username> --role Lead"
 	@echo "  (it prints a one-time link that sets their password), or $(PY) manage.py createsuperuser."
-	@# The worker runs bulk jobs beside the web server and stops with it (Ctrl-C).
+	@# The worker runs bulk jobs beside the web server and stops with it (Ctrl-C); both count
+	@# /metrics' figures into var/metrics, emptied at each start.
+	@rm -rf var/metrics && mkdir -p var/metrics
+	export PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics"; \
 	$(PY) manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

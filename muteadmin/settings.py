@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "muteadmin.signin",
     "muteadmin.rules",
     "muteadmin.notices",
+    "muteadmin.metrics",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,10 @@ AUDIT_MAINTENANCE_ROLE = env.str("AUDIT_MAINTENANCE_ROLE", default="")
 # A row still pending this long after it was begun is completed as "unknown" by the sweeper
 # (muteadmin/audit/sweeper.py): well past the longest call (a bulk call's 60 s with retries).
 AUDIT_PENDING_SWEEP_AFTER_SECONDS = env.int("AUDIT_PENDING_SWEEP_AFTER_SECONDS", default=300)
+
+# /metrics (Prometheus's text format) answers a scraper sending this as a Bearer token; empty:
+# /metrics is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGGING = {
     "version": 1,

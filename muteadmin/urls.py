@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", account_views.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", include("muteadmin.metrics.urls")),
     # The admin signs in through the same door, throttled and audited alike.
     path("admin/login/", ToSignIn.as_view()),
     path("admin/", admin.site.urls),

@@ -154,6 +154,7 @@ PAGES: dict[str, Page] = {
     ),
     "logout": Page(post=("next",), signs_out=True),
     "healthz": Page(),
+    "metrics": Page(),
     # Django's admin: staff only, which no role is; swept for every pattern all the same.
     "admin": Page(
         get=("q", "p", "o", "e", "next", "_changelist_filters", "_to_field", "_popup"),

@@ -32,7 +32,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +53,8 @@ logger = logging.getLogger("muteadmin.audit")
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_PREFIX = b"muteadmin audit checkpoint v1\n"
 # The fields a checkpoint line holds besides its signature, in the order they are written.
+# Enough of the file's end to hold its last line (a checkpoint line is under 300 bytes).
+_TAIL_BYTES = 4096
 CHECKPOINT_FIELDS = ("audit_checkpoint", "at", "last_id", "rows", "head_hash", "keyed_from")
 
 
@@ -229,3 +231,26 @@ def _row_keyed(position: int, *, key: bytes, using: str) -> bool:
         return False
     previous = rows[position - 1]["chain_hash"] if position - 1 in rows else GENESIS_HASH
     return chain_hash_keyed(previous=previous, fields=row, key=key) == row["chain_hash"]
+
+
+def checkpoint_last_at() -> datetime | None:
+    """When the last checkpoint in AUDIT_CHECKPOINT_PATH was written (None: no file or line).
+
+    Reads the file's tail only: it grows by a line an hour and every 1,000 rows, for years.
+    """
+    path = getattr(settings, "AUDIT_CHECKPOINT_PATH", "")
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(file.seek(0, os.SEEK_END) - _TAIL_BYTES, 0))
+            lines = file.read().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            moment = datetime.fromisoformat(json.loads(line)["at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None

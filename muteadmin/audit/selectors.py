@@ -314,3 +314,18 @@ class _DayIndex(Expression):
 
 def _hour_floor(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def audit_pending_count() -> int:
+    """Rows begun and not yet completed (for /metrics); served by the (outcome, -id) index."""
+    return AuditEntry.objects.filter(outcome=AuditEntry.Outcome.PENDING).count()
+
+
+def audit_chain_head_completed_at() -> datetime | None:
+    """When the chain's last row was completed: its head's age tells whether it still grows."""
+    return (
+        AuditEntry.objects.filter(chain_seq__isnull=False)
+        .order_by("-chain_seq")
+        .values_list("completed_at", flat=True)
+        .first()
+    )

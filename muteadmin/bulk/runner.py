@@ -27,6 +27,7 @@ from muteadmin.bulk.calls import JobCalls, Upstream
 from muteadmin.bulk.leases import LEASE_SECONDS, Claimed, Heartbeat, Leases, worker_alive
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.outcomes import Outcome, job_finish, outcomes_record
+from muteadmin.core import metrics
 from muteadmin.tencent.retry import PAUSE_CODE
 
 logger = logging.getLogger(__name__)
@@ -299,5 +300,9 @@ class _Runner:
                 len(later),
             )
         outcomes_record(job_id=self.job_id, worker=self.worker, outcomes=outcomes, now=now)
+        finished = [outcome for _, outcome in outcomes if outcome.retry_after is None]
+        ok = sum(outcome.ok for outcome in finished)
+        metrics.bulk_items.labels(outcome="ok").inc(ok)
+        metrics.bulk_items.labels(outcome="error").inc(len(finished) - ok)
         with self._counts_lock:
             self.processed += len(outcomes) - len(later)

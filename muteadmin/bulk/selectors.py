@@ -122,3 +122,11 @@ def bulk_results_rows(*, job: BulkJob) -> Iterator[tuple[Any, ...]]:
     for account, state, error_code, error_info, c2c, group in items.iterator(chunk_size=CSV_CHUNK):
         outcome = state if state in (BulkItem.State.OK, BulkItem.State.ERROR) else "not_sent"
         yield (account, outcome, error_code, error_info, c2c, group)
+
+
+def bulk_backlog() -> int:
+    """Accounts queued or running jobs still have to send (for /metrics)."""
+    return BulkItem.objects.filter(
+        job__state__in=(BulkJob.State.QUEUED, BulkJob.State.RUNNING),
+        state__in=(BulkItem.State.TODO, BulkItem.State.IN_FLIGHT),
+    ).count()

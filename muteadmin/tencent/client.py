@@ -76,6 +76,7 @@ class TencentClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random_module.Random | None = None,
         before_attempt: Callable[[Api, float], Callable[[], None] | None] | None = None,
+        after_attempt: Callable[[Api, TencentError | None, float], None] | None = None,
     ) -> None:
         validate_account(identifier)
         if not secret_key:
@@ -108,6 +109,9 @@ class TencentClient:
         # it raises ends the call unsent. It may return a callable, run once per attempt when
         # the request has gone out (see _send). A rate limiter shared by processes plugs in here.
         self._before_attempt = before_attempt
+        # Runs after every HTTP attempt with the API, the error it ended in (None: answered) and
+        # the seconds it took from the request's start to its answer; metrics plug in here.
+        self._after_attempt = after_attempt
         self._usersig: tuple[str, float] | None = None  # (UserSig, when to renew it)
         self._usersig_lock = threading.Lock()
         redaction_install()
@@ -166,7 +170,10 @@ class TencentClient:
                 self._connect_timeout,
                 max(MIN_READ_TIMEOUT, min(self._read_timeout, time_left - self._connect_timeout)),
             )
+            attempt_started = self._monotonic()
             payload, error = self._send(api, body, random=random, timeout=timeout, sent=sent)
+            if self._after_attempt is not None:
+                self._after_attempt(api, error, self._monotonic() - attempt_started)
             if error is None:
                 return Reply(
                     payload=payload, random=random, attempts=attempt, received_at=self._now()

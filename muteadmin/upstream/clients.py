@@ -4,14 +4,33 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from muteadmin.core import metrics
 from muteadmin.core.clock import Clock, clock
 from muteadmin.tencent.apis import Api
 from muteadmin.tencent.client import TencentClient
+from muteadmin.tencent.errors import (
+    TencentConfigurationError,
+    TencentError,
+    TencentInvalidRequest,
+    TencentRateLimited,
+    TencentTimeout,
+    TencentTransportError,
+    TencentUpstreamError,
+)
 from muteadmin.upstream.ratelimit import upstream_slot
 from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
 
 # No call, not even a bulk job's in the background, keeps retrying longer than this.
 LONGEST_DEADLINE = 60.0
+# Most specific first: a timeout is a transport error too.
+_OUTCOME_LABELS = (
+    (TencentTimeout, "timeout"),
+    (TencentTransportError, "transport"),
+    (TencentRateLimited, "rate_limited"),
+    (TencentConfigurationError, "configuration"),
+    (TencentInvalidRequest, "invalid_request"),
+    (TencentUpstreamError, "upstream_error"),
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,7 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         before_attempt=functools.partial(
             _upstream_slot_take, app=config.app, rate_limit=config.rate_limit
         ),
+        after_attempt=functools.partial(_attempt_count, app=config.app),
     )
     if config.sandbox_apps:
         from muteadmin.sandbox.adapter import SandboxAdapter
@@ -100,6 +120,21 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         ]
         client.session.mount(config.base_url, SandboxAdapter(credentials=apps))
     return client
+
+
+def _attempt_count(api: Api, error: TencentError | None, seconds: float, *, app: str) -> None:
+    metrics.upstream_calls.labels(app=app, api=api.name, outcome=attempt_outcome(error)).inc()
+    metrics.upstream_latency.labels(app=app, api=api.name).observe(seconds)
+
+
+def attempt_outcome(error: TencentError | None) -> str:
+    """The `outcome` label of an attempt: ok, or the kind of failure (timeout, rate_limited...)."""
+    if error is None:
+        return "ok"
+    for kind, label in _OUTCOME_LABELS:
+        if isinstance(error, kind):
+            return label
+    return "error"
 
 
 def _upstream_slot_take(

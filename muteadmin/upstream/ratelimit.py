@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connections
 
+from muteadmin.core import metrics
 from muteadmin.tencent.apis import Api
 from muteadmin.tencent.errors import TencentRateLimited
 from muteadmin.upstream.slots import SlotRules, SlotTable
@@ -74,8 +75,10 @@ def upstream_slot(*, app: str, api: Api, limit: int, timeout: float) -> Upstream
     its own caps) that share this database.
     """
     key = f"{app}:{api.path}"
-    deadline = time.monotonic() + max(timeout, 0.0)
+    started = time.monotonic()
+    deadline = started + max(timeout, 0.0)
     table = _table()
+    waited = metrics.limiter_wait.labels(app=app, api=api.name)
     while True:
         try:
             taken = table.take(key, limit=limit)
@@ -84,9 +87,12 @@ def upstream_slot(*, app: str, api: Api, limit: int, timeout: float) -> Upstream
             _table_forget(table)
             raise
         if taken.slot_id is not None:
+            waited.observe(time.monotonic() - started)
             return UpstreamSlot(table=table, slot_id=taken.slot_id)
         left = deadline - time.monotonic()
         if left <= 0:
+            waited.observe(time.monotonic() - started)
+            metrics.limiter_refused.labels(app=app, api=api.name).inc()
             raise UpstreamSlotUnavailable(UpstreamSlotUnavailable.default_message)
         time.sleep(min(taken.wait, left))
 
