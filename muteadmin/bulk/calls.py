@@ -107,6 +107,7 @@ class JobCalls:
                 reason=job.reason,
                 now=changed[0].change.change.observed_at,
                 language=job.notice_language,
+                rule_code=job.rule,
             )
         except NoticeUnavailable:
             return

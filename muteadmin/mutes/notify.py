@@ -55,6 +55,7 @@ class NoticeMixin:
                 reason=form.cleaned_data["reason"],
                 now=result.change.observed_at,
                 language=language,
+                rule_code=form.cleaned_data["rule"] or "",
             )
         except NoticeUnavailable as exc:
             messages.warning(self.request, str(exc))
