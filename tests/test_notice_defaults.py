@@ -153,7 +153,7 @@ def test_a_scripted_change_under_a_notifying_rule_sends_its_text(sandbox, rules,
     assert message.text.endswith("(UTC). scam links")
     notice = AuditEntry.objects.get(action="notice")
     change = AuditEntry.objects.get(action="change")
-    assert (notice.outcome, notice.account) == ("ok", "alice")
+    assert (notice.outcome, notice.account, notice.rule) == ("ok", "alice", "spam")
     assert notice.correlation_id == change.correlation_id
     assert notice.details["text"] == message.text
 
@@ -205,6 +205,7 @@ def test_the_pages_ticked_box_shows_the_rules_text_before_sending(sandbox, rules
     token = re.search(r'name="notice" value="([^"]+)"', page.content.decode()).group(1)
     as_moderator.post(reverse("mutes:notice", kwargs={"account": "alice"}), {"notice": token})
     assert SandboxMessage.objects.get().text == shown
+    assert AuditEntry.objects.get(action="notice").rule == "spam"
 
 
 # --- bulk ----------------------------------------------------------------------------------------
@@ -238,7 +239,8 @@ def test_a_scripted_bulk_change_under_a_notifying_rule_notifies_with_its_text(
     texts = dict(SandboxMessage.objects.values_list("to_account", "text"))
     assert set(texts) == {"alice", "bob"}
     assert all(text.startswith("Muted for spam: 10 minutes") for text in texts.values())
-    assert AuditEntry.objects.filter(action="notice", job_id=job.pk, outcome="ok").count() == 2
+    notices = AuditEntry.objects.filter(action="notice", job_id=job.pk, outcome="ok")
+    assert set(notices.values_list("rule", flat=True)) == {"spam"} and notices.count() == 2
 
 
 def test_the_bulk_pages_unticked_box_carries_no_notice_under_a_notifying_rule(

@@ -123,6 +123,7 @@ class JobCalls:
                     job_id=job.pk,
                     app=job.app,
                     deadline=self.deadline,
+                    rule=job.rule,
                 )
             except Exception:
                 logger.warning("Bulk job %s: the notice to an account failed", job.pk)
