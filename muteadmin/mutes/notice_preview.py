@@ -52,15 +52,16 @@ def notice_preview(form: MuteChangeForm) -> NoticePreview:
     """The notice for the change `form` holds (posted, or as the page draws it), as if sent now.
 
     An unbound form is read as its initial values (a rule's suggestion included); `shown` is
-    whether the notify box is ticked, so the page shows the preview only then.
+    whether the notify box is ticked. With the box unticked nothing is worked out (the page is
+    drawn on every visit): the script asks for the preview once the box is ticked.
     """
-    if form.is_bound:
-        checked = form
-        shown = bool(form.data.get("notify"))
-    else:
+    shown = bool(form.data.get("notify") if form.is_bound else form["notify"].value())
+    if not shown:
+        return NoticePreview()
+    checked = form
+    if not form.is_bound:
         data = {name: form[name].value() for name in PREVIEW_FIELDS}
         checked = _form_like(form, {k: "" if v is None else str(v) for k, v in data.items()})
-        shown = bool(form["notify"].value())
     checked.is_valid()
     cleaned = checked.cleaned_data
     language = cleaned.get("notice_language") or DEFAULT_LANGUAGE
@@ -112,7 +113,8 @@ class NoticePreviewView(PermissionRequiredMixin, View):
             )
         allowed = mute_permissions(request.user)
         form = MuteChangeForm(
-            data={name: request.POST.get(name, "") for name in (*PREVIEW_FIELDS, "notify")},
+            # Asked for only while the box is ticked: drawn as a ticked box's preview.
+            data={name: request.POST.get(name, "") for name in PREVIEW_FIELDS} | {"notify": "on"},
             can_mute_permanently=allowed.mute_permanently,
             allowed=allowed,
             offer_requests=True,
