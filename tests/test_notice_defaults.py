@@ -293,3 +293,31 @@ def run(job: BulkJob) -> None:
         config=RunnerConfig(threads=1, clock=clock, sleep=clock.sleep),
     )
     job.refresh_from_db()
+
+
+def test_a_request_for_approval_says_no_notice_goes_with_it(sandbox, rules, as_moderator):
+    answer = as_moderator.post(
+        account_url("alice"),
+        {
+            "rule": "spam",
+            "c2c_seconds": str(30 * 86400),
+            "reason": "raid leader",
+            "request_approval": "1",
+        },
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert "is waiting for a Lead&#x27;s approval" in page
+    assert "No notice goes with a request: the account is not told when it is approved." in page
+    assert not SandboxMessage.objects.exists()
+    quiet = as_moderator.post(
+        account_url("bob"),
+        {
+            "rule": "abuse",
+            "c2c_seconds": str(30 * 86400),
+            "reason": "raid leader",
+            "request_approval": "1",
+        },
+        follow=True,
+    )
+    assert "No notice goes with a request" not in quiet.content.decode()

@@ -225,6 +225,11 @@ class AccountView(
             f"Request #{filed.pk} for {account} is waiting for a Lead's approval; "
             "nothing changes until one approves it.",
         )
+        if form.cleaned_data["notify"]:
+            messages.info(
+                self.request,
+                "No notice goes with a request: the account is not told when it is approved.",
+            )
         return redirect(self.account_url(account))
 
     def refusal_audit(self, account: str, *, form: MuteChangeForm | None) -> None:
