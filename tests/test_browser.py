@@ -233,3 +233,103 @@ def test_picking_a_rule_suggests_its_next_step_and_keeps_the_reason(
         form.locator("[data-apply]").click()
     assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") != "0"
     assert console_errors == []
+
+
+@pytest.fixture
+def spam_that_notifies(lead) -> str:
+    """A rule that tells the user by default, with its own English and Chinese texts."""
+    from muteadmin.notices.models import NoticeTemplate
+    from muteadmin.rules.models import Rule
+
+    Rule.objects.create(
+        code="spam",
+        title_en="Spam",
+        title_zh_hans="垃圾信息",
+        ladders={"c2c": [ONE_HOUR]},
+        notify_by_default=True,
+    )
+    NoticeTemplate.objects.create(
+        rule_code="spam", language="en", text="Spam rule: {duration}. {reason}"
+    )
+    NoticeTemplate.objects.create(
+        rule_code="spam", language="zh-hans", text="垃圾信息规则:{duration}。{reason}"
+    )
+    return "spam"
+
+
+def test_picking_a_rule_that_notifies_ticks_the_box_and_shows_its_text(
+    spam_that_notifies, browser_page, live_server
+) -> None:
+    page, console_errors = browser_page
+    page.goto(live_server.url + reverse("mutes:account", args=[ACCOUNT]))
+    form = page.locator("form.change")
+    notify, preview = form.locator('[name="notify"]'), form.locator("[data-notice-preview]")
+    assert not notify.is_checked() and not preview.is_visible()
+    form.locator('[name="reason"]').fill("Browser test: scam links.")
+    with page.expect_navigation():
+        form.locator('[name="rule"]').select_option(spam_that_notifies)
+    form = page.locator("form.change")
+    notify = form.locator('[name="notify"]')
+    assert notify.is_checked()
+    text = form.locator("[data-notice-preview-text]")
+    # The reason kept across the reload fills {reason} once the script redraws the preview.
+    page.wait_for_function(
+        "() => document.querySelector('[data-notice-preview-text]')"
+        ".textContent.includes('scam links')"
+    )
+    assert text.inner_text() == "Spam rule: 1 hour. Browser test: scam links."
+    form.locator('[name="notice_language"]').select_option("zh-hans")
+    page.wait_for_function(
+        "() => document.querySelector('[data-notice-preview-text]')"
+        ".textContent.startsWith('垃圾信息规则')"
+    )
+    assert form.locator("[data-notice-preview-text]").inner_text() == (
+        "垃圾信息规则:1小时。Browser test: scam links."
+    )
+    notify.uncheck()
+    assert not form.locator("[data-notice-preview]").is_visible()
+    notify.check()
+    assert form.locator("[data-notice-preview]").is_visible()
+    with page.expect_navigation():
+        form.locator("[data-apply]").click()
+    shown = page.locator("[data-notice-text]").inner_text()
+    assert shown == "垃圾信息规则:1小时。Browser test: scam links."
+    with page.expect_navigation():
+        page.locator("[data-send-notice]").click()
+    assert f"Notice sent to {ACCOUNT}." in page.content()
+    page.goto(live_server.url + reverse("sandbox_pages:messages"))
+    assert shown in page.content()
+    assert console_errors == []
+
+
+def test_unticking_a_rules_notice_sends_none(spam_that_notifies, browser_page, live_server) -> None:
+    page, console_errors = browser_page
+    page.goto(live_server.url + reverse("mutes:account", args=[ACCOUNT]) + "?rule=spam")
+    form = page.locator("form.change")
+    assert form.locator('[name="notify"]').is_checked()
+    form.locator('[name="notify"]').uncheck()
+    form.locator('[name="reason"]').fill("Browser test: no notice wanted.")
+    with page.expect_navigation():
+        form.locator("[data-apply]").click()
+    assert page.url.endswith(reverse("mutes:account", args=[ACCOUNT]))
+    assert page.locator("[data-notice-text]").count() == 0
+    assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") != "0"
+    page.goto(live_server.url + reverse("sandbox_pages:messages"))
+    assert "Spam rule" not in page.content()
+    assert console_errors == []
+
+
+def test_picking_a_rule_on_the_bulk_form_sets_the_notify_box(
+    spam_that_notifies, browser_page, live_server
+) -> None:
+    page, console_errors = browser_page
+    page.goto(live_server.url + reverse("bulk:form"))
+    form = page.locator("[data-bulk-form]")
+    form.locator('[name="operation"][value="set"]').check()
+    notify = form.locator('[name="notify"]')
+    assert not notify.is_checked()
+    form.locator('[name="rule"]').select_option(spam_that_notifies)
+    assert notify.is_checked()
+    form.locator('[name="rule"]').select_option("")
+    assert not notify.is_checked()
+    assert console_errors == []

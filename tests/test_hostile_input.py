@@ -123,7 +123,7 @@ MUTE_FIELDS = (
     "rule",
     "reason",
 )
-NOTICE_FIELDS = ("notify", "notice_language")
+NOTICE_FIELDS = ("notify", "notice_language", "notify_offered")
 AUDIT_FILTERS = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "rule")
 REPORT_FILTERS = ("operator", "since", "until", "include_expired", "rule")
 RULE_FIELDS = (
@@ -197,6 +197,8 @@ PAGES: dict[str, Page] = {
     ),
     "reports:mutes_csv": Page(get=REPORT_FILTERS, valid_get={"until": "2030-01-01"}),
     "bulk:form": Page(
+        get=("rule",),
+        valid_get={"rule": "{rule}"},
         post=("accounts", "operation", *MUTE_FIELDS, *NOTICE_FIELDS, "confirm"),
         valid_post={
             "accounts": "alice\nbob",
@@ -255,6 +257,12 @@ PAGES: dict[str, Page] = {
     "team:welcome": Page(path={"token": "token"}),
     # The notice page's Send button posts the signed notice it showed.
     "mutes:notice": Page(post=("notice",), path={"account": "account"}),
+    # The account page's script posts the change form to redraw the notice's preview.
+    "mutes:notice_preview": Page(
+        post=(*MUTE_FIELDS, *NOTICE_FIELDS),
+        valid_post={"c2c_seconds": "600", "rule": "{rule}", "reason": "spam", "notify": "on"},
+        path={"account": "account"},
+    ),
     "notices:templates": Page(
         post=("template", "rule_code", "language", "time_zone", "text"),
         valid_post={"rule_code": "spam", "language": "en", "time_zone": "UTC", "text": "Muted."},

@@ -107,6 +107,7 @@ class JobCalls:
                 reason=job.reason,
                 now=changed[0].change.change.observed_at,
                 language=job.notice_language,
+                rule_code=job.rule,
             )
         except NoticeUnavailable:
             return
@@ -122,6 +123,7 @@ class JobCalls:
                     job_id=job.pk,
                     app=job.app,
                     deadline=self.deadline,
+                    rule=job.rule,
                 )
             except Exception:
                 logger.warning("Bulk job %s: the notice to an account failed", job.pk)

@@ -1,8 +1,8 @@
 """Follow-up jobs: a finished job's failed accounts retried, or its unsent ones sent.
 
-A follow-up is a new job asking the same of Tencent (operation, lengths, reason, app, rule) for
-those accounts only, linked to the old job by `follow_up_of`; whoever starts it must be
-allowed to start it afresh.
+A follow-up is a new job asking the same of Tencent (operation, lengths, reason, app, rule,
+notice) for those accounts only, linked to the old job by `follow_up_of`; whoever starts it
+must be allowed to start it afresh.
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -51,5 +51,6 @@ def bulk_job_follow_up(
         reason=job.reason,
         app=job.app,
         rule=job.rule or None,
+        notice_language=job.notice_language,
         follow_up_of=job,
     )

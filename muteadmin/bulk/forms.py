@@ -182,6 +182,7 @@ class BulkForm(MuteChangeForm):
         if operation != BulkJob.Operation.LIFT:
             cleaned["reason"] = ""
             cleaned["rule"] = None
+        self._notify_clean(cleaned)
         return cleaned
 
     def _accounts_clean(self) -> None:

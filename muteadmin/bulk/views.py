@@ -76,7 +76,12 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
     """
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_form(self.make_form())
+        form = self.make_form()
+        # ?rule=spam: the form drawn with the rule picked, and the notify box as it wants.
+        code = request.GET.get("rule", "")
+        if rule := next((rule for rule in form.rules if rule.code == code), None):
+            form.initial |= {"rule": rule.code, "notify": rule.notify_by_default}
+        return self.render_form(form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = self.make_form(data=request.POST, files=request.FILES)
@@ -182,6 +187,7 @@ def _notice_sample(form: BulkForm) -> str:
             reason=cleaned["reason"],
             now=datetime.fromtimestamp(clock().time(), UTC),
             language=cleaned["notice_language"] or DEFAULT_LANGUAGE,
+            rule_code=cleaned["rule"] or "",
         )
     except NoticeUnavailable as exc:
         return str(exc)

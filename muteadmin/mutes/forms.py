@@ -38,6 +38,9 @@ NOTICE_LANGUAGES = NoticeTemplate.Language.choices
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 SEEN_FIELDS = ("seen_c2c", "seen_group", "seen_at")
+# A hidden field the pages send beside the notify box: a browser leaves out an unticked box,
+# so without it a page's "no notice" could not be told from a script that never said.
+NOTIFY_OFFERED = "notify_offered"
 
 
 def seen_values(status: MuteStatus) -> dict[str, str]:
@@ -168,6 +171,7 @@ class MuteChangeForm(forms.Form):
         choices=NOTICE_LANGUAGES,
         initial=NOTICE_LANGUAGES[0][0],
     )
+    notify_offered = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -212,9 +216,30 @@ class MuteChangeForm(forms.Form):
     def clean_rule(self) -> str | None:
         return self.cleaned_data.get("rule") or None
 
+    @property
+    def notify_rules(self) -> str:
+        """The codes of the rules that notify by default, space-separated, for the script."""
+        return " ".join(rule.code for rule in self.rules if rule.notify_by_default)
+
+    def picked_rule(self) -> Rule | None:
+        """The rule picked (after cleaning), None for none or one not offered."""
+        code = self.cleaned_data.get("rule")
+        return next((rule for rule in self.rules if rule.code == code), None)
+
+    def _notify_clean(self, cleaned: dict) -> None:
+        """A post that says nothing of notify (a script) takes the picked rule's default.
+
+        The pages always send NOTIFY_OFFERED, so their unticked box stays "no notice".
+        """
+        if "notify" in self.data or NOTIFY_OFFERED in self.data:
+            return
+        rule = self.picked_rule()
+        cleaned["notify"] = rule is not None and rule.notify_by_default
+
     def suggest(self, step: LadderStep) -> None:
         """Pre-select `step`'s rule and lengths, and say why (a form not yet posted only)."""
         self.initial["rule"] = step.rule.code
+        self.initial["notify"] = step.rule.notify_by_default
         above = False
         for kind, seconds in step.seconds.items():
             self.initial |= length_initial(kind, seconds)
@@ -259,6 +284,7 @@ class MuteChangeForm(forms.Form):
         # draws them from the state it shows, not from what was posted), so they are read here.
         cleaned["expected"] = self._seen()
         cleaned["confirm"] = bool(self.data.get("confirm"))
+        self._notify_clean(cleaned)
         chosen = [cleaned[f"{kind}_seconds"] for kind in KINDS]
         if not self.errors and chosen == [None, None]:
             raise ValidationError(self.error_messages["nothing_chosen"], code="nothing_chosen")

@@ -55,11 +55,17 @@ class NoticeMixin:
                 reason=form.cleaned_data["reason"],
                 now=result.change.observed_at,
                 language=language,
+                rule_code=form.cleaned_data["rule"] or "",
             )
         except NoticeUnavailable as exc:
             messages.warning(self.request, str(exc))
             return back
-        notice = {"text": text, "language": language, "correlation_id": str(correlation_id)}
+        notice = {
+            "text": text,
+            "language": language,
+            "correlation_id": str(correlation_id),
+            "rule": form.cleaned_data["rule"] or "",
+        }
         if scripted:
             notice_deliver(self.request, account=account, app=self.app.name, **notice)
             return back
@@ -84,6 +90,7 @@ def notice_deliver(
     text: str,
     language: str,
     correlation_id: str,
+    rule: str = "",
 ) -> None:
     """Send the notice and say how it went, as a message on the next page."""
     try:
@@ -91,6 +98,7 @@ def notice_deliver(
             account=account,
             text=text,
             language=language,
+            rule=rule,
             operator=request.user,
             correlation_id=uuid.UUID(correlation_id),
             client_ip=client_ip(request),
@@ -145,5 +153,6 @@ class NoticeSendView(PermissionRequiredMixin, View):
             text=notice["text"],
             language=notice["language"],
             correlation_id=notice["correlation_id"],
+            rule=notice.get("rule", ""),
         )
         return target

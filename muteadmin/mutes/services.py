@@ -350,12 +350,14 @@ def notice_send(
     app: str | None = None,
     job_id: int | None = None,
     deadline: float = INTERACTIVE_DEADLINE,
+    rule: str | None = None,
 ) -> SentMessage:
     """Send the account `text` as a one-to-one message from `app`'s admin, as a notice row.
 
-    The row shares the change's `correlation_id` and records the text in its details; it is
-    begun before the call and completed after, like a change. Raises InvalidAccount or
-    ValueError (an empty or oversized text) before anything is written, else the call's error.
+    The row shares the change's `correlation_id`, names its `rule` and records the text in its
+    details; it is begun before the call and completed after, like a change. Raises
+    InvalidAccount or ValueError (an empty or oversized text) before anything is written, else
+    the call's error.
     """
     validate_account(account)
     validate_text(text)
@@ -368,6 +370,7 @@ def notice_send(
         job_id=job_id,
         correlation_id=correlation_id,
         app=target.name,
+        rule=rule or None,
         details={"text": text, "language": language},
     ) as audit:
         audit.start()

@@ -27,6 +27,7 @@ from muteadmin.mutes.forms import (
 )
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.home import home_lists
+from muteadmin.mutes.notice_preview import notice_preview
 from muteadmin.mutes.notify import NoticeMixin
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
@@ -224,6 +225,11 @@ class AccountView(
             f"Request #{filed.pk} for {account} is waiting for a Lead's approval; "
             "nothing changes until one approves it.",
         )
+        if form.cleaned_data["notify"]:
+            messages.info(
+                self.request,
+                "No notice goes with a request: the account is not told when it is approved.",
+            )
         return redirect(self.account_url(account))
 
     def refusal_audit(self, account: str, *, form: MuteChangeForm | None) -> None:
@@ -299,6 +305,7 @@ class AccountView(
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
             "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
+            "notice_preview": notice_preview(form) if form is not None else None,
         }
         context |= timeline_context(account=account, app=self.app.name, note=note)
         context |= self.change_context(

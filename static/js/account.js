@@ -116,7 +116,16 @@
   // ladder; a reason typed so far is kept for the reloaded form (in this tab only).
   var REASON_KEY = "muteadmin-reason:" + window.location.pathname;
 
+  // Whether a rule's changes notify the account by default (the form lists those that do).
+  function notifiesByDefault(form, code) {
+    var choice = form.querySelector("[data-notify-rules]");
+    if (!choice || !code) { return false; }
+    return choice.getAttribute("data-notify-rules").split(" ").indexOf(code) !== -1;
+  }
+
   function followRule(select) {
+    var notify = select.form.querySelector("[name=notify]");
+    if (notify) { notify.checked = notifiesByDefault(select.form, select.value); }
     var reason = select.form.querySelector("[name=reason]");
     if (reason && reason.value) { window.sessionStorage.setItem(REASON_KEY, reason.value); }
     var url = new URL(window.location.href);
@@ -131,8 +140,65 @@
     if (kept && reason && !reason.value) { reason.value = kept; }
   }
 
+  // The notice preview: shown while the notify box is ticked, and drawn again by the server
+  // (from the rule's template, in the language picked) whenever the form changes.
+  var previewTimer = null;
+  var previewAsked = 0;
+
+  function showPreview(form) {
+    var notify = form.querySelector("[name=notify]");
+    var preview = form.querySelector("[data-notice-preview]");
+    if (notify && preview) { preview.hidden = !notify.checked; }
+  }
+
+  function refreshPreview(form) {
+    var choice = form.querySelector("[data-preview-url]");
+    var notify = form.querySelector("[name=notify]");
+    showPreview(form);
+    if (!choice || !notify || !notify.checked) { return; }
+    var asked = ++previewAsked;
+    fetch(choice.getAttribute("data-preview-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      body: new FormData(form)
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.text();
+    }).then(function (html) {
+      // An older answer arriving after a newer one is dropped.
+      if (asked !== previewAsked) { return; }
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-notice-preview]");
+      var preview = form.querySelector("[data-notice-preview]");
+      if (fresh && preview) {
+        preview.replaceWith(fresh);
+        showPreview(form);
+      }
+    }).catch(function () {
+      var preview = form.querySelector("[data-notice-preview]");
+      if (preview && asked === previewAsked) {
+        preview.textContent = "The notice's text could not be shown now; you see it again before it is sent.";
+      }
+    });
+  }
+
+  function watchPreview(form) {
+    function later() {
+      showPreview(form);
+      window.clearTimeout(previewTimer);
+      previewTimer = window.setTimeout(function () { refreshPreview(form); }, 300);
+    }
+    form.addEventListener("change", later);
+    form.addEventListener("input", later);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     restoreReason();
+    document.querySelectorAll("form.change").forEach(function (form) {
+      if (!form.querySelector("[data-preview-url]")) { return; }
+      watchPreview(form);
+      // A reason kept across a rule's reload fills {reason}: draw the preview with it.
+      if ((form.querySelector("[name=reason]") || {}).value) { refreshPreview(form); }
+    });
     document.querySelectorAll("form.change select[name=rule]").forEach(function (select) {
       select.addEventListener("change", function () { followRule(select); });
     });

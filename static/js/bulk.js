@@ -29,6 +29,15 @@
     if (reason) { reason.hidden = operation === "lookup"; }
   }
 
+  // Picking a rule sets the notify box to the rule's default (the form lists the rules that
+  // notify); the moderator may still change it.
+  function notifyFromRule(form, code) {
+    var choice = form.querySelector("[data-notify-rules]");
+    var notify = form.querySelector("[name=notify]");
+    if (!choice || !notify) { return; }
+    notify.checked = Boolean(code) && choice.getAttribute("data-notify-rules").split(" ").indexOf(code) !== -1;
+  }
+
   function setField(root, name, text) {
     var out = root.querySelector("[data-field='" + name + "']");
     if (out) { out.textContent = text; }
@@ -82,6 +91,8 @@
     document.querySelectorAll("[data-bulk-form]").forEach(function (form) {
       showFieldsFor(form);
       form.addEventListener("change", function () { showFieldsFor(form); });
+      var rule = form.querySelector("select[name=rule]");
+      if (rule) { rule.addEventListener("change", function () { notifyFromRule(form, rule.value); }); }
     });
     document.querySelectorAll("[data-bulk-job]").forEach(watch);
   });
