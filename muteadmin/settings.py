@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "muteadmin.signin",
     "muteadmin.rules",
     "muteadmin.notices",
+    "muteadmin.scheduled",
     "muteadmin.metrics",
 ]
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("rules/", include("muteadmin.rules.urls")),
     path("sandbox/", include("muteadmin.sandbox.page_urls")),
     path("notices/", include("muteadmin.notices.urls")),
+    path("scheduled/", include("muteadmin.scheduled.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
 

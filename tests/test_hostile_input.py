@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -23,12 +24,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
 from muteadmin.rules.services import RuleText, rule_create
+from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from tests.conftest import audit_row, bulk_job, user_in
@@ -66,7 +69,7 @@ HOSTILE: dict[str, tuple] = {
     "very long": (LONG,),
 }
 # Parameters that read a date or a moment get every edge of the calendar.
-MOMENT_PARAMETERS = frozenset({"since", "until", "seen_at"})
+MOMENT_PARAMETERS = frozenset({"since", "until", "seen_at", "run_at"})
 # Values that may never reach an audit row from a request that refused them.
 DISTINCTIVE = ("\x00", DIGITS, LONG, str(2**63), str(2**64), "阿里", "🙂")
 # A path parameter of each converter gets these instead of a real object's key.
@@ -238,6 +241,19 @@ PAGES: dict[str, Page] = {
     "rules:edit": Page(post=RULE_FIELDS, valid_post=VALID_RULE, path={"code": "rule"}),
     "rules:retire": Page(post=("do",), valid_post={"do": "retire"}, path={"code": "rule"}),
     "approvals:list": Page(),
+    "scheduled:list": Page(
+        get=("account",),
+        post=("account", "run_at", *MUTE_FIELDS),
+        valid_get={"account": "alice"},
+        valid_post={
+            "account": "alice",
+            "run_at": "{soon}",
+            "c2c_seconds": "600",
+            "rule": "{rule}",
+            "reason": "event",
+        },
+    ),
+    "scheduled:cancel": Page(path={"scheduled_id": "scheduled"}),
     "approvals:approve": Page(path={"request_id": "mute_request"}),
     "approvals:reject": Page(
         post=("r{mute_request}-reason",),
@@ -372,7 +388,13 @@ def objects(db) -> dict[str, str]:
     rule = rule_create(
         operator=lead, code="spam", text=RuleText(title_en="Spam", title_zh_hans="垃圾信息")
     )
+    soon = timezone.now() + timedelta(minutes=10)
+    scheduled = scheduled_create(
+        account="carol", operator=lead, run_at=soon, reason="event", c2c_seconds=600
+    )
     return {
+        "scheduled": str(scheduled.pk),
+        "soon": timezone.localtime(soon).strftime("%Y-%m-%dT%H:%M"),
         "rule": rule.code,
         "member": str(member.pk),
         "token": token,

@@ -38,6 +38,8 @@ ACTION_PLURALS = {
     "denied": "denied",
     "notice": "notices",
     "note": "notes",
+    "scheduled": "scheduled changes",
+    "drift": "drifts",
 }
 # One row of an action, where its value is not the word itself.
 ACTION_SINGULARS = {

@@ -94,6 +94,12 @@ class AuditEntry(models.Model):
         # A staff note on an account (muteadmin.mutes.notes): the text is the reason. Append-only
         # like every row, so a note is corrected by a later one, never edited or deleted.
         NOTE = "note", "Note"
+        # A change scheduled for later or cancelled (muteadmin.scheduled); its run is the usual
+        # query and change rows, sharing its correlation id.
+        SCHEDULED = "scheduled", "Scheduled change"
+        # The account's mutes were found otherwise than muteadmin expected (a change made
+        # elsewhere): what was expected and found in details, the sentence in error_info.
+        DRIFT = "drift", "Drift"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -83,7 +83,7 @@ LOOKUP_ACTION = AuditEntry.Action.QUERY.value
 def timeline_actions() -> tuple[str, ...]:
     """The actions the timeline lists besides lookups (`notice` once the audit log has it)."""
     wanted = ("change", "request_filed", "request_approved", "request_rejected")
-    wanted += ("request_expired", "notice", "note")
+    wanted += ("request_expired", "notice", "note", "scheduled", "drift")
     known = set(AuditEntry.Action.values)
     return tuple(action for action in wanted if action in known)
 

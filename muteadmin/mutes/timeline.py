@@ -18,7 +18,12 @@ from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timel
 
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
-_TITLES = {"notice": "Notice sent", "note": "Note"}
+_TITLES = {
+    "notice": "Notice sent",
+    "note": "Note",
+    "scheduled": "Scheduled change",
+    "drift": "Changed outside muteadmin",
+}
 _KINDS = {"change": "change", "notice": "notice", "note": "note"}
 
 
@@ -78,7 +83,7 @@ def _title(row: Mapping[str, Any]) -> str:
 def _step(row: Mapping[str, Any]) -> TimelineEntry:
     action = row["action"]
     detail = ""
-    if action == "change" or action.startswith("request_"):
+    if action in ("change", "scheduled", "drift") or action.startswith("request_"):
         detail = (
             f"C2C: {requested_in_words(row['c2c_requested'])}; "
             f"group: {requested_in_words(row['group_requested'])}"

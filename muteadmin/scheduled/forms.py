@@ -1,0 +1,35 @@
+"""The form that schedules a change: the account page's lengths, rule and reason, plus when."""
+
+from django import forms
+
+from muteadmin.mutes.forms import AccountField, MuteChangeForm
+
+# What a datetime-local input sends (seconds when the browser offers them); read in the
+# user's time zone.
+MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+class ScheduleForm(MuteChangeForm):
+    """A change to make at `run_at`: within the user's own limits (no approval path here)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A scheduled change sends no notice and has no page state to guard: the state it is
+        # guarded by is queried when it is scheduled.
+        for name in ("notify", "notice_language"):
+            self.fields.pop(name)
+        fields = {
+            "account": AccountField(label="Account (UserID)", refuse_padding=True),
+            "run_at": forms.DateTimeField(
+                label="At",
+                input_formats=MOMENT_FORMATS,
+                widget=forms.DateTimeInput(
+                    attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M"
+                ),
+                error_messages={
+                    "required": "Pick when the change is to be made.",
+                    "invalid": "Enter a date and time, such as 2026-12-24 18:00.",
+                },
+            ),
+        }
+        self.fields = fields | dict(self.fields)

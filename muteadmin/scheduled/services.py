@@ -1,0 +1,265 @@
+"""Scheduling mute changes, cancelling them, and the worker's run of those whose time has come.
+
+A scheduled change is checked against the scheduler's limits when it is made and again when it
+runs (it runs in their name: a role taken away in between stops it). The account's mutes are
+queried when it is scheduled; when it runs, the change is made only if they are still what that
+query saw, run down by the time since (the account page's stale guard): a change made
+elsewhere in between skips it, with a `drift` audit row saying what was expected and found.
+"""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.services import audit_record
+from muteadmin.core.durations import requested_in_words
+from muteadmin.mutes.permissions import mute_change_checked
+from muteadmin.mutes.seen import SeenMutes, StaleMuteState
+from muteadmin.mutes.services import MuteChangeNotSent, mute_change, mute_get
+from muteadmin.scheduled.models import ScheduledChange
+from muteadmin.tencent.errors import TencentError
+from muteadmin.upstream.registry import tim_app
+
+CANCEL_ANY_PERMISSION = "scheduled.cancel_any_scheduled"
+# A change is scheduled at least this far ahead (else make it now) and at most this far.
+SOONEST = timedelta(minutes=1)
+LATEST = timedelta(days=366)
+# A change still running this long after a worker claimed it was left by a worker that stopped:
+# it is marked "outcome unknown", never run a second time.
+ABANDONED_AFTER = timedelta(minutes=10)
+# At most this many due changes per run of the periodic job; the next run takes the rest.
+RUN_BATCH = 50
+
+
+class ScheduleRefused(ValueError):
+    """The change cannot be scheduled as asked; the message says why and what to do."""
+
+
+def scheduled_create(
+    *,
+    account: str,
+    operator: AbstractBaseUser,
+    run_at: datetime,
+    reason: str,
+    c2c_seconds: int | None = None,
+    group_seconds: int | None = None,
+    rule: str | None = None,
+    app: str | None = None,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+) -> ScheduledChange:
+    """Schedule a change of `account`'s mutes at `run_at`, within the operator's own limits.
+
+    Raises ScheduleRefused for a time too soon or too far, PermissionDenied (ApprovalRequired
+    above the operator's limit; audited `denied`), or the error of the query that records the
+    account's mutes now (InvalidAccount, TencentError).
+    """
+    if c2c_seconds is None and group_seconds is None:
+        raise ScheduleRefused("Choose a new C2C mute, a new group mute, or both.")
+    _time_checked(run_at, now=now or timezone.now())
+    target = tim_app(app).name
+    mute_change_checked(
+        operator=operator,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        asked="schedule",
+        account=account,
+        reason=reason,
+        client_ip=client_ip,
+        app=target,
+    )
+    scheduled = ScheduledChange(
+        app=target,
+        account=account,
+        c2c_seconds=c2c_seconds,
+        group_seconds=group_seconds,
+        reason=reason,
+        rule=rule or "",
+        run_at=run_at,
+        created_by=operator,
+        created_by_username=operator.get_username(),
+    )
+    status = mute_get(
+        account=account,
+        operator=operator,
+        client_ip=client_ip,
+        app=target,
+        correlation_id=scheduled.correlation_id,
+    )
+    scheduled.seen_c2c = status.c2c_seconds
+    scheduled.seen_group = status.group_seconds
+    scheduled.seen_at = status.observed_at
+    with transaction.atomic():
+        scheduled.save()
+        _audit(scheduled, operator=operator, said=f"scheduled for {_moment(run_at)}")
+    return scheduled
+
+
+def _time_checked(run_at: datetime, *, now: datetime) -> None:
+    if run_at < now + SOONEST:
+        raise ScheduleRefused(
+            "Pick a time at least a minute from now; to change the mutes now, use the account page."
+        )
+    if run_at > now + LATEST:
+        raise ScheduleRefused("Pick a time within a year from now.")
+
+
+def scheduled_cancel(
+    *, scheduled_id: int, operator: AbstractBaseUser, client_ip: str | None = None
+) -> ScheduledChange:
+    """Cancel a waiting change: the scheduler's own, or anyone's with CANCEL_ANY_PERMISSION.
+
+    Raises PermissionDenied, or ScheduleRefused when it is no longer waiting.
+    """
+    with transaction.atomic():
+        scheduled = ScheduledChange.objects.select_for_update().get(pk=scheduled_id)
+        own = scheduled.created_by_id == operator.pk
+        if not own and not operator.has_perm(CANCEL_ANY_PERMISSION):
+            raise PermissionDenied("Only its scheduler or a Lead may cancel this change.")
+        if scheduled.state != ScheduledChange.State.WAITING:
+            raise ScheduleRefused(
+                f"Scheduled change #{scheduled.pk} is {scheduled.get_state_display().lower()}: "
+                "only a waiting change can be cancelled."
+            )
+        scheduled.state = ScheduledChange.State.CANCELLED
+        scheduled.finished_at = timezone.now()
+        scheduled.cancelled_by_username = operator.get_username()
+        scheduled.outcome_message = f"Cancelled by {operator.get_username()}."
+        scheduled.save()
+        _audit(scheduled, operator=operator, said="cancelled", client_ip=client_ip)
+    return scheduled
+
+
+def scheduled_run_due(*, now: datetime | None = None, limit: int = RUN_BATCH) -> list[int]:
+    """Run the waiting changes whose time has come (the periodic job); their ids.
+
+    Each is claimed with a conditional UPDATE before it runs, so of several workers exactly one
+    runs it, and a worker restarted afterwards finds it claimed: none runs twice.
+    """
+    now = now or timezone.now()
+    _abandoned_mark(now=now)
+    due = ScheduledChange.objects.filter(
+        state=ScheduledChange.State.WAITING, run_at__lte=now
+    ).values_list("pk", flat=True)[:limit]
+    ran = []
+    for pk in list(due):
+        claimed = ScheduledChange.objects.filter(pk=pk, state=ScheduledChange.State.WAITING).update(
+            state=ScheduledChange.State.RUNNING, started_at=timezone.now()
+        )
+        if claimed:
+            _run(ScheduledChange.objects.get(pk=pk))
+            ran.append(pk)
+    return ran
+
+
+def _run(scheduled: ScheduledChange) -> None:
+    """Make the change as its scheduler, guarded by the state seen when it was scheduled."""
+    state, message = ScheduledChange.State.DONE, ""
+    try:
+        if scheduled.created_by is None:
+            raise PermissionDenied("Its scheduler's account no longer exists.")
+        mute_change(
+            account=scheduled.account,
+            operator=scheduled.created_by,
+            reason=scheduled.reason,
+            c2c_seconds=scheduled.c2c_seconds,
+            group_seconds=scheduled.group_seconds,
+            app=scheduled.app,
+            rule=scheduled.rule or None,
+            expected=SeenMutes(
+                c2c_seconds=scheduled.seen_c2c,
+                group_seconds=scheduled.seen_group,
+                seen_at=scheduled.seen_at,
+            ),
+            correlation_id=scheduled.correlation_id,
+        )
+    except StaleMuteState as exc:
+        state, message = ScheduledChange.State.SKIPPED, _drift_sentence(scheduled, exc)
+        _drift_audit(scheduled, exc, message=message)
+    except MuteChangeNotSent as exc:
+        state = ScheduledChange.State.FAILED
+        message = f"Nothing was changed: the query before it failed. {exc.error.moderator_message}"
+    except TencentError as exc:
+        state, message = ScheduledChange.State.FAILED, exc.moderator_message
+    except PermissionDenied as exc:
+        state, message = ScheduledChange.State.FAILED, f"Not made: {exc}"
+    ScheduledChange.objects.filter(pk=scheduled.pk).update(
+        state=state, finished_at=timezone.now(), outcome_message=message
+    )
+
+
+def _abandoned_mark(*, now: datetime) -> None:
+    ScheduledChange.objects.filter(
+        state=ScheduledChange.State.RUNNING, started_at__lt=now - ABANDONED_AFTER
+    ).update(
+        state=ScheduledChange.State.UNKNOWN,
+        finished_at=now,
+        outcome_message=(
+            "The worker stopped while making this change; it was not made again. Check the "
+            "account's mutes and the audit log."
+        ),
+    )
+
+
+def _drift_sentence(scheduled: ScheduledChange, exc: StaleMuteState) -> str:
+    found = exc.status
+    return (
+        f"Skipped: the account's {' and '.join(exc.kinds)} mute changed after it was scheduled "
+        f"(expected C2C {requested_in_words(scheduled.seen_c2c)}, group "
+        f"{requested_in_words(scheduled.seen_group)} as of {_moment(scheduled.seen_at)}, run "
+        f"down since; found C2C {requested_in_words(found.c2c_seconds)}, group "
+        f"{requested_in_words(found.group_seconds)}). Schedule it again if it is still wanted."
+    )
+
+
+def _drift_audit(scheduled: ScheduledChange, exc: StaleMuteState, *, message: str) -> None:
+    audit_record(
+        operator=None,
+        action=AuditEntry.Action.DRIFT,
+        account=scheduled.account,
+        app=scheduled.app,
+        reason=scheduled.reason,
+        c2c_requested=scheduled.c2c_seconds,
+        group_requested=scheduled.group_seconds,
+        on_behalf_of=scheduled.created_by_username,
+        correlation_id=scheduled.correlation_id,
+        error_info=message,
+        details={
+            "scheduled": scheduled.pk,
+            "by": "scheduler",
+            "expected": {"c2c": scheduled.seen_c2c, "group": scheduled.seen_group},
+            "expected_at": scheduled.seen_at.isoformat(),
+            "found": {"c2c": exc.status.c2c_seconds, "group": exc.status.group_seconds},
+        },
+    )
+
+
+def _audit(
+    scheduled: ScheduledChange,
+    *,
+    operator: AbstractBaseUser,
+    said: str,
+    client_ip: str | None = None,
+) -> None:
+    audit_record(
+        operator=operator,
+        action=AuditEntry.Action.SCHEDULED,
+        account=scheduled.account,
+        app=scheduled.app,
+        reason=scheduled.reason,
+        rule=scheduled.rule or None,
+        c2c_requested=scheduled.c2c_seconds,
+        group_requested=scheduled.group_seconds,
+        client_ip=client_ip,
+        correlation_id=scheduled.correlation_id,
+        details={"scheduled": scheduled.pk, "run_at": scheduled.run_at.isoformat(), "did": said},
+    )
+
+
+def _moment(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M:%S} ({local.tzname()})"
