@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "muteadmin.rules",
     "muteadmin.notices",
     "muteadmin.scheduled",
+    "muteadmin.reminders",
     "muteadmin.metrics",
 ]
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("sandbox/", include("muteadmin.sandbox.page_urls")),
     path("notices/", include("muteadmin.notices.urls")),
     path("scheduled/", include("muteadmin.scheduled.urls")),
+    path("reminders/", include("muteadmin.reminders.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
 

@@ -30,6 +30,7 @@ from django.utils.html import escape
 from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
+from muteadmin.reminders.services import reminder_for_change
 from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
@@ -254,6 +255,7 @@ PAGES: dict[str, Page] = {
         },
     ),
     "scheduled:cancel": Page(path={"scheduled_id": "scheduled"}),
+    "reminders:done": Page(path={"reminder_id": "reminder"}),
     "approvals:approve": Page(path={"request_id": "mute_request"}),
     "approvals:reject": Page(
         post=("r{mute_request}-reason",),
@@ -293,7 +295,15 @@ PAGES: dict[str, Page] = {
     "mutes:account": Page(
         # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
         get=("rule",),
-        post=(*MUTE_FIELDS, *NOTICE_FIELDS, "seen_c2c", "seen_group", "seen_at", "confirm"),
+        post=(
+            *MUTE_FIELDS,
+            *NOTICE_FIELDS,
+            "review",
+            "seen_c2c",
+            "seen_group",
+            "seen_at",
+            "confirm",
+        ),
         valid_get={"rule": "{rule}"},
         valid_post={
             "c2c_seconds": "600",
@@ -392,7 +402,11 @@ def objects(db) -> dict[str, str]:
     scheduled = scheduled_create(
         account="carol", operator=lead, run_at=soon, reason="event", c2c_seconds=600
     )
+    reminder = reminder_for_change(
+        account="carol", app="default", operator=lead, remind="me", lengths=(600, None)
+    )
     return {
+        "reminder": str(reminder.pk),
         "scheduled": str(scheduled.pk),
         "soon": timezone.localtime(soon).strftime("%Y-%m-%dT%H:%M"),
         "rule": rule.code,

@@ -156,6 +156,8 @@ class BulkForm(MuteChangeForm):
     def __init__(self, *args, can_change: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.can_change = can_change
+        # A review reminder follows one account's change, on its page.
+        self.fields.pop("review")
         # Lookups need no reason; changes do, with the account page's message.
         self.fields["reason"].required = False
         self.account_list: AccountList | None = None

@@ -171,6 +171,16 @@ class MuteChangeForm(forms.Form):
         choices=NOTICE_LANGUAGES,
         initial=NOTICE_LANGUAGES[0][0],
     )
+    # "Review when this mute ends": a reminder on the home page when the mute set runs out.
+    review = forms.ChoiceField(
+        required=False,
+        label="When this mute ends",
+        choices=[
+            ("", "No reminder"),
+            ("me", "Remind me to review it"),
+            ("leads", "Remind the Leads"),
+        ],
+    )
     notify_offered = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
 
     def __init__(

@@ -13,6 +13,7 @@ from muteadmin.audit.models import AccountMuteState, AuditEntry
 from muteadmin.audit.selectors import audit_app_matches
 from muteadmin.core.account_paths import AccountUrls
 from muteadmin.core.durations import requested_in_words
+from muteadmin.reminders.selectors import reminders_due
 from muteadmin.upstream.selection import app_query
 
 HOME_LIST_SIZE = 10
@@ -144,4 +145,5 @@ def home_lists(*, user: AbstractBaseUser, app: str) -> dict[str, list[HomeLine]]
         "mutes_ending": home_mutes_ending(app=app, urls=urls),
         "requests_waiting": home_requests_waiting(user=user, app=app, urls=urls),
         "recent_lookups": home_recent_lookups(user=user, app=app, urls=urls),
+        "reviews_due": reminders_due(user=user, app=app),
     }

@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import View
 
 from muteadmin.approvals.selectors import mute_request_waiting_for
@@ -40,6 +41,7 @@ from muteadmin.mutes.services import (
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.mutes.timeline import timeline_context
+from muteadmin.reminders.services import NothingToReview, reminder_for_change
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
@@ -172,6 +174,7 @@ class AccountView(
             # It may have gone through: the cards, asked afresh, show what Tencent has now.
             return self.render_account(account, form=form, query=True, change_error=exc)
         messages.success(request, change_message(result))
+        self.review_reminder(account, form=form, correlation_id=correlation_id)
         if form.cleaned_data["notify"]:
             return self.notice_step(
                 account,
@@ -181,6 +184,33 @@ class AccountView(
                 scripted=expected is None,
             )
         return redirect(self.account_url(account))
+
+    def review_reminder(
+        self, account: str, *, form: MuteChangeForm, correlation_id: uuid.UUID
+    ) -> None:
+        """The reminder "Review when this mute ends" asked for with the change, if any."""
+        data = form.cleaned_data
+        if not data.get("review"):
+            return
+        try:
+            reminder = reminder_for_change(
+                account=account,
+                app=self.app.name,
+                operator=self.request.user,
+                remind=data["review"],
+                lengths=(data["c2c_seconds"], data["group_seconds"]),
+                reason=data["reason"],
+                correlation_id=correlation_id,
+            )
+        except NothingToReview as exc:
+            messages.info(self.request, str(exc))
+            return
+        who = "You" if reminder.remind == "me" else "The Leads"
+        messages.info(
+            self.request,
+            f"{who} will be reminded on the home page to review {account} when the mute ends "
+            f"({timezone.localtime(reminder.due_at):%Y-%m-%d %H:%M:%S %Z}).",
+        )
 
     def above_limit(self, account: str, form: MuteChangeForm) -> str:
         """Why the change asked for needs a Lead's approval, or "" when the user may make it.

@@ -14,9 +14,9 @@ class ScheduleForm(MuteChangeForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # A scheduled change sends no notice and has no page state to guard: the state it is
-        # guarded by is queried when it is scheduled.
-        for name in ("notify", "notice_language"):
+        # A scheduled change sends no notice, sets no reminder and has no page state to guard:
+        # the state it is guarded by is queried when it is scheduled.
+        for name in ("notify", "notice_language", "notify_offered", "review"):
             self.fields.pop(name)
         fields = {
             "account": AccountField(label="Account (UserID)", refuse_padding=True),

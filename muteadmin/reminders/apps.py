@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemindersConfig(AppConfig):
+    name = "muteadmin.reminders"
+    verbose_name = "Review reminders"

@@ -1,0 +1,71 @@
+"""Reminders to review an account when its mute ends: made after a change, marked done."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from muteadmin.reminders.models import Reminder
+from muteadmin.tencent.nospeaking import PERMANENT
+
+# Who may mark a reminder for the Leads done (any Lead may review it).
+LEADS_PERMISSION = "approvals.decide_muterequest"
+
+
+class NothingToReview(ValueError):
+    """The change leaves no mute that ends (a lift, or only permanent mutes): no reminder."""
+
+
+def reminder_for_change(
+    *,
+    account: str,
+    app: str,
+    operator: AbstractBaseUser,
+    remind: str,
+    lengths: tuple[int | None, ...],
+    reason: str = "",
+    correlation_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Reminder:
+    """A reminder due when the longest of the mutes the change set (`lengths`, seconds; None
+    for a kind left alone) ends. Raises NothingToReview for a lift or a permanent mute."""
+    if PERMANENT in lengths:
+        raise NothingToReview(
+            "No reminder was set: a permanent mute never ends; schedule a lift instead."
+        )
+    ending = [seconds for seconds in lengths if seconds]
+    if not ending:
+        raise NothingToReview("No reminder was set: a lift leaves no mute to review.")
+    return Reminder.objects.create(
+        app=app,
+        account=account,
+        due_at=(now or timezone.now()) + timedelta(seconds=max(ending)),
+        remind=Reminder.For(remind),
+        created_by=operator,
+        created_by_username=operator.get_username(),
+        correlation_id=correlation_id,
+        reason=reason,
+    )
+
+
+def reminder_done(*, reminder_id: int, user: AbstractBaseUser) -> Reminder:
+    """Mark a due reminder reviewed: your own, or one for the Leads if you are one."""
+    with transaction.atomic():
+        reminder = Reminder.objects.select_for_update().get(pk=reminder_id)
+        if not reminder_visible_to(reminder, user=user):
+            raise PermissionDenied("This reminder is someone else's.")
+        if reminder.done_at is None:
+            reminder.done_at = timezone.now()
+            reminder.done_by_username = user.get_username()
+            reminder.save(update_fields=["done_at", "done_by_username"])
+    return reminder
+
+
+def reminder_visible_to(reminder: Reminder, *, user: AbstractBaseUser) -> bool:
+    """Whether `user` is the one (or among those) the reminder is for."""
+    if reminder.remind == Reminder.For.LEADS:
+        return user.has_perm(LEADS_PERMISSION)
+    return reminder.created_by_id == user.pk
