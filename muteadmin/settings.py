@@ -267,13 +267,15 @@ TASKS = {
 # The audit log (README, "The audit log"). AUDIT_CHAIN_KEY keys each completed row's hash
 # (required unless DEBUG; never stored in the database); checkpoints of the chain's head go to
 # the log and, when AUDIT_CHECKPOINT_PATH is set, are appended to that file, every
-# AUDIT_CHECKPOINT_ROWS chained rows and at least every AUDIT_CHECKPOINT_SECONDS while rows
-# complete. AUDIT_MAINTENANCE_ROLE: the PostgreSQL role allowed to repair completed rows (empty:
-# the role that runs `migrate`), recorded in the guard when it is installed.
+# AUDIT_CHECKPOINT_ROWS chained rows, at least every AUDIT_CHECKPOINT_SECONDS while rows
+# complete, and every AUDIT_CHECKPOINT_EVERY_MINUTES by the worker's periodic job.
+# AUDIT_MAINTENANCE_ROLE: the PostgreSQL role allowed to repair completed rows (empty: the role
+# that runs `migrate`), recorded in the guard when it is installed.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
 AUDIT_CHECKPOINT_PATH = env.str("AUDIT_CHECKPOINT_PATH", default="")
 AUDIT_CHECKPOINT_ROWS = 1_000
 AUDIT_CHECKPOINT_SECONDS = 3_600
+AUDIT_CHECKPOINT_EVERY_MINUTES = env.int("AUDIT_CHECKPOINT_EVERY_MINUTES", default=60)
 AUDIT_MAINTENANCE_ROLE = env.str("AUDIT_MAINTENANCE_ROLE", default="")
 # A row still pending this long after it was begun is completed as "unknown" by the sweeper
 # (muteadmin/audit/sweeper.py): well past the longest call (a bulk call's 60 s with retries).

@@ -25,6 +25,7 @@ MEDIA_URL = "/media/"
 # Every test chains with a key, as production must; a test of unkeyed rows clears it.
 AUDIT_CHAIN_KEY = "test-audit-chain-key-that-must-never-appear-in-output"
 AUDIT_CHECKPOINT_PATH = ""
+AUDIT_CHECKPOINT_EVERY_MINUTES = 60
 
 # Sign-in limits as documented, whatever a local .env says; two-factor sign-in optional unless a
 # test names groups that require it.
