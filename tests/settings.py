@@ -36,3 +36,10 @@ MFA_REQUIRED_GROUPS = []
 SESSION_IDLE_MINUTES = 30
 SESSION_MAX_HOURS = 12
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+
+# Single sign-on off, whatever a local .env says; its tests configure the local provider.
+OIDC_SERVER_URL = ""
+OIDC_CLIENT_ID = ""
+OIDC_CLIENT_SECRET = ""
+OIDC_ROLE_MAP = []
+OIDC_TRUST_PROVIDER_MFA = True
