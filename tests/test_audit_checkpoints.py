@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from muteadmin.audit.checkpoints import checkpoint_sign
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AuditEntry
+from muteadmin.periodic.registry import periodic_specs
+from muteadmin.periodic.services import periodic_run_due
 from tests.conftest import audit_completed
 from tests.test_audit_keyed import TEST_KEY, rewrite, verify
 
@@ -281,3 +284,34 @@ def test_a_checkpoint_that_cannot_be_written_to_the_file_is_still_logged(
 def test_audit_checkpoint_refuses_to_repeat_faster_than_a_minute():
     with pytest.raises(CommandError, match=r"^--every must be at least 60 seconds\.$"):
         call_command("audit_checkpoint", "--every", "10")
+
+
+def run_due(clock, *, after: float = 0) -> list[str]:
+    """The worker's periodic tick, `after` seconds on: the jobs it ran."""
+    clock.advance(after)
+    with clock.freeze_django():
+        return periodic_run_due()
+
+
+def test_the_worker_checkpoints_every_sixty_minutes_by_default():
+    (job,) = [spec for spec in periodic_specs() if spec.name == "audit_checkpoint"]
+    assert job.every == 60 * 60
+
+
+@pytest.mark.django_db
+def test_the_worker_writes_a_checkpoint_when_due_and_not_before(checkpoint_file, clock):
+    clock.set(timezone.now())
+    assert "audit_checkpoint" in run_due(clock)
+    assert [line["rows"] for line in written(checkpoint_file)] == [0]
+
+    entry = audit_completed()
+    assert "audit_checkpoint" not in run_due(clock, after=59 * 60)
+    assert "audit_checkpoint" not in run_due(clock, after=59)
+    assert len(written(checkpoint_file)) == 1
+
+    assert "audit_checkpoint" in run_due(clock, after=1)
+    latest = written(checkpoint_file)[-1]
+    assert (latest["rows"], latest["last_id"]) == (1, entry.pk)
+    assert latest["at"] == clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The checkpoint the worker wrote is one audit_verify checks the database against.
+    assert verify()[0] == 0

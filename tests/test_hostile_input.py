@@ -174,8 +174,20 @@ PAGES: dict[str, Page] = {
     ),
     # allauth's own pages under /accounts/, and the admin's sign-in address sending to /login/:
     # every class of hostile value in every field those pages read, all at once, as for the admin.
+    # Single sign-on's pages are among them (not found unless configured; tests/test_signin_sso.py
+    # sweeps them with a provider configured).
     "allauth": Page(
-        get=("next", "action"),
+        get=(
+            "next",
+            "action",
+            "process",
+            "scope",
+            "auth_params",
+            "code",
+            "state",
+            "error",
+            "error_description",
+        ),
         post=(
             "login",
             "username",
@@ -188,7 +200,7 @@ PAGES: dict[str, Page] = {
             "action",
             "next",
         ),
-        path={"key": "nowhere", "uidb36": "nowhere", "link": "nowhere"},
+        path={"key": "nowhere", "uidb36": "nowhere", "link": "nowhere", "provider_id": "sso"},
         combined=True,
     ),
     "audit:list": Page(
@@ -421,6 +433,7 @@ def objects(db) -> dict[str, str]:
         "content_type": "1",
         "app_label": "audit",
         "nowhere": "nowhere/",
+        "sso": "sso",
     }
 
 

@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
 
 
@@ -12,6 +14,11 @@ class AuditConfig(AppConfig):
 
         post_migrate.connect(_sqlite_switches_remove, sender=self)
         periodic_register(name="audit_sweep_pending", every=SWEEP_EVERY_SECONDS, run=_sweep)
+        # The chain's head written down at least this often, quiet hours included.
+        minutes = settings.AUDIT_CHECKPOINT_EVERY_MINUTES
+        if minutes < 1:
+            raise ImproperlyConfigured("AUDIT_CHECKPOINT_EVERY_MINUTES must be at least 1.")
+        periodic_register(name="audit_checkpoint", every=minutes * 60, run=_checkpoint)
 
 
 # How often the worker looks for rows left pending (muteadmin/audit/sweeper.py).
@@ -22,6 +29,12 @@ def _sweep() -> list[int]:
     from muteadmin.audit.sweeper import audit_sweep_pending
 
     return audit_sweep_pending()
+
+
+def _checkpoint() -> str:
+    from muteadmin.audit.checkpoints import audit_checkpoint
+
+    return audit_checkpoint()
 
 
 def _sqlite_switches_remove(sender, using: str, **kwargs) -> None:

@@ -4,8 +4,9 @@ The hash chain shows a row changed in the middle, but not rows cut from the end,
 recompute the hashes can rewrite the whole chain. So the head is written down elsewhere: after
 the completion that carries the chain across a multiple of settings.AUDIT_CHECKPOINT_ROWS
 (1,000) positions, after the first completion of a process and whenever this process last wrote
-one more than settings.AUDIT_CHECKPOINT_SECONDS (an hour) ago, and by `manage.py
-audit_checkpoint` (hourly from cron or `--every 3600`, for quiet hours). Each checkpoint is one
+one more than settings.AUDIT_CHECKPOINT_SECONDS (an hour) ago, by the worker's periodic job
+every settings.AUDIT_CHECKPOINT_EVERY_MINUTES (60, quiet hours included; audit/apps.py), and by
+`manage.py audit_checkpoint`. Each checkpoint is one
 line of JSON, logged by the `muteadmin.audit` logger (ship it to the log store) and appended to
 settings.AUDIT_CHECKPOINT_PATH when set:
 

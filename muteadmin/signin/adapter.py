@@ -7,13 +7,15 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django import forms
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from muteadmin.core.http import client_ip
 from muteadmin.signin.audit_rows import signin_audit_failure, signin_audit_success
 from muteadmin.signin.enrolment import mfa_enrolled, mfa_enrolment_require, mfa_required_for
 from muteadmin.signin.sessions import session_start
+from muteadmin.signin.sso import sso_name
 from muteadmin.signin.throttle import signin_failure_record, signin_lockout, throttle_now
 
 
@@ -65,17 +67,33 @@ class SignInAdapter(DefaultAccountAdapter):
         raise forms.ValidationError(sentence, code="too_many_login_attempts")
 
     def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
-        """Sign in (every factor passed): stamp the session's start and write the audit row."""
+        """Sign in (every factor passed): stamp the session's start."""
         super().login(request, user)
         session_start(request.session)
+
+    def post_login(
+        self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any
+    ) -> HttpResponse:
+        """Signed in: require enrolment where the role asks for it, and write the audit row,
+        naming the way in (password, or the single sign-on provider)."""
+        sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
         enrolled = mfa_enrolled(user)
-        if not enrolled:
+        if sociallogin is None:
+            way, details = "password", {}
+        else:
+            way = "single sign-on"
+            details = {"provider": sso_name(), "subject": str(sociallogin.account.uid)}
+        # A single sign-on user's second factor is the provider's to ask, unless the server
+        # says otherwise (OIDC_TRUST_PROVIDER_MFA).
+        if not enrolled and (sociallogin is None or not settings.OIDC_TRUST_PROVIDER_MFA):
             mfa_enrolment_require(request.session, user)
         signin_audit_success(
             user=user,
             address=client_ip(request),
-            method="password and second factor" if enrolled else "password",
+            method=f"{way} and second factor" if enrolled else way,
+            details=details,
         )
+        return super().post_login(request, user, **kwargs)
 
 
 class TwoFactorAdapter(DefaultMFAAdapter):

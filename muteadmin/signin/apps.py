@@ -9,4 +9,7 @@ class SignInConfig(AppConfig):
     verbose_name = "Sign-in"
 
     def ready(self) -> None:
-        from muteadmin.signin import receivers  # noqa: F401  (connects allauth's MFA signal)
+        from muteadmin.signin import (  # noqa: F401  (registers the checks; connects allauth's MFA signal)
+            checks,
+            receivers,
+        )

@@ -57,8 +57,14 @@ def _audit(
     return entry
 
 
-def signin_audit_success(*, user: AbstractBaseUser, address: str | None, method: str) -> AuditEntry:
-    """A completed sign-in (`method`: password, or password and a second factor)."""
+def signin_audit_success(
+    *,
+    user: AbstractBaseUser,
+    address: str | None,
+    method: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """A completed sign-in (`method`: password, single sign-on, either with a second factor)."""
     logger.info("Signed in: %r from %s (%s).", user.get_username(), address or "unknown", method)
     return _audit(
         action=AuditEntry.Action.LOGIN,
@@ -66,7 +72,34 @@ def signin_audit_success(*, user: AbstractBaseUser, address: str | None, method:
         username=user.get_username(),
         address=address,
         outcome=AuditEntry.Outcome.OK,
-        details={"method": method},
+        details={"method": method, **(details or {})},
+    )
+
+
+def signin_audit_sso_failure(
+    *,
+    user: AbstractBaseUser | None,
+    username: str,
+    address: str | None,
+    error_info: str,
+    details: dict[str, Any],
+) -> AuditEntry:
+    """A refused or failed single sign-on: `user` is the person the identity is linked to, if
+    any (never someone who merely shares the name the provider gave)."""
+    logger.warning(
+        "Failed single sign-on for %r from %s: %s",
+        typed_username(username),
+        address or "unknown",
+        error_info,
+    )
+    return _audit(
+        action=AuditEntry.Action.LOGIN_FAILED,
+        user=user,
+        username=username,
+        address=address,
+        outcome=AuditEntry.Outcome.ERROR,
+        error_info=error_info,
+        details={"method": "single sign-on", **details},
     )
 
 

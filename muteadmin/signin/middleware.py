@@ -10,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 
 from muteadmin.signin.enrolment import MUST_ENROL, mfa_enrolment_pending
 from muteadmin.signin.sessions import session_check
+from muteadmin.signin.sso import PROVIDER_ID
 
 # Set once the user has been told why they are sent to set up two-factor sign-in.
 TOLD_TO_ENROL = "muteadmin_mfa_told"
@@ -64,7 +65,13 @@ class MFAEnrolmentMiddleware:
 
     @staticmethod
     def _allowed_before_enrolment(path: str) -> bool:
-        # Setting up the second factor (and signing in again for it), and signing out.
+        # Setting up the second factor (and signing in again for it, with a password or the
+        # single sign-on provider), and signing out.
         return path.startswith(
-            (reverse("mfa_index"), reverse("account_reauthenticate"), reverse("logout"))
+            (
+                reverse("mfa_index"),
+                reverse("account_reauthenticate"),
+                reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID}),
+                reverse("logout"),
+            )
         ) or path.startswith("/static/")

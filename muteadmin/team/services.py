@@ -137,6 +137,40 @@ def team_role_set(
     return True
 
 
+def team_role_from_sign_in(
+    *,
+    user: AbstractBaseUser,
+    role: str,
+    source: str,
+    added: bool,
+    client_ip: str | None = None,
+) -> bool:
+    """Make `role` the person's one role as a single sign-on provider gave it at sign-in;
+    False when it was theirs already.
+
+    Nobody on the team made the change (the row has no operator); `source` names the provider
+    and `added` says the person was created by this sign-in. Flags such as superuser or staff
+    are never touched.
+    """
+    group = _role_group(role)
+    with transaction.atomic():
+        old = _current_role(user)
+        if old == role and not added:
+            return False
+        others = Group.objects.filter(name__in=ROLES).exclude(pk=group.pk)
+        user.groups.remove(*others)
+        user.groups.add(group)
+        _audit(
+            operator=None,
+            target=user,
+            change="add" if added else "role",
+            client_ip=client_ip,
+            source=source,
+            **({"role": role} if added else {"old": old, "new": role}),
+        )
+    return True
+
+
 def team_member_active_set(
     *,
     operator: AbstractBaseUser | None,

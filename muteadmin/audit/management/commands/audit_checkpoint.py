@@ -11,8 +11,9 @@ class Command(BaseCommand):
     help = (
         "Write a checkpoint of the audit log's hash chain (last row, row count, head hash, time) "
         "to the log and to AUDIT_CHECKPOINT_PATH. Completions write one every 1,000 rows and at "
-        "least hourly while rows complete; run this hourly (cron, or --every 3600) so quiet "
-        "hours are covered too."
+        "least hourly while rows complete, and the worker (db_worker) every "
+        "AUDIT_CHECKPOINT_EVERY_MINUTES; where no worker runs, run this hourly (cron, or "
+        "--every 3600) so quiet hours are covered too."
     )
 
     def add_arguments(self, parser) -> None:
