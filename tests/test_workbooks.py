@@ -2,6 +2,7 @@
 
 import io
 import struct
+import tempfile
 import zipfile
 from array import array
 from datetime import UTC, datetime
@@ -168,6 +169,27 @@ def test_headers_in_english_without_a_translation():
     with translation.override("en"):
         stream = XlsxStream(title="Log", columns=COLUMNS, rows=[])
     assert sheet_rows(workbook_bytes(stream))[0] == ("ID", "Time (UTC)", "Reason")
+
+
+def test_a_failed_export_leaves_no_temporary_file_behind(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def rows():
+        yield (1, None, "first")
+        yield (2, None, "second")
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        xlsx_write(title="Log", columns=COLUMNS, rows=rows())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_finished_export_leaves_only_the_workbook_until_it_is_read(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    chunks = XlsxStream(title="Log", columns=COLUMNS, rows=[(1, None, "x")]).chunks()
+    data = b"".join(chunk for chunk, _ in chunks)
+    assert sheet_rows(data)[1] == (1, None, "x")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_lengths_read_as_words():

@@ -149,7 +149,8 @@ class AuditExportView(PermissionRequiredMixin, View):
     permission_required = "audit.export_audit_log"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if download_format(request) is None:
+        asked = download_format(request)
+        if asked is None:
             return format_refused()
         form = AuditFilterForm(data=request.GET)
         if not form.is_valid():
@@ -163,7 +164,7 @@ class AuditExportView(PermissionRequiredMixin, View):
                 content_type="text/plain; charset=utf-8",
             )
         filename = f"muteadmin-audit-{timezone.localdate():%Y-%m-%d}"
-        if download_format(request) == XLSX:
+        if asked == XLSX:
             workbook = audit_export_xlsx(
                 filters=form.filters(), operator=request.user, client_ip=client_ip(request)
             )

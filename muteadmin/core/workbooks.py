@@ -90,10 +90,13 @@ def xlsx_write(
     # Handed on open to the caller, who reads it and closes it (which deletes it).
     output = tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        book = xlsxwriter.Workbook(output, _WORKBOOK_OPTIONS)
-        sheets = _Sheets(book, title=title, columns=columns, zone=zone)
-        written = sheets.fill(rows, sheet_rows=sheet_rows)
-        book.close()
+        # XlsxWriter's own temporary files (the rows, each part of the package) go in a folder
+        # removed at the end whatever happens: it deletes them itself only once it has finished.
+        with tempfile.TemporaryDirectory(prefix="muteadmin-xlsx-") as scratch:
+            book = xlsxwriter.Workbook(output, _WORKBOOK_OPTIONS | {"tmpdir": scratch})
+            sheets = _Sheets(book, title=title, columns=columns, zone=zone)
+            written = sheets.fill(rows, sheet_rows=sheet_rows)
+            book.close()
     except BaseException:
         output.close()
         raise
