@@ -34,7 +34,7 @@ DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOST
 	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
 
 .PHONY: help run test lint fmt clean check-deploy docker-lint bench bench-bulk bench-account \
-	bench-ratelimit
+	bench-ratelimit bench-xlsx
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ docker-lint: $(HADOLINT_STAMP) ## Lint the Dockerfile with hadolint.
 
 bench: $(REQ_STAMP) ## Seed 1,000,000 audit rows (once) and time the audit pages and export (bench/README.md).
 	$(PY) -m bench.audit_bench $(BENCH_ARGS)
+
+bench-xlsx: $(REQ_STAMP) ## Export the 1,000,000 audit rows as .xlsx and as CSV: peak memory and time (bench/README.md).
+	$(PY) -m bench.xlsx_bench $(BENCH_ARGS)
 
 bench-bulk: $(REQ_STAMP) ## Time a 10,000-account bulk mute against the sandbox (bench/README.md).
 	$(PY) -m bench.bulk_bench $(BENCH_ARGS)

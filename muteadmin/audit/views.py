@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, TemplateView
@@ -21,6 +21,14 @@ from muteadmin.audit.selectors import (
     audit_daily_counts,
     audit_operation_rows,
     audit_page,
+)
+from muteadmin.audit.workbooks import audit_export_xlsx
+from muteadmin.core.downloads import (
+    XLSX,
+    csv_download,
+    download_format,
+    format_refused,
+    xlsx_download,
 )
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
@@ -89,6 +97,7 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
             "first_day": days[0],
             "last_day": days[-1],
             "filter_query": _query(filters.query_string),
+            "xlsx_query": _query(filters.query_string, format=XLSX),
         }
         if page.previous_cursor:
             context["newer_query"] = _query(filters.query_string, after=page.previous_cursor)
@@ -135,11 +144,14 @@ class AuditDetailView(PermissionRequiredMixin, DetailView):
 
 
 class AuditExportView(PermissionRequiredMixin, View):
-    """The filtered rows as a CSV download, streamed; the export leaves its own audit row."""
+    """The filtered rows as a streamed CSV or .xlsx (?format=xlsx) download, itself audited."""
 
     permission_required = "audit.export_audit_log"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        asked = download_format(request)
+        if asked is None:
+            return format_refused()
         form = AuditFilterForm(data=request.GET)
         if not form.is_valid():
             problems = " ".join(
@@ -151,10 +163,13 @@ class AuditExportView(PermissionRequiredMixin, View):
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )
+        filename = f"muteadmin-audit-{timezone.localdate():%Y-%m-%d}"
+        if asked == XLSX:
+            workbook = audit_export_xlsx(
+                filters=form.filters(), operator=request.user, client_ip=client_ip(request)
+            )
+            return xlsx_download(workbook, filename=f"{filename}.xlsx")
         export = audit_export(
             filters=form.filters(), operator=request.user, client_ip=client_ip(request)
         )
-        response = StreamingHttpResponse(export, content_type="text/csv; charset=utf-8")
-        filename = f"muteadmin-audit-{timezone.localdate():%Y-%m-%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_download(request, export, filename=f"{filename}.csv")

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from muteadmin.audit.denials import audit_denied
+from muteadmin.bulk.exports import bulk_results_xlsx
 from muteadmin.bulk.follow_ups import bulk_job_follow_up
 from muteadmin.bulk.forms import PREVIEW_LIMIT, BulkForm
 from muteadmin.bulk.models import BulkJob
@@ -30,6 +31,13 @@ from muteadmin.bulk.services import (
 )
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.clock import clock
+from muteadmin.core.downloads import (
+    XLSX,
+    csv_download,
+    download_format,
+    format_refused,
+    xlsx_download,
+)
 from muteadmin.core.http import client_ip
 from muteadmin.core.spreadsheets import csv_lines
 from muteadmin.mutes.permissions import mute_permissions
@@ -267,9 +275,12 @@ class BulkJobCancelView(BulkPermissionMixin, View):
 
 
 class BulkResultsCsvView(BulkPermissionMixin, View):
-    """Every account's outcome, streamed, once the job is over."""
+    """Every account's outcome, streamed as CSV or .xlsx (?format=xlsx), once the job is over."""
 
     def get(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        asked = download_format(request)
+        if asked is None:
+            return format_refused()
         job = get_object_or_404(BulkJob, pk=job_id)
         if not job.finished:
             return HttpResponse(
@@ -277,9 +288,8 @@ class BulkResultsCsvView(BulkPermissionMixin, View):
                 status=409,
                 content_type="text/plain; charset=utf-8",
             )
-        response = StreamingHttpResponse(
-            csv_lines(RESULTS_CSV_HEADER, bulk_results_rows(job=job)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="bulk-{job.pk}-results.csv"'
-        return response
+        filename = f"bulk-{job.pk}-results"
+        if asked == XLSX:
+            return xlsx_download(bulk_results_xlsx(job=job), filename=f"{filename}.xlsx")
+        rows = csv_lines(RESULTS_CSV_HEADER, bulk_results_rows(job=job))
+        return csv_download(request, rows, filename=f"{filename}.csv")

@@ -1,5 +1,7 @@
 """Mute lengths in words: "2 d 3 h", "muted, 5 min left", "permanent"."""
 
+from django.utils.translation import gettext
+
 from muteadmin.tencent.nospeaking import PERMANENT
 
 _UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
@@ -35,4 +37,13 @@ def requested_in_words(seconds: int | None) -> str:
         return "permanent"
     if seconds == 0:
         return "lifted"
+    return duration(seconds)
+
+
+def remaining_in_words(seconds: int) -> str:
+    """What was left of one mute when seen: "permanent", "not muted" or a length."""
+    if seconds == PERMANENT:
+        return gettext("permanent")
+    if seconds <= 0:
+        return gettext("not muted")
     return duration(seconds)

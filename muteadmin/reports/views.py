@@ -1,18 +1,25 @@
-"""The mute report: who is muted now, as a page and as a CSV download."""
+"""The mute report: who is muted now, as a page and as a CSV or .xlsx download."""
 
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from muteadmin.core.downloads import (
+    XLSX,
+    csv_download,
+    download_format,
+    format_refused,
+    xlsx_download,
+)
 from muteadmin.core.http import client_ip
 from muteadmin.reports.forms import MuteReportForm, MuteReportPageForm
 from muteadmin.reports.selectors import FILTER_NAMES, mute_report_page
-from muteadmin.reports.services import mute_report_export
+from muteadmin.reports.services import mute_report_export, mute_report_export_xlsx
 from muteadmin.upstream.selection import several_apps
 
 
@@ -47,6 +54,7 @@ class MuteReportView(PermissionRequiredMixin, View):
             "page": None,
             "first_url": _with_query(here, query),
             "export_url": _with_query(reverse("reports:mutes_csv"), query),
+            "xlsx_url": _with_query(reverse("reports:mutes_csv"), query, format=XLSX),
             "show_app": several_apps(),
         }
         if form.is_valid():
@@ -67,11 +75,14 @@ class MuteReportView(PermissionRequiredMixin, View):
 
 
 class MuteReportCsvView(PermissionRequiredMixin, View):
-    """The whole report as CSV, streamed in batches; the download is audited."""
+    """The whole report as a streamed CSV or .xlsx (?format=xlsx) download, itself audited."""
 
     permission_required = "audit.export_audit_log"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        asked = download_format(request)
+        if asked is None:
+            return format_refused()
         form = MuteReportForm(data=request.GET)
         if not form.is_valid():
             errors = " ".join(error for errors in form.errors.values() for error in errors)
@@ -82,13 +93,14 @@ class MuteReportCsvView(PermissionRequiredMixin, View):
                 content_type="text/plain; charset=utf-8",
             )
         now = timezone.now()
-        lines = mute_report_export(
+        filename = f"mute-report-{timezone.localdate(now).isoformat()}"
+        start = mute_report_export_xlsx if asked == XLSX else mute_report_export
+        export = start(
             operator=request.user,
             filters=form.report_filters(),
             now=now,
             client_ip=client_ip(request),
         )
-        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-        filename = f"mute-report-{timezone.localdate(now).isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        if asked == XLSX:
+            return xlsx_download(export, filename=f"{filename}.xlsx")
+        return csv_download(request, export, filename=f"{filename}.csv")
