@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount
+from muteadmin.core.moment_input import MomentInput
 from muteadmin.upstream.registry import tim_apps
 
 # Names in the query string, in the order a shared URL lists them.
@@ -128,9 +129,15 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
     )
-    since = MomentField(required=False, help_text="From this date or moment on (your time zone).")
+    since = MomentField(
+        required=False,
+        widget=MomentInput(),
+        help_text="From this date or moment on (your time zone).",
+    )
     until = MomentField(
-        required=False, help_text="Up to this moment, or to the end of this date (your time zone)."
+        required=False,
+        widget=MomentInput(end_of_day=True),
+        help_text="Up to this moment, or to the end of this date (your time zone).",
     )
     q = forms.CharField(required=False, max_length=200, label="Reason contains")
     job = forms.CharField(required=False, max_length=20, label="Bulk job")

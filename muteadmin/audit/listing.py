@@ -15,6 +15,7 @@ from django.utils.text import Truncator
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.account_paths import AccountUrls
 from muteadmin.core.durations import describe_seconds, duration
+from muteadmin.core.moments import moment_cell
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 from muteadmin.upstream.selection import app_query, several_apps
@@ -112,7 +113,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
             AuditListRow(
                 pk=str(entry.pk),
                 time_iso=local.isoformat(),
-                time=f"{local:%Y-%m-%d %H:%M:%S}",
+                time=moment_cell(local),
                 operator=entry.operator_username or NO_VALUE,
                 on_behalf_of=entry.on_behalf_of or "",
                 rule=entry.rule or "",

@@ -73,6 +73,7 @@ _INPUT_TEMPLATES = frozenset(
         "django/forms/widgets/input.html",
         "django/forms/widgets/text.html",
         "django/forms/widgets/number.html",
+        "django/forms/widgets/datetime.html",
         "django/forms/widgets/hidden.html",
         "django/forms/widgets/checkbox.html",
         "django/forms/widgets/checkbox_option.html",

@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone
-
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.durations import requested_in_words
 from muteadmin.core.fragments import fragment
+from muteadmin.core.moments import moment_text
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timeline
 
@@ -62,7 +61,7 @@ class TimelineEntry:
 
 
 def _when(row: Mapping[str, Any]) -> str:
-    return row["created_at"].astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
+    return moment_text(row["created_at"])
 
 
 def _outcome(row: Mapping[str, Any]) -> str:
