@@ -8,6 +8,18 @@ from muteadmin.core.fragments import fragment
 from tools.messages import LOCALES, catalog_path, compiled, messages, read_catalog
 
 
+def _key(message) -> tuple:
+    ids = message.id
+    # Babel's .mo reader gives a message's context as bytes.
+    context = message.context
+    context = context.decode() if isinstance(context, bytes) else context
+    return (tuple(ids) if isinstance(ids, list | tuple) else ids, context)
+
+
+def _text(string: str | list | tuple) -> str | tuple:
+    return tuple(string) if isinstance(string, list | tuple) else string
+
+
 def _translated(message) -> bool:
     string = message.string
     return all(string) if isinstance(string, tuple) else bool(string)
@@ -46,9 +58,9 @@ def test_the_committed_mo_is_the_po_compiled(locale):
     catalog = read_catalog(locale)
     with catalog_path(locale, "mo").open("rb") as mo:
         committed = read_mo(mo)
-    written = {(m.id, m.context): m.string for m in committed if m.id}
+    written = {_key(m): _text(m.string) for m in committed if m.id}
     expected = {
-        (m.id, m.context): m.string for m in catalog if m.id and _translated(m) and not m.fuzzy
+        _key(m): _text(m.string) for m in catalog if m.id and _translated(m) and not m.fuzzy
     }
     assert written == expected, "run `python -m tools.messages` to compile the .mo again"
     assert catalog_path(locale, "mo").read_bytes() == compiled(catalog)
