@@ -2,9 +2,11 @@
 
 import pytest
 from babel.messages.mofile import read_mo
+from django.urls import reverse
 from django.utils import translation
 
 from muteadmin.core.fragments import fragment
+from muteadmin.sandbox.services import sandbox_fault_push
 from tools.messages import LOCALES, catalog_path, compiled, messages, read_catalog
 
 
@@ -78,3 +80,14 @@ def test_the_fragments_engine_translates_with_djangos_catalog():
     english = fragment("mutes/timeline.jinja", entries=rows)
     assert "nobody (automatic)" in english
     assert "nobody (automatic)" not in chinese and "自动" in chinese
+
+
+@pytest.mark.django_db
+def test_a_tencent_error_is_explained_in_the_readers_language(as_moderator):
+    sandbox_fault_push(kind="error", code=70107, count=20)
+    url = reverse("mutes:account", args=["ivy"])
+    chinese = as_moderator.get(url, headers={"accept-language": "zh-CN"}).content.decode()
+    english = as_moderator.get(url).content.decode()
+    assert "该账号在即时通信应用中不存在" in chinese and "腾讯云错误码 70107" in chinese
+    assert "This account does not exist in the chat app" in english
+    assert "Tencent error 70107" in english
