@@ -97,10 +97,10 @@ class AuditEntry(models.Model):
         NOTE = "note", _("Note")
         # A change scheduled for later or cancelled (muteadmin.scheduled); its run is the usual
         # query and change rows, sharing its correlation id.
-        SCHEDULED = "scheduled", "Scheduled change"
+        SCHEDULED = "scheduled", _("Scheduled change")
         # The account's mutes were found otherwise than muteadmin expected (a change made
         # elsewhere): what was expected and found in details, the sentence in error_info.
-        DRIFT = "drift", "Drift"
+        DRIFT = "drift", _("Drift")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -9,6 +9,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
+from muteadmin.mutes.lengths import (
+    CUSTOM,
+    KINDS,
+    PRESETS,
+    UNIT_LABELS,
+    UNIT_SECONDS,
+    length_initial,
+)
 from muteadmin.mutes.permissions import MutePermissions
 from muteadmin.mutes.seen import SeenMutes
 from muteadmin.notices.models import NoticeTemplate
@@ -19,34 +27,9 @@ from muteadmin.rules.selectors import LadderStep
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
-CUSTOM = "custom"
-KINDS = ("c2c", "group")
-KIND_LABELS = {
-    "c2c": gettext_lazy("One-to-one (C2C) messages"),
-    "group": gettext_lazy("Group messages"),
-}
-
-PRESETS = [
-    ("", gettext_lazy("Leave as it is")),
-    ("0", gettext_lazy("Lift the mute")),
-    ("600", gettext_lazy("10 minutes")),
-    ("3600", gettext_lazy("1 hour")),
-    ("86400", gettext_lazy("1 day")),
-    ("604800", gettext_lazy("7 days")),
-    ("2592000", gettext_lazy("30 days")),
-    (str(PERMANENT), gettext_lazy("Permanently")),
-    (CUSTOM, gettext_lazy("Custom…")),
-]
-
 # The languages notices are written in; English unless the moderator picks another.
 NOTICE_LANGUAGES = NoticeTemplate.Language.choices
 
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
-UNIT_LABELS = {
-    "minutes": gettext_lazy("minutes"),
-    "hours": gettext_lazy("hours"),
-    "days": gettext_lazy("days"),
-}
 SEEN_FIELDS = ("seen_c2c", "seen_group", "seen_at")
 # A hidden field the pages send beside the notify box: a browser leaves out an unticked box,
 # so without it a page's "no notice" could not be told from a script that never said.
@@ -402,17 +385,3 @@ class MuteChangeForm(forms.Form):
             )
             return None
         return self._limited(kind, f"{kind}_custom", seconds)
-
-
-def length_initial(kind: str, seconds: int) -> dict[str, str]:
-    """The form's initial fields for one kind set to `seconds`: a preset, else a custom length."""
-    if str(seconds) in dict(PRESETS):
-        return {f"{kind}_seconds": str(seconds)}
-    unit = next(
-        (unit for unit in ("days", "hours") if seconds % UNIT_SECONDS[unit] == 0), "minutes"
-    )
-    return {
-        f"{kind}_seconds": CUSTOM,
-        f"{kind}_custom": str(max(1, seconds // UNIT_SECONDS[unit])),
-        f"{kind}_custom_unit": unit,
-    }
