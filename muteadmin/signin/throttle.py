@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from muteadmin.core.clock import clock
 from muteadmin.core.moments import moment_text
@@ -39,12 +40,28 @@ class Lockout:
     def sentence(self, *, now: datetime) -> str:
         """What the sign-in page says: what happened and when to try again."""
         minutes = self.minutes_left(now=now)
-        whom = "this account" if self.scope == "account" else "your network address"
-        return (
-            f"Too many failed sign-ins for {whom}: sign-in is locked until "
-            f"{moment_text(self.until)} (in {minutes} minute{'s' if minutes != 1 else ''}). "
-            "Try again then, or ask an administrator to reset your password."
-        )
+        words = {"until": moment_text(self.until), "minutes": minutes}
+        if self.scope == "account":
+            sentence = ngettext(
+                "Too many failed sign-ins for this account: sign-in is locked until %(until)s "
+                "(in %(minutes)s minute). Try again then, or ask an administrator to reset your "
+                "password.",
+                "Too many failed sign-ins for this account: sign-in is locked until %(until)s "
+                "(in %(minutes)s minutes). Try again then, or ask an administrator to reset your "
+                "password.",
+                minutes,
+            )
+        else:
+            sentence = ngettext(
+                "Too many failed sign-ins for your network address: sign-in is locked until "
+                "%(until)s (in %(minutes)s minute). Try again then, or ask an administrator to "
+                "reset your password.",
+                "Too many failed sign-ins for your network address: sign-in is locked until "
+                "%(until)s (in %(minutes)s minutes). Try again then, or ask an administrator to "
+                "reset your password.",
+                minutes,
+            )
+        return sentence % words
 
 
 def throttle_now() -> datetime:
