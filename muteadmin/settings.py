@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,16 +59,21 @@ INSTALLED_APPS = [
     "muteadmin.scheduled",
     "muteadmin.reminders",
     "muteadmin.metrics",
+    "muteadmin.preferences",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the cookie the switch sets, else Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The signed-in user's saved language (beating the cookie and the browser) and time zone.
+    "muteadmin.preferences.middleware.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After messages: each may leave the user a message about their session.
@@ -94,6 +100,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "muteadmin.upstream.context_processors.upstream",
                 "muteadmin.approvals.context_processors.waiting_requests",
+                "muteadmin.preferences.context_processors.preferences",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
             ],
         },
     },
@@ -208,7 +217,13 @@ SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
+# The default language; each user may choose another (muteadmin/preferences), else the
+# browser's Accept-Language picks one of LANGUAGES.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The admin writes dates as every other page does (muteadmin/core/moments.py).
+FORMAT_MODULE_PATH = ["muteadmin.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -27,6 +27,7 @@ urlpatterns = [
     path("notices/", include("muteadmin.notices.urls")),
     path("scheduled/", include("muteadmin.scheduled.urls")),
     path("reminders/", include("muteadmin.reminders.urls")),
+    path("preferences/", include("muteadmin.preferences.urls")),
     path("", include("muteadmin.mutes.urls")),
 ]
 

@@ -304,6 +304,12 @@ PAGES: dict[str, Page] = {
         valid_post={"rule_code": "spam", "language": "en", "time_zone": "UTC", "text": "Muted."},
     ),
     "sandbox_pages:messages": Page(),
+    "preferences:edit": Page(
+        post=("language", "time_zone", "csv_bom"),
+        valid_post={"language": "en", "time_zone": "UTC"},
+    ),
+    "preferences:language": Page(post=("language", "next"), valid_post={"language": "en"}),
+    "preferences:time_zone": Page(post=("time_zone", "next"), valid_post={"time_zone": "UTC"}),
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),

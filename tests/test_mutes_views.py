@@ -1,6 +1,8 @@
 """The account pages, driven through Django's test client against the sandbox."""
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -359,7 +361,11 @@ def test_end_time_is_shown_in_the_configured_zone_and_named(as_moderator, settin
     settings.TIME_ZONE = "Asia/Shanghai"
     change(as_moderator, "nia", c2c_seconds="3600")
     shown = card(as_moderator.get(account_url("nia")).content.decode(), "c2c")
-    assert "CST (Asia/Shanghai)" in shown
+    found = re.search(r'Ends <time datetime="([^"]+)">([^<]+) \(Asia/Shanghai\)</time>', shown)
+    assert found, shown
+    moment = datetime.fromisoformat(found[1]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert found[2] == f"{moment:%Y-%m-%d %H:%M:%S}"
+    assert moment.utcoffset() == timedelta(hours=8)
 
 
 def test_account_page_lists_recent_changes_with_who_and_why(as_moderator, auditor, client):

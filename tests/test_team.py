@@ -67,7 +67,10 @@ def test_leads_see_the_staff_with_role_two_factor_and_last_sign_in(as_lead, mode
     rows = re.findall(r'<tr data-member="([^"]+)">(.*?)</tr>', page, re.S)
     assert [username for username, _ in rows] == ["auditor", "lead", "mod"]
     for (_, row), role, signed_in in zip(
-        rows, ("Auditor", "Lead", "Moderator"), ("Never", "", "5 Mar 2026, 14:30"), strict=True
+        rows,
+        ("Auditor", "Lead", "Moderator"),
+        ("Never", "", "2026-03-05 14:30:00 (UTC)"),
+        strict=True,
     ):
         assert f"<td data-role>{role}</td>" in row
         assert "<td data-active>Active</td>" in row

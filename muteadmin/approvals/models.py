@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class MuteRequest(models.Model):
@@ -15,11 +16,11 @@ class MuteRequest(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for approval"
-        APPROVED = "approved", "Approved and applied"
-        FAILED = "failed", "Approved, but the change failed"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved and applied")
+        FAILED = "failed", _("Approved, but the change failed")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     app = models.CharField(max_length=32)
     account = models.CharField(max_length=64)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.audit.denials import audit_denied
@@ -65,13 +66,13 @@ def mute_request_file(
     RequestClosed while another request for the account is still waiting.
     """
     if not mute_permissions(requester).change:
-        raise PermissionDenied("You may not change mutes, so you may not request a change.")
+        raise PermissionDenied(_("You may not change mutes, so you may not request a change."))
     validate_account(account)
     app_name = tim_app(app).name
     if c2c_seconds is None and group_seconds is None:
-        raise ValueError("Choose a new C2C or group mute, or both.")
+        raise ValueError(_("Choose a new C2C or group mute, or both."))
     if not reason.strip():
-        raise ValueError("Give a reason: the Lead deciding the request reads it.")
+        raise ValueError(_("Give a reason: the Lead deciding the request reads it."))
     mute_requests_expire()
     now = mute_request_now()
     try:
@@ -96,8 +97,11 @@ def mute_request_file(
             )
     except IntegrityError:
         raise RequestClosed(
-            f"A request for {account} is already waiting for a Lead's approval; "
-            "it must be decided or expire before another is filed."
+            _(
+                "A request for %(account)s is already waiting for a Lead's approval; "
+                "it must be decided or expire before another is filed."
+            )
+            % {"account": account}
         ) from None
     return request
 
@@ -125,7 +129,7 @@ def mute_request_approve(
     )
     requester = request.requested_by
     if requester is None:
-        raise RequestClosed("The requester's account was deleted; reject the request instead.")
+        raise RequestClosed(_("The requester's account was deleted; reject the request instead."))
     # Refused (and audited as `denied`) when the approver's own limit does not cover it.
     mute_change_checked(
         operator=approver,
@@ -182,7 +186,7 @@ def mute_request_reject(
     Raises PermissionDenied as approving does, RequestClosed when it is no longer pending.
     """
     if not reason.strip():
-        raise ValueError("Give a reason for rejecting the request: the requester reads it.")
+        raise ValueError(_("Give a reason for rejecting the request: the requester reads it."))
     request = _decidable(
         request_id=request_id, decider=decider, asked="reject", client_ip=client_ip
     )
@@ -229,7 +233,7 @@ def _decidable(
     `asked` naming the decision (approve, reject).
     """
     if not decider.has_perm(DECIDE_PERMISSION):
-        refused = "Only Leads may approve or reject mute requests."
+        refused = _("Only Leads may approve or reject mute requests.")
         audit_denied(
             operator=decider,
             asked=asked,
@@ -242,9 +246,9 @@ def _decidable(
     try:
         request = MuteRequest.objects.get(pk=request_id)
     except MuteRequest.DoesNotExist:
-        raise RequestClosed("There is no such request.") from None
+        raise RequestClosed(_("There is no such request.")) from None
     if request.requested_by_id == decider.pk:
-        refused = "You may not decide your own request: another Lead must approve or reject it."
+        refused = _("You may not decide your own request: another Lead must approve or reject it.")
         audit_denied(
             operator=decider,
             asked=asked,
@@ -290,9 +294,14 @@ def _claim(
 
 def _closed_sentence(request: MuteRequest) -> str:
     if request.status == MuteRequest.Status.EXPIRED:
-        return f"Request #{request.pk} expired before anyone decided it; it can be filed again."
-    who = request.decided_by_username or "someone else"
-    return f"Request #{request.pk} was already {request.get_status_display().lower()} by {who}."
+        return _("Request #%(number)s expired before anyone decided it; it can be filed again.") % {
+            "number": request.pk
+        }
+    return _("Request #%(number)s was already %(status)s by %(person)s.") % {
+        "number": request.pk,
+        "status": request.get_status_display().lower(),
+        "person": request.decided_by_username or _("someone else"),
+    }
 
 
 def _step_audited(

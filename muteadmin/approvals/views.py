@@ -5,6 +5,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.approvals.forms import RejectForm
@@ -63,14 +64,21 @@ class RequestApproveView(PermissionRequiredMixin, View):
         if result.error is not None:
             messages.error(
                 request,
-                f"Request #{item.pk} is approved, but the change to {item.account} failed: "
-                f"{item.outcome_message} The requester may file it again.",
+                _(
+                    "Request #%(number)s is approved, but the change to %(account)s failed: "
+                    "%(why)s The requester may file it again."
+                )
+                % {"number": item.pk, "account": item.account, "why": item.outcome_message},
             )
         else:
             messages.success(
                 request,
-                f"Request #{item.pk} approved: {item.account}'s mutes were changed for "
-                f"{item.requested_by_username}.",
+                _("Request #%(number)s approved: %(account)s's mutes were changed for %(person)s.")
+                % {
+                    "number": item.pk,
+                    "account": item.account,
+                    "person": item.requested_by_username,
+                },
             )
         return redirect("approvals:list")
 
@@ -96,5 +104,9 @@ class RequestRejectView(PermissionRequiredMixin, View):
         except (RequestClosed, PermissionDenied) as exc:
             messages.error(request, str(exc))
             return redirect("approvals:list")
-        messages.success(request, f"Request #{item.pk} for {item.account} rejected.")
+        messages.success(
+            request,
+            _("Request #%(number)s for %(account)s rejected.")
+            % {"number": item.pk, "account": item.account},
+        )
         return redirect("approvals:list")

@@ -6,6 +6,10 @@ them (templates/audit/list.html, partial "chart").
 
 import math
 from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import AuditDayCount
@@ -21,41 +25,79 @@ CHART_MARGIN_BOTTOM = 46
 CHART_MAX_DAY_LABELS = 10
 CHART_BAR_SHARE = 0.7
 
-ACTION_PLURALS = {
-    "query": "queries",
-    "change": "changes",
-    "export": "exports",
-    "request_filed": "requests filed",
-    "request_approved": "requests approved",
-    "request_rejected": "requests rejected",
-    "request_expired": "requests expired",
-    "limit_change": "limit changes",
-    "team": "team changes",
-    "login": "logins",
-    "login_failed": "failed logins",
-    "rule_change": "rule changes",
-    "cancel": "cancels",
-    "denied": "denied",
-    "notice": "notices",
-    "note": "notes",
-    "scheduled": "scheduled changes",
-    "drift": "drifts",
+# A day's count of one action, for its tooltip ("3 queries, 1 change").
+ACTION_COUNTS = {
+    "query": ngettext_lazy("%(count)d query", "%(count)d queries", "count"),
+    "change": ngettext_lazy("%(count)d change", "%(count)d changes", "count"),
+    "export": ngettext_lazy("%(count)d export", "%(count)d exports", "count"),
+    "request_filed": ngettext_lazy("%(count)d request filed", "%(count)d requests filed", "count"),
+    "request_approved": ngettext_lazy(
+        "%(count)d request approved", "%(count)d requests approved", "count"
+    ),
+    "request_rejected": ngettext_lazy(
+        "%(count)d request rejected", "%(count)d requests rejected", "count"
+    ),
+    "request_expired": ngettext_lazy(
+        "%(count)d request expired", "%(count)d requests expired", "count"
+    ),
+    "limit_change": ngettext_lazy("%(count)d limit change", "%(count)d limit changes", "count"),
+    "team": ngettext_lazy("%(count)d team change", "%(count)d team changes", "count"),
+    "login": ngettext_lazy("%(count)d login", "%(count)d logins", "count"),
+    "login_failed": ngettext_lazy("%(count)d failed login", "%(count)d failed logins", "count"),
+    "rule_change": ngettext_lazy("%(count)d rule change", "%(count)d rule changes", "count"),
+    "cancel": ngettext_lazy("%(count)d cancel", "%(count)d cancels", "count"),
+    "denied": ngettext_lazy("%(count)d denied", "%(count)d denied", "count"),
+    "notice": ngettext_lazy("%(count)d notice", "%(count)d notices", "count"),
+    "note": ngettext_lazy("%(count)d note", "%(count)d notes", "count"),
+    "scheduled": ngettext_lazy(
+        "%(count)d scheduled change", "%(count)d scheduled changes", "count"
+    ),
+    "drift": ngettext_lazy("%(count)d drift", "%(count)d drifts", "count"),
 }
-# One row of an action, where its value is not the word itself.
-ACTION_SINGULARS = {
-    "request_filed": "request filed",
-    "request_approved": "request approved",
-    "request_rejected": "request rejected",
-    "request_expired": "request expired",
-    "limit_change": "limit change",
-    "team": "team change",
-    "login_failed": "failed login",
-    "rule_change": "rule change",
-}
-# English names as strftime's %a and %b give them in the C locale, looked up rather than
-# formatted: a month of days costs strftime more than the rest of the layout.
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Names looked up rather than formatted: a month of days costs strftime more than the rest of
+# the layout. Translated once per chart (_DayWords).
+_WEEKDAYS = (
+    pgettext_lazy("weekday", "Mon"),
+    pgettext_lazy("weekday", "Tue"),
+    pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"),
+    pgettext_lazy("weekday", "Fri"),
+    pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+)
+_MONTHS = (
+    pgettext_lazy("month", "Jan"),
+    pgettext_lazy("month", "Feb"),
+    pgettext_lazy("month", "Mar"),
+    pgettext_lazy("month", "Apr"),
+    pgettext_lazy("month", "May"),
+    pgettext_lazy("month", "Jun"),
+    pgettext_lazy("month", "Jul"),
+    pgettext_lazy("month", "Aug"),
+    pgettext_lazy("month", "Sep"),
+    pgettext_lazy("month", "Oct"),
+    pgettext_lazy("month", "Nov"),
+    pgettext_lazy("month", "Dec"),
+)
+
+
+class _DayWords:
+    """A day's label, tooltip start and table heading in the active language."""
+
+    def __init__(self) -> None:
+        self.weekdays = [str(name) for name in _WEEKDAYS]
+        self.months = [str(name) for name in _MONTHS]
+        self.label = _("%(day)d %(month)s")
+        self.full = _("%(weekday)s %(day)d %(month)s")
+        self.dated = _("%(weekday)s %(day)d %(month)s %(year)d")
+
+    def words(self, day: date) -> dict[str, object]:
+        return {
+            "weekday": self.weekdays[day.weekday()],
+            "day": day.day,
+            "month": self.months[day.month - 1],
+            "year": day.year,
+        }
 
 
 @dataclass(slots=True)
@@ -144,6 +186,7 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
     bottom = CHART_HEIGHT - CHART_MARGIN_BOTTOM
     slot = plot_width / max(len(day_counts), 1)
     label_every = math.ceil(len(day_counts) / CHART_MAX_DAY_LABELS) or 1
+    names = _DayWords()
 
     days = []
     for index, day_count in enumerate(day_counts):
@@ -157,18 +200,17 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
         x = CHART_MARGIN_LEFT + index * slot
         # Label from the newest day backwards so today (or the range's end) is always named.
         labelled = (len(day_counts) - 1 - index) % label_every == 0
-        day = day_count.day
-        weekday, month = _WEEKDAYS[day.weekday()], _MONTHS[day.month - 1]
+        words = names.words(day_count.day)
         days.append(
             ChartDay(
                 day_count=day_count,
-                iso=day.isoformat(),
+                iso=day_count.day.isoformat(),
                 x=f"{round(x + slot * (1 - CHART_BAR_SHARE) / 2, 2)}",
                 width=f"{round(slot * CHART_BAR_SHARE, 2)}",
                 label_x=f"{round(x + slot / 2, 2)}",
-                label=f"{day.day} {month}" if labelled else "",
-                summary=f"{weekday} {day.day} {month}: {_day_counts(day_count)}",
-                table_label=f"{weekday} {day.day} {month} {day.year}",
+                label=names.label % words if labelled else "",
+                summary=f"{names.full % words}{_(': ')}{_day_counts(day_count)}",
+                table_label=names.dated % words,
                 counts=list(day_count.counts.values()),
                 bars=bars,
             )
@@ -188,8 +230,7 @@ def daily_chart(day_counts: list[AuditDayCount]) -> DailyChart:
 
 def _day_counts(day_count: AuditDayCount) -> str:
     """'3 queries, 1 change, 0 exports' for a day's tooltip."""
-    singular, plural = ACTION_SINGULARS.get, ACTION_PLURALS.get
-    return ", ".join(
-        f"{count} {singular(action, action) if count == 1 else plural(action, action)}"
+    return _(", ").join(
+        ACTION_COUNTS[action] % {"count": count} if action in ACTION_COUNTS else f"{count} {action}"
         for action, count in day_count.counts.items()
     )

@@ -6,8 +6,11 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount
+from muteadmin.core.moment_input import MomentInput
 from muteadmin.upstream.registry import tim_apps
 
 # Names in the query string, in the order a shared URL lists them.
@@ -74,7 +77,9 @@ class MomentField(forms.CharField):
     """A date (a whole day) or a date and time, in the moderator's time zone."""
 
     default_error_messages = {
-        "invalid": "Enter a date as 2026-11-25 or a date and time as 2026-11-25 14:30.",
+        "invalid": gettext_lazy(
+            "Enter a date as 2026-11-25 or a date and time as 2026-11-25 14:30."
+        ),
     }
 
     def to_python(self, value: str) -> datetime | date | None:
@@ -114,33 +119,49 @@ class AuditFilterForm(forms.Form):
     """The audit page's filters; every field is optional and unknown values are errors."""
 
     error_messages = {
-        "reversed": "The 'since' moment is after the 'until' moment; swap them.",
-        "job": "A bulk job is named by its number, as in /bulk/12/.",
-        "job_range": "No bulk job has a number that large; a job is named by its number, as in "
-        "/bulk/12/.",
+        "reversed": gettext_lazy("The 'since' moment is after the 'until' moment; swap them."),
+        "job": gettext_lazy("A bulk job is named by its number, as in /bulk/12/."),
+        "job_range": gettext_lazy(
+            "No bulk job has a number that large; a job is named by its number, as in /bulk/12/."
+        ),
     }
 
-    account = forms.CharField(required=False, max_length=64, strip=False)
-    operator = forms.CharField(required=False, max_length=150)
+    account = forms.CharField(
+        required=False, max_length=64, strip=False, label=gettext_lazy("Account")
+    )
+    operator = forms.CharField(required=False, max_length=150, label=gettext_lazy("Operator"))
     action = forms.MultipleChoiceField(
-        required=False, choices=AuditEntry.Action.choices, widget=forms.CheckboxSelectMultiple
+        required=False,
+        label=gettext_lazy("Action"),
+        choices=AuditEntry.Action.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     outcome = forms.ChoiceField(
-        required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
+        required=False,
+        label=gettext_lazy("Outcome"),
+        choices=[("", gettext_lazy("Any outcome")), *AuditEntry.Outcome.choices],
     )
-    since = MomentField(required=False, help_text="From this date or moment on (your time zone).")
+    since = MomentField(
+        required=False,
+        widget=MomentInput(),
+        label=gettext_lazy("Since"),
+        help_text=gettext_lazy("From this date or moment on (your time zone)."),
+    )
     until = MomentField(
-        required=False, help_text="Up to this moment, or to the end of this date (your time zone)."
+        required=False,
+        widget=MomentInput(end_of_day=True),
+        label=gettext_lazy("Until"),
+        help_text=gettext_lazy("Up to this moment, or to the end of this date (your time zone)."),
     )
-    q = forms.CharField(required=False, max_length=200, label="Reason contains")
-    job = forms.CharField(required=False, max_length=20, label="Bulk job")
+    q = forms.CharField(required=False, max_length=200, label=gettext_lazy("Reason contains"))
+    job = forms.CharField(required=False, max_length=20, label=gettext_lazy("Bulk job"))
     # Its choices (configured apps, then any other name the log holds) are set per form.
-    app = forms.ChoiceField(required=False, label="App")
+    app = forms.ChoiceField(required=False, label=gettext_lazy("App"))
     rule = forms.SlugField(
         required=False,
         max_length=32,
-        label="Rule",
-        error_messages={"invalid": "A rule is named by its code, as in spam."},
+        label=gettext_lazy("Rule"),
+        error_messages={"invalid": gettext_lazy("A rule is named by its code, as in spam.")},
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -151,10 +172,10 @@ class AuditFilterForm(forms.Form):
             return
         names = audit_app_names()
         app = self.fields["app"]
-        app.choices = [("", "Any app"), *((name, name) for name in names)]
-        app.error_messages["invalid_choice"] = (
-            f"There is no app named %(value)s here; choose one of: {', '.join(names)}."
-        )
+        app.choices = [("", _("Any app")), *((name, name) for name in names)]
+        app.error_messages["invalid_choice"] = _(
+            "There is no app named %(value)s here; choose one of: %(names)s."
+        ).replace("%(names)s", ", ".join(names))
 
     def clean_job(self) -> int | None:
         typed = self.cleaned_data.get("job", "").strip()

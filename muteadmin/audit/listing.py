@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.account_paths import AccountUrls
 from muteadmin.core.durations import describe_seconds, duration
+from muteadmin.core.moments import moment_cell
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 from muteadmin.upstream.selection import app_query, several_apps
@@ -41,11 +43,11 @@ _PLACEHOLDER = "9876543210"
 def requested_words(seconds: int | None) -> str:
     """What a change asked for: a length, "permanent", "lift", or "unchanged" when left out."""
     if seconds is None:
-        return "unchanged"
+        return _("unchanged")
     if seconds == 0:
-        return "lift"
+        return _("lift")
     if seconds == PERMANENT:
-        return "permanent"
+        return _("permanent")
     return duration(seconds)
 
 
@@ -88,18 +90,20 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
     several = several_apps()
     account_url = AccountUrls()
     detail_head, detail_tail = _url_around_argument("audit:detail")
+    # Translated once for the page, not once a row.
+    c2c, group, colon = _("C2C"), _("Group"), _(": ")
     rows = []
     for entry in entries:
         requested = observed = NO_VALUE
         if entry.action in REQUESTING_ACTIONS:
             requested = (
-                f"C2C: {requested_words(entry.c2c_requested)}\n"
-                f"Group: {requested_words(entry.group_requested)}"
+                f"{c2c}{colon}{requested_words(entry.c2c_requested)}\n"
+                f"{group}{colon}{requested_words(entry.group_requested)}"
             )
         if entry.c2c_observed is not None or entry.group_observed is not None:
             observed = "\n".join(
-                f"{label}: {NO_VALUE if seconds is None else describe_seconds(seconds)}"
-                for label, seconds in (("C2C", entry.c2c_observed), ("Group", entry.group_observed))
+                f"{label}{colon}{NO_VALUE if seconds is None else describe_seconds(seconds)}"
+                for label, seconds in ((c2c, entry.c2c_observed), (group, entry.group_observed))
             )
         reason = entry.reason
         preview = unicodedata.normalize("NFC", reason)
@@ -112,7 +116,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
             AuditListRow(
                 pk=str(entry.pk),
                 time_iso=local.isoformat(),
-                time=f"{local:%Y-%m-%d %H:%M:%S}",
+                time=moment_cell(local),
                 operator=entry.operator_username or NO_VALUE,
                 on_behalf_of=entry.on_behalf_of or "",
                 rule=entry.rule or "",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditRowLocked(Exception):
@@ -68,46 +69,46 @@ class AuditEntry(models.Model):
     """
 
     class Action(models.TextChoices):
-        QUERY = "query", "Query"
-        CHANGE = "change", "Change"
-        EXPORT = "export", "Export"
+        QUERY = "query", _("Query")
+        CHANGE = "change", _("Change")
+        EXPORT = "export", _("Export")
         # Steps of a mute request (muteadmin.approvals) and changes of a role's limits
         # (muteadmin.policies): recorded without a call to Tencent, chained like the rest.
-        REQUEST_FILED = "request_filed", "Request filed"
-        REQUEST_APPROVED = "request_approved", "Request approved"
-        REQUEST_REJECTED = "request_rejected", "Request rejected"
-        REQUEST_EXPIRED = "request_expired", "Request expired"
-        LIMIT_CHANGE = "limit_change", "Limit change"
+        REQUEST_FILED = "request_filed", _("Request filed")
+        REQUEST_APPROVED = "request_approved", _("Request approved")
+        REQUEST_REJECTED = "request_rejected", _("Request rejected")
+        REQUEST_EXPIRED = "request_expired", _("Request expired")
+        LIMIT_CHANGE = "limit_change", _("Limit change")
         # A change to the staff (muteadmin.team): recorded without a call to Tencent.
-        TEAM = "team", "Team change"
-        LOGIN = "login", "Sign-in"
-        LOGIN_FAILED = "login_failed", "Failed sign-in"
+        TEAM = "team", _("Team change")
+        LOGIN = "login", _("Sign-in")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
         # A policy rule created, edited or retired (muteadmin.rules).
-        RULE_CHANGE = "rule_change", "Rule change"
+        RULE_CHANGE = "rule_change", _("Rule change")
         # A bulk job stopped by someone (its id in job_id); not a call to Tencent.
-        CANCEL = "cancel", "Cancel"
+        CANCEL = "cancel", _("Cancel")
         # Something asked and refused (a 403 on a change, a permanent mute without the right):
         # what was asked, and why it was refused in error_info. Nothing was sent.
-        DENIED = "denied", "Denied"
+        DENIED = "denied", _("Denied")
         # A one-to-one message telling the account of a change (sendmsg), after the change.
-        NOTICE = "notice", "Notice"
+        NOTICE = "notice", _("Notice")
         # A staff note on an account (muteadmin.mutes.notes): the text is the reason. Append-only
         # like every row, so a note is corrected by a later one, never edited or deleted.
-        NOTE = "note", "Note"
+        NOTE = "note", _("Note")
         # A change scheduled for later or cancelled (muteadmin.scheduled); its run is the usual
         # query and change rows, sharing its correlation id.
-        SCHEDULED = "scheduled", "Scheduled change"
+        SCHEDULED = "scheduled", _("Scheduled change")
         # The account's mutes were found otherwise than muteadmin expected (a change made
         # elsewhere): what was expected and found in details, the sentence in error_info.
-        DRIFT = "drift", "Drift"
+        DRIFT = "drift", _("Drift")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        OK = "ok", "OK"
-        ERROR = "error", "Error"
+        PENDING = "pending", _("Pending")
+        OK = "ok", _("OK")
+        ERROR = "error", _("Error")
         # Still pending long after any call could have answered (a crash, a database outage):
         # completed by the sweeper (sweeper.py), which says what it found in error_info.
-        UNKNOWN = "unknown", "Outcome unknown"
+        UNKNOWN = "unknown", _("Outcome unknown")
 
     # Indexed for ?since= / ?until=, which are turned into bounds on id.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
@@ -40,8 +42,8 @@ from muteadmin.upstream.selection import app_query, several_apps
 
 __all__ = ["FILTER_FORM_RENDERER", "AuditDetailView", "AuditExportView", "AuditListView"]
 
-DAMAGED_CURSOR = "The page link is damaged; start again from the newest rows."
-BOTH_CURSORS = "The page link asks for older and newer rows at once; start again."
+DAMAGED_CURSOR = gettext_lazy("The page link is damaged; start again from the newest rows.")
+BOTH_CURSORS = gettext_lazy("The page link asks for older and newer rows at once; start again.")
 
 
 def _query(params: dict[str, list[str]], **extra: str) -> str:
@@ -158,8 +160,12 @@ class AuditExportView(PermissionRequiredMixin, View):
                 message for messages in form.errors.values() for message in messages
             )
             return HttpResponse(
-                f"Nothing was exported because the filters are not valid: {problems} "
-                "Correct them on the audit page and export from there.\n",
+                _(
+                    "Nothing was exported because the filters are not valid: %(problems)s "
+                    "Correct them on the audit page and export from there."
+                )
+                % {"problems": problems}
+                + "\n",
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )

@@ -6,20 +6,28 @@ must be allowed to start it afresh.
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.bulk.services import JobQueue, bulk_job_create
 
 # What a follow-up takes up: the items in these states, and what the offer says of them.
 FOLLOW_UPS = {
-    "failed": ((BulkItem.State.ERROR,), "failed"),
-    "not_sent": ((BulkItem.State.TODO, BulkItem.State.IN_FLIGHT), "was left unsent"),
+    "failed": (
+        (BulkItem.State.ERROR,),
+        gettext_lazy("No account of job #%(number)s failed: nothing to send."),
+    ),
+    "not_sent": (
+        (BulkItem.State.TODO, BulkItem.State.IN_FLIGHT),
+        gettext_lazy("No account of job #%(number)s was left unsent: nothing to send."),
+    ),
 }
 
 
 def bulk_follow_up_accounts(*, job: BulkJob, which: str) -> list[str]:
     """The accounts of `job` a follow-up of kind `which` ("failed", "not_sent") would take."""
-    states, _ = FOLLOW_UPS[which]
+    states = FOLLOW_UPS[which][0]
     items = BulkItem.objects.filter(job=job, state__in=states).order_by("position")
     return list(items.values_list("account", flat=True))
 
@@ -33,14 +41,18 @@ def bulk_job_follow_up(
     is left to take up; PermissionDenied when the operator may not start such a job.
     """
     if which not in FOLLOW_UPS:
-        raise ValueError("Choose to retry the failed accounts or to send the ones not sent.")
+        raise ValueError(_("Choose to retry the failed accounts or to send the ones not sent."))
     if not job.finished:
         raise ValueError(
-            f"Job #{job.pk} is still running: wait until it is done or cancelled, then try again."
+            _(
+                "Job #%(number)s is still running: wait until it is done or cancelled, "
+                "then try again."
+            )
+            % {"number": job.pk}
         )
     accounts = bulk_follow_up_accounts(job=job, which=which)
     if not accounts:
-        raise ValueError(f"No account of job #{job.pk} {FOLLOW_UPS[which][1]}: nothing to send.")
+        raise ValueError(FOLLOW_UPS[which][1] % {"number": job.pk})
     return bulk_job_create(
         operator=operator,
         operation=job.operation,

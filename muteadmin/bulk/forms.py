@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.services import bulk_max_accounts
@@ -119,34 +120,36 @@ class BulkForm(MuteChangeForm):
 
     error_messages = {
         **MuteChangeForm.error_messages,
-        "no_accounts": "Paste at least one account, one per line, or upload a CSV file.",
-        "both_sources": "Paste accounts or upload a file, not both.",
-        "too_many_lines": (
+        "no_accounts": _("Paste at least one account, one per line, or upload a CSV file."),
+        "both_sources": _("Paste accounts or upload a file, not both."),
+        "too_many_lines": _(
             "That list has more than {lines:,} lines; a job takes at most "
             "{limit:,} accounts. Split it into several jobs."
         ),
-        "too_many": (
+        "too_many": _(
             "A job takes at most {limit:,} accounts and this list has {count:,}. "
             "Split it into several jobs."
         ),
-        "none_valid": "None of the lines is a valid account; see why below.",
-        "file_too_big": "The file is larger than 10 MB; split it into several files.",
-        "file_not_text": "The file is not UTF-8 text; save it from your spreadsheet as CSV UTF-8.",
-        "file_not_csv": "The file could not be read as CSV: {error}.",
-        "change_denied": "You may not change mutes; ask a Lead to run this job.",
+        "none_valid": _("None of the lines is a valid account; see why below."),
+        "file_too_big": _("The file is larger than 10 MB; split it into several files."),
+        "file_not_text": _(
+            "The file is not UTF-8 text; save it from your spreadsheet as CSV UTF-8."
+        ),
+        "file_not_csv": _("The file could not be read as CSV: {error}."),
+        "change_denied": _("You may not change mutes; ask a Lead to run this job."),
     }
 
     accounts = forms.CharField(
-        label="Accounts (one UserID a line)",
+        label=_("Accounts (one UserID a line)"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "autocomplete": "off"}),
     )
     file = forms.FileField(
-        label="…or a CSV file (first column; a header row is optional)", required=False
+        label=_("…or a CSV file (first column; a header row is optional)"), required=False
     )
     operation = forms.ChoiceField(
-        label="Operation",
+        label=_("Operation"),
         choices=BulkJob.Operation.choices,
         initial=BulkJob.Operation.LOOKUP,
         widget=forms.RadioSelect,

@@ -2,21 +2,22 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class BulkJob(models.Model):
     """A lookup, set or lift over many accounts, run in the background by db_worker processes."""
 
     class Operation(models.TextChoices):
-        LOOKUP = "lookup", "Look up"
-        SET = "set", "Set mutes"
-        LIFT = "lift", "Lift mutes"
+        LOOKUP = "lookup", _("Look up")
+        SET = "set", _("Set mutes")
+        LIFT = "lift", _("Lift mutes")
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
 
     operation = models.CharField(max_length=16, choices=Operation)
     # The Chat app (muteadmin.upstream.registry) whose accounts the job calls for.
@@ -97,10 +98,10 @@ class BulkItem(models.Model):
     """One account of a job: claimed (committed) before its call, finished after it."""
 
     class State(models.TextChoices):
-        TODO = "todo", "Not sent"
-        IN_FLIGHT = "in_flight", "In flight"
-        OK = "ok", "OK"
-        ERROR = "error", "Error"
+        TODO = "todo", _("Not sent")
+        IN_FLIGHT = "in_flight", _("In flight")
+        OK = "ok", _("OK")
+        ERROR = "error", _("Error")
 
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
     # The account's place in the deduplicated list, from 1: results are shown in this order.

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -127,14 +128,14 @@ def _request_checked(
 ) -> tuple[int | None, int | None, str]:
     """What the operation asks of Tencent, once the operator may ask it."""
     if not operator.has_perm("bulk.run_bulk"):
-        raise PermissionDenied("You may not run bulk jobs.")
+        raise PermissionDenied(_("You may not run bulk jobs."))
     if operation == BulkJob.Operation.LOOKUP:
         return None, None, ""
     if operation == BulkJob.Operation.LIFT:
         c2c_seconds = group_seconds = 0
     elif operation == BulkJob.Operation.SET:
         if c2c_seconds is None and group_seconds is None:
-            raise ValueError("Choose a new C2C or group mute, or both.")
+            raise ValueError(_("Choose a new C2C or group mute, or both."))
     else:
         raise ValueError(f"Unknown bulk operation {operation!r}.")
     # A refusal here is audited (`denied`, asked "bulk"): the form refuses first as a rule.
@@ -147,7 +148,7 @@ def _request_checked(
         app=app,
     )
     if not reason:
-        raise ValueError("Give a reason: it is kept in the audit log.")
+        raise ValueError(_("Give a reason: it is kept in the audit log."))
     return c2c_seconds, group_seconds, reason
 
 

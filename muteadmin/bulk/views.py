@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.audit.denials import audit_denied
@@ -284,7 +285,7 @@ class BulkResultsCsvView(BulkPermissionMixin, View):
         job = get_object_or_404(BulkJob, pk=job_id)
         if not job.finished:
             return HttpResponse(
-                "The results are ready when the job is done or cancelled.",
+                _("The results are ready when the job is done or cancelled."),
                 status=409,
                 content_type="text/plain; charset=utf-8",
             )

@@ -1,17 +1,23 @@
 """Mute lengths in words: "2 d 3 h", "muted, 5 min left", "permanent"."""
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from muteadmin.tencent.nospeaking import PERMANENT
 
-_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+_UNITS = (
+    (pgettext_lazy("duration unit", "d"), 86400),
+    (pgettext_lazy("duration unit", "h"), 3600),
+    (pgettext_lazy("duration unit", "min"), 60),
+    (pgettext_lazy("duration unit", "s"), 1),
+)
 
 
 def duration(seconds: int) -> str:
     """Seconds as "2 d 3 h 4 min 5 s", largest unit first, zero units left out."""
     seconds = int(seconds)
     if seconds <= 0:
-        return "0 s"
+        return f"0 {_UNITS[-1][0]}"
     parts = []
     for name, size in _UNITS:
         count, seconds = divmod(seconds, size)
@@ -23,20 +29,20 @@ def duration(seconds: int) -> str:
 def describe_seconds(seconds: int) -> str:
     """A mute's remaining seconds as a moderator reads them."""
     if seconds == PERMANENT:
-        return "permanently muted"
+        return _("permanently muted")
     if seconds <= 0:
-        return "not muted"
-    return f"muted, {duration(seconds)} left"
+        return _("not muted")
+    return _("muted, %(duration)s left") % {"duration": duration(seconds)}
 
 
 def requested_in_words(seconds: int | None) -> str:
     """What a change asked for one mute: left alone, lifted, a length, or permanent."""
     if seconds is None:
-        return "left as it was"
+        return _("left as it was")
     if seconds == PERMANENT:
-        return "permanent"
+        return _("permanent")
     if seconds == 0:
-        return "lifted"
+        return _("lifted")
     return duration(seconds)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 from django.template import engines
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 
@@ -22,10 +23,23 @@ def escaped(value: Any) -> str:
 
 
 def environment(**options: Any) -> jinja2.Environment:
-    """A Jinja2 environment whose every {{ value }} is escaped by `escaped`."""
+    """A Jinja2 environment whose every {{ value }} is escaped by `escaped`, translated by Django.
+
+    {% trans %} and _() read Django's catalogs in the request's language; a translated
+    sentence is escaped like any other value, so it holds no markup.
+    """
     # Escaping is done by `finalize` on every expression, so Jinja2's own is switched off.
     options["autoescape"] = False
-    return jinja2.Environment(finalize=escaped, **options)  # noqa: S701 - finalize escapes
+    options["extensions"] = [*options.get("extensions", ()), "jinja2.ext.i18n"]
+    env = jinja2.Environment(finalize=escaped, **options)  # noqa: S701 - finalize escapes
+    env.install_gettext_callables(  # type: ignore[attr-defined] - added by the i18n extension
+        gettext=translation.gettext,
+        ngettext=translation.ngettext,
+        pgettext=translation.pgettext,
+        npgettext=translation.npgettext,
+        newstyle=True,
+    )
+    return env
 
 
 def fragment(name: str, **context: Any) -> SafeString:

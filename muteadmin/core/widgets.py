@@ -10,6 +10,7 @@ import html
 
 from django.forms.renderers import DjangoTemplates
 from django.http import HttpRequest
+from django.utils.functional import Promise
 
 
 class _NotPlain(Exception):
@@ -17,8 +18,10 @@ class _NotPlain(Exception):
 
 
 def _plain(value: object) -> str:
-    # Only plain strings and numbers: a safe or lazy string is left to the templates, which
-    # treat those differently.
+    # Only plain strings and numbers: a safe string is left to the templates, which treat it
+    # differently. A lazy translation is the plain string it stands for.
+    if isinstance(value, Promise):
+        value = str(value)
     if type(value) is str:
         return html.escape(value)
     if type(value) is int:
@@ -73,6 +76,7 @@ _INPUT_TEMPLATES = frozenset(
         "django/forms/widgets/input.html",
         "django/forms/widgets/text.html",
         "django/forms/widgets/number.html",
+        "django/forms/widgets/datetime.html",
         "django/forms/widgets/hidden.html",
         "django/forms/widgets/checkbox.html",
         "django/forms/widgets/checkbox_option.html",

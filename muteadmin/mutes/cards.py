@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from muteadmin.mutes.confirmation import ago_in_words
-from muteadmin.mutes.forms import KIND_LABELS, KINDS
+from muteadmin.mutes.lengths import KIND_LABELS, KINDS
 from muteadmin.mutes.setters import MuteSetter
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 

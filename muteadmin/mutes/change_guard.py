@@ -5,6 +5,7 @@ a stale page, and what the change form shows about both (muteadmin/mutes/confirm
 from datetime import UTC, datetime
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 
 from muteadmin.core.clock import clock
 from muteadmin.mutes.confirmation import Confirmation, change_confirmation, stale_sentences
@@ -115,11 +116,11 @@ class ChangeGuardMixin:
 def form_locked_reason(error: TencentError) -> str:
     """Why the change form is disabled: the account's state could not be read, or it is missing."""
     if error.account_missing:
-        return (
+        return _(
             "Changes are disabled: Tencent says this account does not exist in the chat app, so "
             "there is nothing to mute. Check the account ID."
         )
-    return (
+    return _(
         "Changes are disabled: the current mutes could not be read, and a change is only made "
         "against a known state. Reload the page once Tencent answers."
     )

@@ -1,11 +1,15 @@
 """The sentence shown once a change went through: a line per mute, before and after."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from muteadmin.core.durations import describe_seconds
 from muteadmin.mutes.forms import KINDS
 from muteadmin.mutes.services import MuteChangeResult
 
 # Each kind of mute as a sentence names it in passing.
-SHORT_NAMES = {"c2c": "C2C", "group": "group"}
+SHORT_NAMES = {"c2c": gettext_lazy("C2C"), "group": gettext_lazy("group")}
+LABELS = {"c2c": gettext_lazy("C2C"), "group": gettext_lazy("Group")}
 
 
 def change_message(result: MuteChangeResult) -> str:
@@ -13,22 +17,31 @@ def change_message(result: MuteChangeResult) -> str:
     before = {"c2c": result.before.c2c_seconds, "group": result.before.group_seconds}
     after = {"c2c": result.c2c_after, "group": result.group_after}
     if result.change is None:
-        lifts = " and ".join(SHORT_NAMES[kind] for kind in result.not_muted)
-        were = "mutes were" if len(result.not_muted) > 1 else "mute was"
-        return (
-            f"Nothing was sent for {result.before.account}: its {lifts} {were} not on, "
+        account = result.before.account
+        if len(result.not_muted) > 1:
+            return _(
+                "Nothing was sent for %(account)s: its C2C and group mutes were not on, "
+                "so there was nothing to lift."
+            ) % {"account": account}
+        return _(
+            "Nothing was sent for %(account)s: its %(kind)s mute was not on, "
             "so there was nothing to lift."
-        )
+        ) % {"account": account, "kind": SHORT_NAMES[result.not_muted[0]]}
     requested = {"c2c": result.change.c2c_seconds, "group": result.change.group_seconds}
     parts = []
     for kind in KINDS:
-        label = "C2C" if kind == "c2c" else "Group"
+        words = {
+            "kind": LABELS[kind],
+            "before": describe_seconds(before[kind]),
+            "after": describe_seconds(after[kind]),
+        }
         if kind in result.not_muted:
-            parts.append(f"{label}: not muted, nothing to lift")
+            parts.append(_("%(kind)s: not muted, nothing to lift") % words)
         elif requested[kind] is None:
-            parts.append(f"{label}: unchanged ({describe_seconds(after[kind])})")
+            parts.append(_("%(kind)s: unchanged (%(after)s)") % words)
         else:
-            parts.append(
-                f"{label}: {describe_seconds(before[kind])} → {describe_seconds(after[kind])}"
-            )
-    return f"Saved for {result.change.account}. " + "; ".join(parts) + "."
+            parts.append(_("%(kind)s: %(before)s → %(after)s") % words)
+    return _("Saved for %(account)s. %(changes)s.") % {
+        "account": result.change.account,
+        "changes": _("; ").join(parts),
+    }

@@ -8,14 +8,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
 from muteadmin.core.durations import duration
 from muteadmin.mutes.seen import KINDS
 from muteadmin.mutes.setters import MuteSetter
 from muteadmin.tencent.nospeaking import PERMANENT
 
-_MUTE_NAMES = {"c2c": "C2C mute", "group": "group mute"}
-_MESSAGE_NAMES = {"c2c": "one-to-one (C2C) messages", "group": "group messages"}
-_AGO_UNITS = (("d", 86400), ("h", 3600), ("min", 60))
+_MUTE_NAMES = {"c2c": gettext_lazy("C2C mute"), "group": gettext_lazy("group mute")}
+_MUTE_TITLES = {"c2c": gettext_lazy("C2C mute"), "group": gettext_lazy("Group mute")}
+_MESSAGE_NAMES = {
+    "c2c": gettext_lazy("one-to-one (C2C) messages"),
+    "group": gettext_lazy("group messages"),
+}
+_AGO_UNITS = (
+    (pgettext_lazy("duration unit", "d"), 86400),
+    (pgettext_lazy("duration unit", "h"), 3600),
+    (pgettext_lazy("duration unit", "min"), 60),
+)
 
 
 @dataclass(frozen=True)
@@ -69,27 +80,36 @@ def stale_sentences(
     """A sentence per mute that moved since the page was drawn: what was seen, what is, and who."""
     sentences = []
     for kind in kinds:
-        was = _left(seen[kind]) if seen[kind] else "not muted"
+        was = _left(seen[kind]) if seen[kind] else _("not muted")
         if seconds[kind]:
-            now_clause = f"{_left(seconds[kind])}, {setter_in_words(setters.get(kind), now=now)}"
+            now_clause = _("%(left)s, %(origin)s") % {
+                "left": _left(seconds[kind]),
+                "origin": setter_in_words(setters.get(kind), now=now),
+            }
         elif (lifter := lifters.get(kind)) is not None:
-            now_clause = f"not muted, lifted by {_by(lifter, now=now)}"
+            now_clause = _("not muted, lifted by %(by)s") % {"by": _by(lifter, now=now)}
         else:
-            now_clause = "not muted: it ran out or was lifted outside muteadmin"
-        name = _MUTE_NAMES[kind]
-        sentences.append(f"{name[0].upper()}{name[1:]}: you saw {was}; now {now_clause}.")
+            now_clause = _("not muted: it ran out or was lifted outside muteadmin")
+        sentences.append(
+            _("%(mute)s: you saw %(was)s; now %(now)s.")
+            % {"mute": _MUTE_TITLES[kind], "was": was, "now": now_clause}
+        )
     return tuple(sentences)
 
 
 def setter_in_words(setter: MuteSetter | None, *, now: datetime) -> str:
     """ "set by mod1 3 h ago: 'threats in DMs'", or "set outside muteadmin"."""
     if setter is None:
-        return "set outside muteadmin"
-    return f"set by {_by(setter, now=now)}"
+        return _("set outside muteadmin")
+    return _("set by %(by)s") % {"by": _by(setter, now=now)}
 
 
 def _by(setter: MuteSetter, *, now: datetime) -> str:
-    return f"{setter.operator} {ago_in_words(setter.at, now=now)}: '{setter.reason}'"
+    return _("%(operator)s %(ago)s: '%(reason)s'") % {
+        "operator": setter.operator,
+        "ago": ago_in_words(setter.at, now=now),
+        "reason": setter.reason,
+    }
 
 
 def ago_in_words(moment: datetime, *, now: datetime) -> str:
@@ -97,23 +117,34 @@ def ago_in_words(moment: datetime, *, now: datetime) -> str:
     seconds = int((now - moment).total_seconds())
     for name, size in _AGO_UNITS:
         if seconds >= size:
-            return f"{seconds // size} {name} ago"
-    return "just now"
+            return _("%(count)d %(unit)s ago") % {"count": seconds // size, "unit": name}
+    return _("just now")
 
 
 def _sentence(account: str, kind: str, *, wanted: int, current: int, origin: str) -> str:
-    mute = f"{account}'s {_MUTE_NAMES[kind]}"
-    now_clause = f"now {_left(current)}, {origin}" if current else "now not muted"
+    words = {
+        "account": account,
+        "mute": _MUTE_NAMES[kind],
+        "messages": _MESSAGE_NAMES[kind],
+        "origin": origin,
+        "length": duration(wanted),
+    }
+    if current:
+        words["now"] = _("now %(left)s, %(origin)s") % {"left": _left(current), "origin": origin}
+    else:
+        words["now"] = _("now not muted")
     if wanted == 0:
         if not current:
-            return f"{account}'s {_MESSAGE_NAMES[kind]} are not muted: nothing is sent for them."
-        return f"Lift {mute}, {origin}."
+            return _("%(account)s's %(messages)s are not muted: nothing is sent for them.") % words
+        return _("Lift %(account)s's %(mute)s, %(origin)s.") % words
     if wanted == PERMANENT:
-        return f"Mute {account}'s {_MESSAGE_NAMES[kind]} permanently ({now_clause})."
+        return _("Mute %(account)s's %(messages)s permanently (%(now)s).") % words
     if current and (current == PERMANENT or wanted < current):
-        return f"Shorten {mute} to {duration(wanted)} ({now_clause})."
-    return f"Set {mute} to {duration(wanted)} ({now_clause})."
+        return _("Shorten %(account)s's %(mute)s to %(length)s (%(now)s).") % words
+    return _("Set %(account)s's %(mute)s to %(length)s (%(now)s).") % words
 
 
 def _left(seconds: int) -> str:
-    return "permanent" if seconds == PERMANENT else f"{duration(seconds)} left"
+    if seconds == PERMANENT:
+        return _("permanent")
+    return _("%(duration)s left") % {"duration": duration(seconds)}

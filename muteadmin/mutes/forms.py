@@ -5,8 +5,18 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
+from muteadmin.mutes.lengths import (
+    CUSTOM,
+    KINDS,
+    PRESETS,
+    UNIT_LABELS,
+    UNIT_SECONDS,
+    length_initial,
+)
 from muteadmin.mutes.permissions import MutePermissions
 from muteadmin.mutes.seen import SeenMutes
 from muteadmin.notices.models import NoticeTemplate
@@ -17,26 +27,9 @@ from muteadmin.rules.selectors import LadderStep
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
-CUSTOM = "custom"
-KINDS = ("c2c", "group")
-KIND_LABELS = {"c2c": "One-to-one (C2C) messages", "group": "Group messages"}
-
-PRESETS = [
-    ("", "Leave as it is"),
-    ("0", "Lift the mute"),
-    ("600", "10 minutes"),
-    ("3600", "1 hour"),
-    ("86400", "1 day"),
-    ("604800", "7 days"),
-    ("2592000", "30 days"),
-    (str(PERMANENT), "Permanently"),
-    (CUSTOM, "Custom…"),
-]
-
 # The languages notices are written in; English unless the moderator picks another.
 NOTICE_LANGUAGES = NoticeTemplate.Language.choices
 
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 SEEN_FIELDS = ("seen_c2c", "seen_group", "seen_at")
 # A hidden field the pages send beside the notify box: a browser leaves out an unticked box,
 # so without it a page's "no notice" could not be told from a script that never said.
@@ -77,8 +70,12 @@ class AccountField(forms.CharField):
     always a paste that caught the spaces around it.
     """
 
-    padded_message = "That UserID starts or ends with a space; did you mean %(suggestion)s?"
-    blank_message = "That UserID is only spaces; type the UserID of the account to look up."
+    padded_message = gettext_lazy(
+        "That UserID starts or ends with a space; did you mean %(suggestion)s?"
+    )
+    blank_message = gettext_lazy(
+        "That UserID is only spaces; type the UserID of the account to look up."
+    )
 
     def __init__(self, *, refuse_padding: bool = False, **kwargs) -> None:
         kwargs.setdefault("strip", False)
@@ -110,8 +107,8 @@ class LookupForm(forms.Form):
     default_renderer = PLAIN_WIDGET_RENDERER
     account = AccountField(
         refuse_padding=True,
-        label="Account (UserID)",
-        error_messages={"required": "Type the UserID of the account to look up."},
+        label=gettext_lazy("Account (UserID)"),
+        error_messages={"required": gettext_lazy("Type the UserID of the account to look up.")},
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
         ),
@@ -139,35 +136,46 @@ class MuteChangeForm(forms.Form):
     default_renderer = PLAIN_WIDGET_RENDERER
 
     error_messages = {
-        "not_integer": "Enter a whole number of seconds from 0 to 4294967295, or pick a preset.",
-        "out_of_range": "Enter a number of seconds from 0 to 4294967295.",
-        "custom_missing": "Enter how long the custom mute should run.",
-        "custom_too_long": (
+        "not_integer": gettext_lazy(
+            "Enter a whole number of seconds from 0 to 4294967295, or pick a preset."
+        ),
+        "out_of_range": gettext_lazy("Enter a number of seconds from 0 to 4294967295."),
+        "custom_missing": gettext_lazy("Enter how long the custom mute should run."),
+        "custom_too_long": gettext_lazy(
             "That custom length is longer than Tencent allows; choose Permanently instead."
         ),
-        "permanent_denied": "You may not mute accounts permanently; ask a Lead to do it.",
-        "over_limit": "That is longer than your limit ({limit}); ask a Lead to do it.",
-        "nothing_chosen": "Choose a new C2C mute, a new group mute, or both.",
-        "seen_damaged": (
+        "permanent_denied": gettext_lazy(
+            "You may not mute accounts permanently; ask a Lead to do it."
+        ),
+        "over_limit": gettext_lazy(
+            "That is longer than your limit (%(limit)s); ask a Lead to do it."
+        ),
+        "nothing_chosen": gettext_lazy("Choose a new C2C mute, a new group mute, or both."),
+        "seen_damaged": gettext_lazy(
             "This form's record of the mutes you saw is incomplete or damaged; load the account "
             "again and make your change from there."
         ),
     }
 
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
         error_messages={
-            "required": "Give a reason: it is kept in the audit log.",
-            "max_length": "Keep the reason to 500 characters or fewer (it has %(show_value)d).",
+            "required": gettext_lazy("Give a reason: it is kept in the audit log."),
+            "max_length": gettext_lazy(
+                "Keep the reason to 500 characters or fewer (it has %(show_value)d)."
+            ),
         },
     )
 
     # Tell the account of the change afterwards (a one-to-one message from the app admin).
-    notify = forms.BooleanField(required=False, label="Send the account a notice after the change")
+    notify = forms.BooleanField(
+        required=False, label=gettext_lazy("Send the account a notice after the change")
+    )
     notice_language = forms.ChoiceField(
         required=False,
-        label="Notice language",
+        label=gettext_lazy("Notice language"),
         choices=NOTICE_LANGUAGES,
         initial=NOTICE_LANGUAGES[0][0],
     )
@@ -209,16 +217,16 @@ class MuteChangeForm(forms.Form):
         reason = self.fields.pop("reason")
         for kind in KINDS:
             self.fields[f"{kind}_seconds"] = forms.CharField(
-                label="Set to", required=False, widget=forms.Select(choices=self._presets(kind))
+                label=_("Set to"), required=False, widget=forms.Select(choices=self._presets(kind))
             )
             self.fields[f"{kind}_custom"] = forms.IntegerField(
-                label="Custom length", required=False, min_value=1
+                label=_("Custom length"), required=False, min_value=1
             )
             self.fields[f"{kind}_custom_unit"] = forms.ChoiceField(
-                label="Unit",
+                label=_("Unit"),
                 required=False,
                 initial="hours",
-                choices=[(u, u) for u in UNIT_SECONDS],
+                choices=list(UNIT_LABELS.items()),
             )
         self.fields["rule"] = rule_choice_field(self.rules)
         self.fields["reason"] = reason
@@ -256,11 +264,11 @@ class MuteChangeForm(forms.Form):
             above = above or not self._within(kind, seconds)
         self.ladder_sentence = step.sentence
         if above:
-            self.ladder_sentence += (
-                ", above your limit: Request approval sends it to a Lead"
+            self.ladder_sentence = (
+                _("%(suggestion)s, above your limit: Request approval sends it to a Lead")
                 if self.offer_requests
-                else ", above your limit: ask a Lead to make this change"
-            )
+                else _("%(suggestion)s, above your limit: ask a Lead to make this change")
+            ) % {"suggestion": step.sentence}
 
     def _presets(self, kind: str) -> list[tuple[str, str]]:
         """The presets offered for `kind`: those within the limit, or all, marked, with requests."""
@@ -269,7 +277,7 @@ class MuteChangeForm(forms.Form):
             if not value.isdigit() or self._within(kind, int(value)):
                 presets.append((value, label))
             elif self.offer_requests:
-                presets.append((value, f"{label} (needs approval)"))
+                presets.append((value, _("%(length)s (needs approval)") % {"length": label}))
         return presets
 
     def _within(self, kind: str, seconds: int) -> bool:
@@ -355,7 +363,7 @@ class MuteChangeForm(forms.Form):
         else:
             code = "over_limit"
             limit = limit_in_words(self.allowed.limits.longest(kind))
-            message = self.error_messages["over_limit"].format(limit=limit)
+            message = self.error_messages["over_limit"] % {"limit": limit}
         self.add_error(field, ValidationError(message, code=code))
         return None
 
@@ -377,17 +385,3 @@ class MuteChangeForm(forms.Form):
             )
             return None
         return self._limited(kind, f"{kind}_custom", seconds)
-
-
-def length_initial(kind: str, seconds: int) -> dict[str, str]:
-    """The form's initial fields for one kind set to `seconds`: a preset, else a custom length."""
-    if str(seconds) in dict(PRESETS):
-        return {f"{kind}_seconds": str(seconds)}
-    unit = next(
-        (unit for unit in ("days", "hours") if seconds % UNIT_SECONDS[unit] == 0), "minutes"
-    )
-    return {
-        f"{kind}_seconds": CUSTOM,
-        f"{kind}_custom": str(max(1, seconds // UNIT_SECONDS[unit])),
-        f"{kind}_custom_unit": unit,
-    }

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.durations import requested_in_words
+from muteadmin.core.moments import moment_cell
 
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
 
@@ -34,7 +33,7 @@ def recent_change_rows(changes: Iterable[Mapping[str, Any]]) -> list[RecentChang
     """Rows for mute_recent_changes' changes; times in the current time zone."""
     return [
         RecentChangeRow(
-            time=timezone.localtime(change["created_at"]).strftime("%Y-%m-%d %H:%M"),
+            time=moment_cell(change["created_at"]),
             operator=change["operator_username"],
             c2c=requested_in_words(change["c2c_requested"]),
             group=requested_in_words(change["group_requested"]),

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.approvals.selectors import mute_requests_waiting
 from muteadmin.approvals.services import DECIDE_PERMISSION
@@ -31,7 +33,11 @@ ACTION_KINDS = (
     "note",
 )
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
-_TITLES = {"change": "Change", "notice": "Notice sent", "note": "Note"}
+_TITLES = {
+    "change": gettext_lazy("Change"),
+    "notice": gettext_lazy("Notice sent"),
+    "note": gettext_lazy("Note"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,14 +66,18 @@ def home_recent_actions(*, user: AbstractBaseUser, app: str, urls: AccountUrls) 
     query = app_query(app)
     lines = []
     for row in rows:
-        text = _TITLES.get(row["action"]) or _ACTION_LABELS.get(row["action"], row["action"])
+        text = str(_TITLES.get(row["action"]) or _ACTION_LABELS.get(row["action"], row["action"]))
         if row["action"] != "note" and row["action"] != "notice":
-            text += (
-                f": C2C {requested_in_words(row['c2c_requested'])}, "
-                f"group {requested_in_words(row['group_requested'])}"
-            )
+            text = _("%(title)s: C2C %(c2c)s, group %(group)s") % {
+                "title": text,
+                "c2c": requested_in_words(row["c2c_requested"]),
+                "group": requested_in_words(row["group_requested"]),
+            }
         if row["outcome"] != AuditEntry.Outcome.OK:
-            text += f" ({AuditEntry.Outcome(row['outcome']).label.lower()})"
+            text = _("%(text)s (%(outcome)s)") % {
+                "text": text,
+                "outcome": AuditEntry.Outcome(row["outcome"]).label.lower(),
+            }
         lines.append(
             HomeLine(row["account"], urls(row["account"], query=query), row["created_at"], text)
         )
@@ -112,9 +122,12 @@ def home_requests_waiting(*, user: AbstractBaseUser, app: str, urls: AccountUrls
             request["account"],
             urls(request["account"], query=query),
             request["created_at"],
-            f"{request['requested_by_username']} asks: C2C "
-            f"{requested_in_words(request['c2c_seconds'])}, group "
-            f"{requested_in_words(request['group_seconds'])}",
+            _("%(person)s asks: C2C %(c2c)s, group %(group)s")
+            % {
+                "person": request["requested_by_username"],
+                "c2c": requested_in_words(request["c2c_seconds"]),
+                "group": requested_in_words(request["group_seconds"]),
+            },
         )
         for request in waiting
     ]

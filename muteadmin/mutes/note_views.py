@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.notes import InvalidNote, account_note_add
@@ -33,5 +34,5 @@ class AccountNoteView(AccountView):
             response = self.render_account(account, form=self.change_form(), note=(text, str(exc)))
             response.status_code = 400
             return response
-        messages.success(request, f"Note added to {account}.")
+        messages.success(request, _("Note added to %(account)s.") % {"account": account})
         return redirect(self.account_url(account) + "#timeline")

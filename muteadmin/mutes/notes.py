@@ -6,6 +6,7 @@ later note corrects an earlier one. The note is chained and listed with the acco
 """
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -36,13 +37,18 @@ def account_note_add(
     tim_app(app)
     text = text.strip()
     if not text:
-        raise InvalidNote("Write the note before adding it.")
+        raise InvalidNote(_("Write the note before adding it."))
     if "\x00" in text:
-        raise InvalidNote("A note cannot hold a NUL character: remove it and add the note again.")
+        raise InvalidNote(
+            _("A note cannot hold a NUL character: remove it and add the note again.")
+        )
     if len(text) > NOTE_MAX_LENGTH:
         raise InvalidNote(
-            f"A note is at most {NOTE_MAX_LENGTH:,} characters long; this one has "
-            f"{len(text):,}. Shorten it, or split it into two notes."
+            _(
+                "A note is at most %(most)s characters long; this one has %(length)s. "
+                "Shorten it, or split it into two notes."
+            )
+            % {"most": f"{NOTE_MAX_LENGTH:,}", "length": f"{len(text):,}"}
         )
     return audit_record(
         operator=operator,

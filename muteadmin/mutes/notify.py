@@ -13,6 +13,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.core.account_paths import account_url
@@ -46,7 +47,7 @@ class NoticeMixin:
         language = form.cleaned_data.get("notice_language") or DEFAULT_LANGUAGE
         back = redirect(self.account_url(account))
         if result.change is None:
-            messages.info(self.request, "No notice was sent: nothing was changed.")
+            messages.info(self.request, _("No notice was sent: nothing was changed."))
             return back
         try:
             text = notice_render(
@@ -105,22 +106,28 @@ def notice_deliver(
             app=app,
         )
     except (InvalidAccount, ValueError) as exc:
-        messages.error(request, f"The change stands, but the notice was not sent: {exc}")
+        messages.error(
+            request, _("The change stands, but the notice was not sent: %(why)s") % {"why": exc}
+        )
         return
     except TencentError as exc:
         if exc.may_have_applied:
             messages.error(
                 request,
-                "The change stands, but the notice may not have reached the account: "
-                f"{exc.lost_answer} Check the audit log before sending another.",
+                _(
+                    "The change stands, but the notice may not have reached the account: "
+                    "%(why)s Check the audit log before sending another."
+                )
+                % {"why": exc.lost_answer},
             )
         else:
             messages.error(
                 request,
-                f"The change stands, but the notice was not sent: {exc.moderator_message}",
+                _("The change stands, but the notice was not sent: %(why)s")
+                % {"why": exc.moderator_message},
             )
         return
-    messages.success(request, f"Notice sent to {account}.")
+    messages.success(request, _("Notice sent to %(account)s.") % {"account": account})
 
 
 class NoticeSendView(PermissionRequiredMixin, View):
@@ -138,13 +145,15 @@ class NoticeSendView(PermissionRequiredMixin, View):
         if not isinstance(notice, dict) or notice.get("account") != account:
             messages.error(
                 request,
-                "The notice was not sent: its page is over 30 minutes old or was altered. "
-                "The change stands; send a notice with your next change if one is needed.",
+                _(
+                    "The notice was not sent: its page is over 30 minutes old or was altered. "
+                    "The change stands; send a notice with your next change if one is needed."
+                ),
             )
             return redirect(account_url(account))
         target = redirect(account_url(account, query=app_query(notice["app"])))
         if notice_sent_for(correlation_id=uuid.UUID(notice["correlation_id"])):
-            messages.info(request, "That notice was sent already; it was not sent again.")
+            messages.info(request, _("That notice was sent already; it was not sent again."))
             return target
         notice_deliver(
             request,

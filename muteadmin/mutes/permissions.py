@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.audit.denials import audit_denied
 from muteadmin.policies.selectors import MuteLimits, limit_in_words, mute_limits_of
 from muteadmin.tencent.nospeaking import PERMANENT
 
-KIND_NAMES = {"c2c": "C2C", "group": "group"}
+KIND_NAMES = {"c2c": gettext_lazy("C2C"), "group": gettext_lazy("group")}
 
 
 class ApprovalRequired(PermissionDenied):
@@ -55,18 +57,25 @@ class MutePermissions:
         if c2c == group:
             words = _limit_clause(c2c)
         else:
-            words = f"C2C: {_limit_clause(c2c)}; group: {_limit_clause(group)}"
+            words = _("C2C: %(c2c)s; group: %(group)s") % {
+                "c2c": _limit_clause(c2c),
+                "group": _limit_clause(group),
+            }
         if self.second_person_for_permanent and PERMANENT in (c2c, group):
-            words += "; a permanent mute needs a second Lead's approval"
+            words = _("%(limits)s; a permanent mute needs a second Lead's approval") % {
+                "limits": words
+            }
         return words
 
 
 def _limit_clause(seconds: int) -> str:
     if seconds >= PERMANENT:
-        return "any length, permanent included"
+        return _("any length, permanent included")
     if seconds <= 0:
-        return "lifting only; any mute needs a Lead's approval"
-    return f"up to {limit_in_words(seconds)}; longer ones need a Lead's approval"
+        return _("lifting only; any mute needs a Lead's approval")
+    return _("up to %(limit)s; longer ones need a Lead's approval") % {
+        "limit": limit_in_words(seconds)
+    }
 
 
 def mute_permissions(user: AbstractBaseUser) -> MutePermissions:
@@ -100,10 +109,10 @@ def mute_change_permitted(
     """
     allowed = mute_permissions(operator)
     if not allowed.change:
-        raise PermissionDenied("You may not change mutes.")
+        raise PermissionDenied(_("You may not change mutes."))
     approved = on_behalf_of is not None
     if approved and on_behalf_of.pk == operator.pk:
-        raise PermissionDenied("You may not approve your own request.")
+        raise PermissionDenied(_("You may not approve your own request."))
     for kind, seconds in (("c2c", c2c_seconds), ("group", group_seconds)):
         if seconds is None or allowed.permits(kind, seconds, approved=approved):
             continue
@@ -114,17 +123,22 @@ def over_limit_sentence(allowed: MutePermissions, *, kind: str, seconds: int) ->
     """Why a length needs approval, in a sentence that says what to do."""
     name = KIND_NAMES[kind]
     if seconds == PERMANENT and not allowed.limits.covers(kind, seconds):
-        return (
-            f"You may not mute accounts permanently ({name}); ask a Lead to approve it "
+        return _(
+            "You may not mute accounts permanently (%(kind)s); ask a Lead to approve it "
             "with Request approval."
-        )
+        ) % {"kind": name}
     if seconds == PERMANENT:
-        return f"A permanent {name} mute needs a second Lead's approval; use Request approval."
-    return (
-        f"A {name} mute of {limit_in_words(seconds)} is above your limit "
-        f"({limit_in_words(allowed.limits.longest(kind))}); ask a Lead to approve it "
-        "with Request approval."
-    )
+        return _(
+            "A permanent %(kind)s mute needs a second Lead's approval; use Request approval."
+        ) % {"kind": name}
+    return _(
+        "A %(kind)s mute of %(length)s is above your limit (%(limit)s); ask a Lead to approve "
+        "it with Request approval."
+    ) % {
+        "kind": name,
+        "length": limit_in_words(seconds),
+        "limit": limit_in_words(allowed.limits.longest(kind)),
+    }
 
 
 def mute_change_checked(

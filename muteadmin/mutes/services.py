@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCall, audit_call
@@ -298,7 +299,7 @@ def _change_checked(
     audit row (`denied`) first.
     """
     if c2c_seconds is None and group_seconds is None:
-        raise ValueError("Choose a new C2C or group mute, or both.")
+        raise ValueError(_("Choose a new C2C or group mute, or both."))
     mute_change_checked(
         operator=operator,
         c2c_seconds=c2c_seconds,

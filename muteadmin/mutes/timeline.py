@@ -8,21 +8,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.durations import requested_in_words
 from muteadmin.core.fragments import fragment
+from muteadmin.core.moments import moment_text
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timeline
 
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
 _TITLES = {
-    "notice": "Notice sent",
-    "note": "Note",
-    "scheduled": "Scheduled change",
-    "drift": "Changed outside muteadmin",
+    "notice": gettext_lazy("Notice sent"),
+    "note": gettext_lazy("Note"),
+    "scheduled": gettext_lazy("Scheduled change"),
+    "drift": gettext_lazy("Changed outside muteadmin"),
 }
 _KINDS = {"change": "change", "notice": "notice", "note": "note"}
 
@@ -36,7 +38,7 @@ class TimelineLookups:
     oldest: Mapping[str, Any] | None = None
 
     def add(self, row: Mapping[str, Any]) -> None:
-        name = row["operator_username"] or "someone"
+        name = row["operator_username"] or _("someone")
         self.by[name] = self.by.get(name, 0) + 1
         self.newest = self.newest or row
         self.oldest = row
@@ -62,21 +64,24 @@ class TimelineEntry:
 
 
 def _when(row: Mapping[str, Any]) -> str:
-    return row["created_at"].astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
+    return moment_text(row["created_at"])
 
 
 def _outcome(row: Mapping[str, Any]) -> str:
     if row["outcome"] == AuditEntry.Outcome.OK:
         return ""
     label = _OUTCOME_LABELS.get(row["outcome"], row["outcome"])
-    return f"{label} ({row['error_code']})" if row["error_code"] else label
+    if not row["error_code"]:
+        return str(label)
+    return _("%(outcome)s (%(code)s)") % {"outcome": label, "code": row["error_code"]}
 
 
 def _title(row: Mapping[str, Any]) -> str:
     action = row["action"]
     if action == "change":
         asked = (row["c2c_requested"], row["group_requested"])
-        return "Mute" if any(seconds for seconds in asked if seconds is not None) else "Lift"
+        muted = any(seconds for seconds in asked if seconds is not None)
+        return _("Mute") if muted else _("Lift")
     return _TITLES.get(action) or _ACTION_LABELS.get(action, action)
 
 
@@ -84,10 +89,10 @@ def _step(row: Mapping[str, Any]) -> TimelineEntry:
     action = row["action"]
     detail = ""
     if action in ("change", "scheduled", "drift") or action.startswith("request_"):
-        detail = (
-            f"C2C: {requested_in_words(row['c2c_requested'])}; "
-            f"group: {requested_in_words(row['group_requested'])}"
-        )
+        detail = _("C2C: %(c2c)s; group: %(group)s") % {
+            "c2c": requested_in_words(row["c2c_requested"]),
+            "group": requested_in_words(row["group_requested"]),
+        }
     return TimelineEntry(
         kind=_KINDS.get(action, "request"),
         time=_when(row),
@@ -124,15 +129,17 @@ def timeline_entries(rows: Iterable[Mapping[str, Any]], *, steps_cut: bool) -> l
 def _lookups(run: TimelineLookups) -> TimelineEntry:
     """A run of lookups as one entry: only its newest and oldest times are put into words."""
     total = sum(run.by.values())
-    plural = "s" if total != 1 else ""
     counts = [
-        f"{name}: {count} lookup{'s' if count != 1 else ''}" for name, count in run.by.items()
+        ngettext("%(name)s: %(count)d lookup", "%(name)s: %(count)d lookups", count)
+        % {"name": name, "count": count}
+        for name, count in run.by.items()
     ]
+    summary = ngettext("%(count)d lookup by %(names)s", "%(count)d lookups by %(names)s", total)
     return TimelineEntry(
         kind="lookups",
         time=_when(run.newest),
-        title="Lookups",
-        summary=f"{total} lookup{plural} by {', '.join(run.by)}",
+        title=_("Lookups"),
+        summary=summary % {"count": total, "names": _(", ").join(run.by)},
         counts=counts if total > 1 else [],
         since=_when(run.oldest) if total > 1 else "",
     )

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.approvals.selectors import mute_request_waiting_for
@@ -252,8 +253,11 @@ class AccountView(
             return self.render_account(account, form=form)
         messages.success(
             self.request,
-            f"Request #{filed.pk} for {account} is waiting for a Lead's approval; "
-            "nothing changes until one approves it.",
+            _(
+                "Request #%(number)s for %(account)s is waiting for a Lead's approval; "
+                "nothing changes until one approves it."
+            )
+            % {"number": filed.pk, "account": account},
         )
         if form.cleaned_data["notify"]:
             messages.info(
@@ -288,7 +292,9 @@ class AccountView(
         """Pre-select the next step of rule `code`'s ladder for `account` (?rule=spam)."""
         rule = next((rule for rule in form.rules if rule.code == code), None)
         if rule is None:
-            form.ladder_sentence = f"There is no rule {code[:32]} to pick; pick one from the list."
+            form.ladder_sentence = _(
+                "There is no rule %(code)s to pick; pick one from the list."
+            ) % {"code": code[:32]}
             return
         form.suggest(rule_ladder_step(rule=rule, account=account, app=self.app.name))
 
@@ -366,7 +372,7 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
             )
         except InvalidAccount:
             return HttpResponse(
-                "That is not a valid UserID.", status=404, content_type="text/plain"
+                _("That is not a valid UserID."), status=404, content_type="text/plain"
             )
         except TencentError as exc:
             context = {"account": account, "cards": None, "error": exc, "app_query": query}

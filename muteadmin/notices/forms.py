@@ -1,6 +1,7 @@
 """The form Leads write notice texts with."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.notices.models import NoticeTemplate
 
@@ -12,3 +13,9 @@ class NoticeTemplateForm(forms.ModelForm):
         model = NoticeTemplate
         fields = ["rule_code", "language", "time_zone", "text"]
         widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "rule_code": _("Rule code"),
+            "language": _("Language"),
+            "time_zone": _("Time zone"),
+            "text": _("Text"),
+        }

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext as _
+
 from muteadmin.notices.models import NoticeTemplate
 from muteadmin.tencent.nospeaking import PERMANENT
 
@@ -69,7 +71,7 @@ def notice_render(
     requested = {"c2c": c2c_seconds, "group": group_seconds}
     muted = tuple(kind for kind, seconds in requested.items() if seconds)
     if not muted:
-        raise NoticeUnavailable("No notice was sent: the change muted nothing, it only lifted.")
+        raise NoticeUnavailable(_("No notice was sent: the change muted nothing, it only lifted."))
     template = _template(rule_code=rule_code, language=language)
     words = _WORDS[LANGUAGES(template.language)]
     longest = max(requested[kind] for kind in muted)
@@ -83,14 +85,14 @@ def notice_render(
 
 def _template(*, rule_code: str, language: str) -> NoticeTemplate:
     if not notice_language_valid(language):
-        raise NoticeUnavailable("Choose English or Simplified Chinese for the notice.")
+        raise NoticeUnavailable(_("Choose English or Simplified Chinese for the notice."))
     candidates = NoticeTemplate.objects.filter(language=language, rule_code__in={rule_code, ""})
     found = {template.rule_code: template for template in candidates}
     template = found.get(rule_code) or found.get("")
     if template is None:
         raise NoticeUnavailable(
-            f"No notice was sent: there is no {LANGUAGES(language).label} notice text; "
-            "ask a Lead to write one."
+            _("No notice was sent: there is no %(language)s notice text; ask a Lead to write one.")
+            % {"language": LANGUAGES(language).label}
         )
     return template
 

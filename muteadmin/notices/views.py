@@ -5,6 +5,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.notices.forms import NoticeTemplateForm
@@ -27,13 +28,13 @@ class NoticeTemplatesView(PermissionRequiredMixin, View):
         template = None
         if raw:
             if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
-                raise Http404("No such notice text.")
+                raise Http404(_("No such notice text."))
             template = get_object_or_404(NoticeTemplate, pk=int(raw))
         form = NoticeTemplateForm(data=request.POST, instance=template)
         if not form.is_valid():
             return self.page(failed=form, status=400)
         saved = form.save()
-        messages.success(request, f"Saved the notice text for {saved}.")
+        messages.success(request, _("Saved the notice text for %(text)s.") % {"text": saved})
         return redirect(reverse("notices:templates"))
 
     def page(self, *, failed: NoticeTemplateForm | None = None, status: int = 200) -> HttpResponse:

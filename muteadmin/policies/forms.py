@@ -2,17 +2,19 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.policies.models import NO_MUTES, UNLIMITED
 from muteadmin.policies.selectors import KINDS, MuteLimits
 
 MODES = [
-    ("none", "None (lifting only)"),
-    ("length", "Up to a length"),
-    ("unlimited", "Unlimited (including permanent)"),
+    ("none", _("None (lifting only)")),
+    ("length", _("Up to a length")),
+    ("unlimited", _("Unlimited (including permanent)")),
 ]
 UNIT_SECONDS = {"hours": 3600, "days": 86400}
+UNIT_LABELS = {"hours": _("hours"), "days": _("days")}
 
 
 class GroupLimitsForm(forms.Form):
@@ -20,8 +22,8 @@ class GroupLimitsForm(forms.Form):
 
     default_renderer = PLAIN_WIDGET_RENDERER
     error_messages = {
-        "length_missing": "Enter how long, in hours or days.",
-        "length_too_long": "That is longer than Tencent allows; choose Unlimited instead.",
+        "length_missing": _("Enter how long, in hours or days."),
+        "length_too_long": _("That is longer than Tencent allows; choose Unlimited instead."),
     }
 
     def __init__(self, *args, current: MuteLimits | None = None, **kwargs) -> None:
@@ -30,13 +32,16 @@ class GroupLimitsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind in KINDS:
             self.fields[f"{kind}_mode"] = forms.ChoiceField(
-                label="Longest mute", choices=MODES, widget=forms.Select
+                label=_("Longest mute"), choices=MODES, widget=forms.Select
             )
             self.fields[f"{kind}_amount"] = forms.IntegerField(
-                label="Length", required=False, min_value=1
+                label=_("Length"), required=False, min_value=1
             )
             self.fields[f"{kind}_unit"] = forms.ChoiceField(
-                label="Unit", required=False, initial="days", choices=[(u, u) for u in UNIT_SECONDS]
+                label=_("Unit"),
+                required=False,
+                initial="days",
+                choices=list(UNIT_LABELS.items()),
             )
 
     def clean(self) -> dict:

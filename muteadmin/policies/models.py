@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.tencent.nospeaking import PERMANENT
 
@@ -18,8 +19,8 @@ class MuteLimit(models.Model):
     """
 
     class Kind(models.TextChoices):
-        C2C = "c2c", "One-to-one (C2C) messages"
-        GROUP = "group", "Group messages"
+        C2C = "c2c", _("One-to-one (C2C) messages")
+        GROUP = "group", _("Group messages")
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="mute_limits")
     kind = models.CharField(max_length=8, choices=Kind)

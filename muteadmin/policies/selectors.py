@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from muteadmin.core.durations import duration
 from muteadmin.policies.models import NO_MUTES, UNLIMITED, MuteLimit
@@ -31,18 +33,18 @@ def limit_in_words(seconds: int) -> str:
     """A limit as the pages say it: "7 days", "1 day 12 hours", "unlimited (including
     permanent)", "none"."""
     if seconds >= UNLIMITED:
-        return "unlimited (including permanent)"
+        return _("unlimited (including permanent)")
     if seconds <= NO_MUTES:
-        return "none"
+        return _("none")
     if seconds % 3600:
         # Not a whole number of hours: the limits form never sets one, a length may be.
         return duration(seconds)
     days, hours = divmod(seconds // 3600, 24)
-    parts = [
-        f"{count} {unit}{'' if count == 1 else 's'}"
-        for count, unit in ((days, "day"), (hours, "hour"))
-        if count
-    ]
+    parts = []
+    if days:
+        parts.append(ngettext("%(count)d day", "%(count)d days", days) % {"count": days})
+    if hours:
+        parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
     return " ".join(parts)
 
 

@@ -4,6 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -27,7 +28,7 @@ def mute_limits_set(
     the same transaction as the change.
     """
     if not operator.has_perm(CHANGE_PERMISSION):
-        raise PermissionDenied("Only Leads may change the mute limits.")
+        raise PermissionDenied(_("Only Leads may change the mute limits."))
     unknown = set(limits) - set(KINDS)
     if unknown:
         raise ValueError(f"There is no kind of mute called {sorted(unknown)[0]!r}.")

@@ -6,6 +6,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -14,7 +16,7 @@ from muteadmin.policies.models import MuteLimit
 from muteadmin.policies.selectors import limit_in_words, mute_limit_table
 from muteadmin.policies.services import CHANGE_PERMISSION, mute_limits_set
 
-NO_SUCH_GROUP = "That group no longer exists; reload the page and try again."
+NO_SUCH_GROUP = gettext_lazy("That group no longer exists; reload the page and try again.")
 
 
 class LimitsView(PermissionRequiredMixin, View):
@@ -42,13 +44,19 @@ class LimitsView(PermissionRequiredMixin, View):
             operator=request.user, group=group, limits=form.limits(), client_ip=client_ip(request)
         )
         if changed:
-            words = "; ".join(
-                f"{MuteLimit.Kind(kind).label}: {limit_in_words(form.limits()[kind])}"
+            words = _("; ").join(
+                f"{MuteLimit.Kind(kind).label}{_(': ')}{limit_in_words(form.limits()[kind])}"
                 for kind in changed
             )
-            messages.success(request, f"Limits of {group.name} changed. {words}.")
+            messages.success(
+                request,
+                _("Limits of %(group)s changed. %(limits)s.")
+                % {"group": group.name, "limits": words},
+            )
         else:
-            messages.info(request, f"The limits of {group.name} were already those.")
+            messages.info(
+                request, _("The limits of %(group)s were already those.") % {"group": group.name}
+            )
         return redirect("policies:limits")
 
     def render_limits(self, *, bound: dict[int, GroupLimitsForm] | None = None) -> HttpResponse:

@@ -2,14 +2,15 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Reminder(models.Model):
     """Due when the mute ends: shown on the home page of its author, or of every Lead."""
 
     class For(models.TextChoices):
-        ME = "me", "Remind me"
-        LEADS = "leads", "Remind the Leads"
+        ME = "me", _("Remind me")
+        LEADS = "leads", _("Remind the Leads")
 
     app = models.CharField(max_length=32, default="default")
     account = models.CharField(max_length=64)

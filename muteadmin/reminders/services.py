@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from muteadmin.reminders.models import Reminder
 from muteadmin.tencent.nospeaking import PERMANENT
@@ -34,11 +35,11 @@ def reminder_for_change(
     for a kind left alone) ends. Raises NothingToReview for a lift or a permanent mute."""
     if PERMANENT in lengths:
         raise NothingToReview(
-            "No reminder was set: a permanent mute never ends; schedule a lift instead."
+            _("No reminder was set: a permanent mute never ends; schedule a lift instead.")
         )
     ending = [seconds for seconds in lengths if seconds]
     if not ending:
-        raise NothingToReview("No reminder was set: a lift leaves no mute to review.")
+        raise NothingToReview(_("No reminder was set: a lift leaves no mute to review."))
     return Reminder.objects.create(
         app=app,
         account=account,
@@ -56,7 +57,7 @@ def reminder_done(*, reminder_id: int, user: AbstractBaseUser) -> Reminder:
     with transaction.atomic():
         reminder = Reminder.objects.select_for_update().get(pk=reminder_id)
         if not reminder_visible_to(reminder, user=user):
-            raise PermissionDenied("This reminder is someone else's.")
+            raise PermissionDenied(_("This reminder is someone else's."))
         if reminder.done_at is None:
             reminder.done_at = timezone.now()
             reminder.done_by_username = user.get_username()

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.reminders.models import Reminder
@@ -17,9 +18,13 @@ class ReminderDoneView(View):
         try:
             reminder = reminder_done(reminder_id=reminder_id, user=request.user)
         except Reminder.DoesNotExist:
-            messages.error(request, f"There is no reminder #{reminder_id}.")
+            messages.error(
+                request, _("There is no reminder #%(number)s.") % {"number": reminder_id}
+            )
         except PermissionDenied as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Review of {reminder.account} marked done.")
+            messages.success(
+                request, _("Review of %(account)s marked done.") % {"account": reminder.account}
+            )
         return redirect("mutes:lookup")

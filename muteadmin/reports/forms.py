@@ -1,6 +1,7 @@
 """The mute report's filters: the audit log's operator and date fields, read the same way."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.audit.filters import AuditFilterForm, typed_filters
 from muteadmin.core.pagination import CursorError
@@ -12,7 +13,7 @@ class MuteReportForm(AuditFilterForm):
 
     error_messages = {
         **AuditFilterForm.error_messages,
-        "include_expired": (
+        "include_expired": _(
             "To include mutes that have run out, set include_expired to 1; to leave them out, "
             "to 0 or nothing."
         ),
@@ -27,7 +28,7 @@ class MuteReportForm(AuditFilterForm):
 
     include_expired = forms.BooleanField(
         required=False,
-        label="Include mutes that have run out",
+        label=_("Include mutes that have run out"),
         widget=forms.CheckboxInput(attrs={"value": "1"}),
     )
 
@@ -59,7 +60,7 @@ class MuteReportPageForm(MuteReportForm):
 
     error_messages = {
         **MuteReportForm.error_messages,
-        "cursor": "This page link is damaged or out of date; start again from the first page.",
+        "cursor": _("This page link is damaged or out of date; start again from the first page."),
     }
 
     after = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.core.downloads import (
@@ -87,8 +88,12 @@ class MuteReportCsvView(PermissionRequiredMixin, View):
         if not form.is_valid():
             errors = " ".join(error for errors in form.errors.values() for error in errors)
             return HttpResponse(
-                f"Nothing was exported because the filters are not valid: {errors} "
-                "Correct them on the report page and export from there.\n",
+                _(
+                    "Nothing was exported because the filters are not valid: %(problems)s "
+                    "Correct them on the report page and export from there."
+                )
+                % {"problems": errors}
+                + "\n",
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )

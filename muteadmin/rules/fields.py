@@ -3,12 +3,16 @@
 from collections.abc import Sequence
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from muteadmin.rules.models import Rule
 
 RULE_MESSAGES = {
-    "required": "Pick the rule this change is made under; the reason adds the details.",
-    "invalid_choice": (
+    "required": gettext_lazy(
+        "Pick the rule this change is made under; the reason adds the details."
+    ),
+    "invalid_choice": gettext_lazy(
         "There is no rule %(value)s to pick (it may have been retired); pick one from the list."
     ),
 }
@@ -27,9 +31,9 @@ def rule_choice_field(rules: Sequence[Rule]) -> forms.ChoiceField:
             widget=forms.HiddenInput,
             error_messages=RULE_MESSAGES,
         )
-    choices = [("", "Pick a rule…")] + [
+    choices = [("", _("Pick a rule…"))] + [
         (rule.code, f"{rule.code}: {rule.title_en} / {rule.title_zh_hans}") for rule in rules
     ]
     return forms.ChoiceField(
-        label="Rule", required=False, choices=choices, error_messages=RULE_MESSAGES
+        label=_("Rule"), required=False, choices=choices, error_messages=RULE_MESSAGES
     )

@@ -2,13 +2,14 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.rules.ladders import LadderInvalid, ladder_parse, ladder_text
 from muteadmin.rules.models import DEFAULT_WINDOW_DAYS, KINDS, Rule
 from muteadmin.rules.services import RuleText
 
-LADDER_HELP = "Lengths for the 1st, 2nd... offence, e.g. 1h, 1d, 7d, permanent. Blank: none."
+LADDER_HELP = _("Lengths for the 1st, 2nd... offence, e.g. 1h, 1d, 7d, permanent. Blank: none.")
 
 
 class RuleForm(forms.Form):
@@ -18,37 +19,39 @@ class RuleForm(forms.Form):
 
     code = forms.SlugField(
         max_length=32,
-        label="Code",
-        help_text="Short and lowercase, as it appears in the audit log: spam, harassment.",
+        label=_("Code"),
+        help_text=_("Short and lowercase, as it appears in the audit log: spam, harassment."),
         error_messages={
-            "required": "Give the rule a code, such as spam.",
-            "invalid": "A code is letters, digits, hyphens and underscores only, such as spam.",
+            "required": _("Give the rule a code, such as spam."),
+            "invalid": _("A code is letters, digits, hyphens and underscores only, such as spam."),
         },
     )
-    title_en = forms.CharField(max_length=100, label="Title (English)")
-    title_zh_hans = forms.CharField(max_length=100, label="Title (Simplified Chinese)")
+    title_en = forms.CharField(max_length=100, label=_("Title (English)"))
+    title_zh_hans = forms.CharField(max_length=100, label=_("Title (Simplified Chinese)"))
     description_en = forms.CharField(
-        required=False, label="Description (English)", widget=forms.Textarea(attrs={"rows": 3})
+        required=False, label=_("Description (English)"), widget=forms.Textarea(attrs={"rows": 3})
     )
     description_zh_hans = forms.CharField(
         required=False,
-        label="Description (Simplified Chinese)",
+        label=_("Description (Simplified Chinese)"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     c2c_ladder = forms.CharField(
-        required=False, max_length=300, label="C2C ladder", help_text=LADDER_HELP
+        required=False, max_length=300, label=_("C2C ladder"), help_text=LADDER_HELP
     )
     group_ladder = forms.CharField(
-        required=False, max_length=300, label="Group ladder", help_text=LADDER_HELP
+        required=False, max_length=300, label=_("Group ladder"), help_text=LADDER_HELP
     )
     window_days = forms.IntegerField(
         min_value=1,
         max_value=3650,
         initial=DEFAULT_WINDOW_DAYS,
-        label="Look-back window (days)",
-        help_text="Offences older than this no longer count towards the ladder.",
+        label=_("Look-back window (days)"),
+        help_text=_("Offences older than this no longer count towards the ladder."),
     )
-    notify_by_default = forms.BooleanField(required=False, label="Tell the muted user by default")
+    notify_by_default = forms.BooleanField(
+        required=False, label=_("Tell the muted user by default")
+    )
 
     def __init__(self, *args, rule: Rule | None = None, **kwargs) -> None:
         if rule is not None and "initial" not in kwargs:
@@ -58,7 +61,7 @@ class RuleForm(forms.Form):
         if rule is not None:
             del self.fields["code"]
         for name in ("title_en", "title_zh_hans"):
-            self.fields[name].error_messages["required"] = (
+            self.fields[name].error_messages["required"] = _(
                 "Give the rule a title in English and in Simplified Chinese."
             )
 

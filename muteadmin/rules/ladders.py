@@ -2,6 +2,9 @@
 
 import re
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
+
 from muteadmin.tencent.nospeaking import PERMANENT
 
 UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -29,17 +32,24 @@ def ladder_parse(text: str) -> list[int]:
         match = _STEP.match(word)
         if match is None or int(match[1]) == 0:
             raise LadderInvalid(
-                f"Step {number} ({raw or 'empty'}) is not a length: write steps such as "
-                "30m, 1h, 1d, 2w or permanent, separated by commas."
+                _(
+                    "Step %(number)s (%(step)s) is not a length: write steps such as "
+                    "30m, 1h, 1d, 2w or permanent, separated by commas."
+                )
+                % {"number": number, "step": raw or _("empty")}
             )
         seconds = int(match[1]) * UNIT_SECONDS[match[2]]
         if seconds >= PERMANENT:
             raise LadderInvalid(
-                f"Step {number} ({raw}) is longer than Tencent allows; write permanent instead."
+                _(
+                    "Step %(number)s (%(step)s) is longer than Tencent allows; "
+                    "write permanent instead."
+                )
+                % {"number": number, "step": raw}
             )
         steps.append(seconds)
     if len(steps) > 20:
-        raise LadderInvalid("A ladder has at most 20 steps.")
+        raise LadderInvalid(_("A ladder has at most 20 steps."))
     return steps
 
 
@@ -60,13 +70,21 @@ def _step_text(seconds: int) -> str:
 def length_words(seconds: int) -> str:
     """A step as a sentence says it: "7 days", "1 day 12 hours", "30 minutes", "permanent"."""
     if seconds >= PERMANENT:
-        return "permanent"
+        return _("permanent")
     parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+    for words, size in _LENGTH_UNITS:
         count, seconds = divmod(seconds, size)
         if count:
-            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
-    return " ".join(parts) or "0 seconds"
+            parts.append(words % {"count": count})
+    return " ".join(parts) or _("0 seconds")
+
+
+_LENGTH_UNITS = (
+    (ngettext_lazy("%(count)d day", "%(count)d days", "count"), 86400),
+    (ngettext_lazy("%(count)d hour", "%(count)d hours", "count"), 3600),
+    (ngettext_lazy("%(count)d minute", "%(count)d minutes", "count"), 60),
+    (ngettext_lazy("%(count)d second", "%(count)d seconds", "count"), 1),
+)
 
 
 def ladder_words(steps: list[int]) -> str:

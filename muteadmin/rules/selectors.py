@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.clock import clock
@@ -11,7 +13,13 @@ from muteadmin.rules.ladders import length_words
 from muteadmin.rules.models import KINDS, Rule
 from muteadmin.upstream.registry import DEFAULT_APP
 
-SHORT_NAMES = {"c2c": "C2C", "group": "group"}
+SHORT_NAMES = {"c2c": gettext_lazy("C2C"), "group": gettext_lazy("group")}
+_ORDINALS = {
+    "st": pgettext_lazy("ordinal", "%(number)dst"),
+    "nd": pgettext_lazy("ordinal", "%(number)dnd"),
+    "rd": pgettext_lazy("ordinal", "%(number)drd"),
+    "th": pgettext_lazy("ordinal", "%(number)dth"),
+}
 
 
 def rules_active() -> list[Rule]:
@@ -37,7 +45,7 @@ def ordinal(number: int) -> str:
         suffix = "th"
     else:
         suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
+    return _ORDINALS[suffix] % {"number": number}
 
 
 @dataclass(frozen=True)
@@ -55,18 +63,19 @@ class LadderStep:
     @property
     def sentence(self) -> str:
         """ "3rd time under spam in 90 days: 7 days suggested"."""
-        lead = (
-            f"{ordinal(self.offences + 1)} time under {self.rule.code} "
-            f"in {self.rule.window_days} days"
-        )
+        lead = _("%(ordinal)s time under %(rule)s in %(days)s days") % {
+            "ordinal": ordinal(self.offences + 1),
+            "rule": self.rule.code,
+            "days": self.rule.window_days,
+        }
         if not self.seconds:
-            return f"{lead}: the rule suggests no length."
+            return _("%(lead)s: the rule suggests no length.") % {"lead": lead}
         words = {kind: length_words(seconds) for kind, seconds in self.seconds.items()}
         if len(set(words.values())) == 1 and len(words) == len(KINDS):
             suggested = next(iter(words.values()))
         else:
-            suggested = ", ".join(f"{SHORT_NAMES[kind]} {text}" for kind, text in words.items())
-        return f"{lead}: {suggested} suggested"
+            suggested = _(", ").join(f"{SHORT_NAMES[kind]} {text}" for kind, text in words.items())
+        return _("%(lead)s: %(length)s suggested") % {"lead": lead, "length": suggested}
 
 
 def rule_offences(*, rule: Rule, account: str, app: str, now: datetime | None = None) -> int:

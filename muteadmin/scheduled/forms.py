@@ -1,6 +1,7 @@
 """The form that schedules a change: the account page's lengths, rule and reason, plus when."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from muteadmin.mutes.forms import AccountField, MuteChangeForm
 
@@ -19,16 +20,16 @@ class ScheduleForm(MuteChangeForm):
         for name in ("notify", "notice_language", "notify_offered", "review"):
             self.fields.pop(name)
         fields = {
-            "account": AccountField(label="Account (UserID)", refuse_padding=True),
+            "account": AccountField(label=_("Account (UserID)"), refuse_padding=True),
             "run_at": forms.DateTimeField(
-                label="At",
+                label=_("At"),
                 input_formats=MOMENT_FORMATS,
                 widget=forms.DateTimeInput(
                     attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M"
                 ),
                 error_messages={
-                    "required": "Pick when the change is to be made.",
-                    "invalid": "Enter a date and time, such as 2026-12-24 18:00.",
+                    "required": _("Pick when the change is to be made."),
+                    "invalid": _("Enter a date and time, such as 2026-12-24 18:00."),
                 },
             ),
         }

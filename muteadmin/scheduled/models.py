@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ScheduledChange(models.Model):
@@ -14,14 +15,14 @@ class ScheduledChange(models.Model):
     """
 
     class State(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped: the account changed"
-        CANCELLED = "cancelled", "Cancelled"
+        WAITING = "waiting", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped: the account changed")
+        CANCELLED = "cancelled", _("Cancelled")
         # Claimed by a worker that stopped before recording how it went: never run again.
-        UNKNOWN = "unknown", "Outcome unknown"
+        UNKNOWN = "unknown", _("Outcome unknown")
 
     app = models.CharField(max_length=32, default="default")
     account = models.CharField(max_length=64)

@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -59,7 +60,7 @@ def scheduled_create(
     account's mutes now (InvalidAccount, TencentError).
     """
     if c2c_seconds is None and group_seconds is None:
-        raise ScheduleRefused("Choose a new C2C mute, a new group mute, or both.")
+        raise ScheduleRefused(_("Choose a new C2C mute, a new group mute, or both."))
     _time_checked(run_at, now=now or timezone.now())
     target = tim_app(app).name
     mute_change_checked(
@@ -102,10 +103,13 @@ def scheduled_create(
 def _time_checked(run_at: datetime, *, now: datetime) -> None:
     if run_at < now + SOONEST:
         raise ScheduleRefused(
-            "Pick a time at least a minute from now; to change the mutes now, use the account page."
+            _(
+                "Pick a time at least a minute from now; to change the mutes now, use the "
+                "account page."
+            )
         )
     if run_at > now + LATEST:
-        raise ScheduleRefused("Pick a time within a year from now.")
+        raise ScheduleRefused(_("Pick a time within a year from now."))
 
 
 def scheduled_cancel(
@@ -119,11 +123,14 @@ def scheduled_cancel(
         scheduled = ScheduledChange.objects.select_for_update().get(pk=scheduled_id)
         own = scheduled.created_by_id == operator.pk
         if not own and not operator.has_perm(CANCEL_ANY_PERMISSION):
-            raise PermissionDenied("Only its scheduler or a Lead may cancel this change.")
+            raise PermissionDenied(_("Only its scheduler or a Lead may cancel this change."))
         if scheduled.state != ScheduledChange.State.WAITING:
             raise ScheduleRefused(
-                f"Scheduled change #{scheduled.pk} is {scheduled.get_state_display().lower()}: "
-                "only a waiting change can be cancelled."
+                _(
+                    "Scheduled change #%(number)s is %(state)s: only a waiting change can be "
+                    "cancelled."
+                )
+                % {"number": scheduled.pk, "state": scheduled.get_state_display().lower()}
             )
         scheduled.state = ScheduledChange.State.CANCELLED
         scheduled.finished_at = timezone.now()

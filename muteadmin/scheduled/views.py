@@ -5,6 +5,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -62,12 +63,17 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
             error = exc.error if isinstance(exc, MuteChangeNotSent) else exc
             form.add_error(
                 None,
-                "Nothing was scheduled: the account's mutes could not be read to guard the "
-                f"change. {error.moderator_message}",
+                _(
+                    "Nothing was scheduled: the account's mutes could not be read to guard the "
+                    "change. %(advice)s"
+                )
+                % {"advice": error.moderator_message},
             )
             return self.render_list(form, status=502)
         messages.success(
-            request, f"Scheduled change #{scheduled.pk} for {scheduled.account} is waiting."
+            request,
+            _("Scheduled change #%(number)s for %(account)s is waiting.")
+            % {"number": scheduled.pk, "account": scheduled.account},
         )
         return redirect("scheduled:list")
 
@@ -104,11 +110,15 @@ class ScheduledCancelView(PermissionRequiredMixin, View):
                 scheduled_id=scheduled_id, operator=request.user, client_ip=client_ip(request)
             )
         except ScheduledChange.DoesNotExist:
-            messages.error(request, f"There is no scheduled change #{scheduled_id}.")
+            messages.error(
+                request, _("There is no scheduled change #%(number)s.") % {"number": scheduled_id}
+            )
         except (ScheduleRefused, PermissionDenied) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(
-                request, f"Scheduled change #{scheduled.pk} for {scheduled.account} is cancelled."
+                request,
+                _("Scheduled change #%(number)s for %(account)s is cancelled.")
+                % {"number": scheduled.pk, "account": scheduled.account},
             )
         return redirect("scheduled:list")

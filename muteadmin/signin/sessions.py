@@ -10,6 +10,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.translation import gettext as _
 
 from muteadmin.core.clock import clock
 
@@ -30,15 +31,15 @@ class SessionEnd:
     def sentence(self) -> str:
         if self.reason == "idle":
             minutes = settings.SESSION_IDLE_MINUTES
-            return (
-                f"You were signed out after {minutes} minutes without activity. "
+            return _(
+                "You were signed out after %(minutes)s minutes without activity. "
                 "Sign in again to continue."
-            )
+            ) % {"minutes": minutes}
         hours = settings.SESSION_MAX_HOURS
-        return (
-            f"You were signed out: a session lasts {hours} hours at most. "
+        return _(
+            "You were signed out: a session lasts %(hours)s hours at most. "
             "Sign in again to continue."
-        )
+        ) % {"hours": hours}
 
 
 def session_start(session: SessionBase) -> None:

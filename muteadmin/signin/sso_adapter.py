@@ -11,6 +11,7 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from muteadmin.core.http import client_ip
 from muteadmin.signin.audit_rows import signin_audit_sso_failure
@@ -81,10 +82,11 @@ class SingleSignOnAdapter(DefaultSocialAccountAdapter):
                 user=known,
                 name=name,
                 details=details,
-                sentence=(
-                    f"Accounts here cannot be linked to {sso_name()}: sign out, then sign in "
-                    f"with {sso_name()} on its own."
-                ),
+                sentence=_(
+                    "Accounts here cannot be linked to %(provider)s: sign out, then sign in "
+                    "with %(provider)s on its own."
+                )
+                % {"provider": sso_name()},
             )
         role = sso_role_for(sso_claim_values(_claim_sets(sociallogin)))
         if role is None:
@@ -93,11 +95,12 @@ class SingleSignOnAdapter(DefaultSocialAccountAdapter):
                 user=known,
                 name=name,
                 details=details,
-                sentence=(
-                    f"Your {sso_name()} account gives you no role in muteadmin, so you cannot "
+                sentence=_(
+                    "Your %(provider)s account gives you no role in muteadmin, so you cannot "
                     "sign in with it. Ask your administrator to add you to a group that gives "
                     "one, then sign in again."
-                ),
+                )
+                % {"provider": sso_name()},
             )
         # Nothing from the provider is an e-mail address here: muteadmin sends none, and an
         # address must never join this identity to someone else's account.

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils.translation import ngettext
 
 from muteadmin.core.clock import clock
+from muteadmin.core.moments import moment_text
 from muteadmin.signin.models import LoginFailure
 
 # An IPv6 client usually holds a whole /64: counted as one address, or it could rotate through it.
@@ -38,14 +39,29 @@ class Lockout:
 
     def sentence(self, *, now: datetime) -> str:
         """What the sign-in page says: what happened and when to try again."""
-        local = timezone.localtime(self.until)
         minutes = self.minutes_left(now=now)
-        whom = "this account" if self.scope == "account" else "your network address"
-        return (
-            f"Too many failed sign-ins for {whom}: sign-in is locked until "
-            f"{local:%H:%M} {local.tzname()} (in {minutes} minute{'s' if minutes != 1 else ''}). "
-            "Try again then, or ask an administrator to reset your password."
-        )
+        words = {"until": moment_text(self.until), "minutes": minutes}
+        if self.scope == "account":
+            sentence = ngettext(
+                "Too many failed sign-ins for this account: sign-in is locked until %(until)s "
+                "(in %(minutes)s minute). Try again then, or ask an administrator to reset your "
+                "password.",
+                "Too many failed sign-ins for this account: sign-in is locked until %(until)s "
+                "(in %(minutes)s minutes). Try again then, or ask an administrator to reset your "
+                "password.",
+                minutes,
+            )
+        else:
+            sentence = ngettext(
+                "Too many failed sign-ins for your network address: sign-in is locked until "
+                "%(until)s (in %(minutes)s minute). Try again then, or ask an administrator to "
+                "reset your password.",
+                "Too many failed sign-ins for your network address: sign-in is locked until "
+                "%(until)s (in %(minutes)s minutes). Try again then, or ask an administrator to "
+                "reset your password.",
+                minutes,
+            )
+        return sentence % words
 
 
 def throttle_now() -> datetime:

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from muteadmin.team.roles import ROLES
 
@@ -12,7 +14,11 @@ ROLE_CHOICES = [(role, role) for role in ROLES]
 class RoleForm(forms.Form):
     role = forms.ChoiceField(
         choices=ROLE_CHOICES,
-        error_messages={"invalid_choice": "Choose one of the roles: " + ", ".join(ROLES) + "."},
+        error_messages={
+            "invalid_choice": format_lazy(
+                "{}{}.", gettext_lazy("Choose one of the roles: "), ", ".join(ROLES)
+            )
+        },
     )
 
 
@@ -20,8 +26,8 @@ class MemberAddForm(RoleForm):
     username = forms.CharField(
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only, up to 150 characters.",
-        error_messages={"required": "Type the new person's username."},
+        help_text=gettext_lazy("Letters, digits and @ . + - _ only, up to 150 characters."),
+        error_messages={"required": gettext_lazy("Type the new person's username.")},
     )
     field_order = ["username", "role"]
 
@@ -30,7 +36,9 @@ class MemberAddForm(RoleForm):
         model = get_user_model()
         if model.objects.filter(**{f"{model.USERNAME_FIELD}__iexact": username}).exists():
             raise forms.ValidationError(
-                "There is already someone called %(username)s; choose another username.",
+                gettext_lazy(
+                    "There is already someone called %(username)s; choose another username."
+                ),
                 code="taken",
                 params={"username": username},
             )

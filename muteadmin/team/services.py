@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -32,22 +33,28 @@ def _operator_name(operator: AbstractBaseUser | None) -> str:
 
 def _require_manager(operator: AbstractBaseUser | None) -> None:
     if operator is not None and not operator.has_perm(MANAGE_TEAM):
-        raise PermissionDenied("Only Leads may change the team.")
+        raise PermissionDenied(_("Only Leads may change the team."))
 
 
 def _require_other(operator: AbstractBaseUser | None, target: AbstractBaseUser, doing: str) -> None:
     """Refuse acting on oneself, and on a superuser unless one is."""
     if operator is not None and operator.pk == target.pk:
-        raise TeamChangeRefused(f"You cannot {doing} yourself; ask another Lead.")
+        raise TeamChangeRefused(
+            _("You cannot %(doing)s yourself; ask another Lead.") % {"doing": doing}
+        )
     if target.is_superuser and not (operator is None or operator.is_superuser):
         raise TeamChangeRefused(
-            f"{target.get_username()} is a superuser; only a superuser can {doing} them."
+            _("%(name)s is a superuser; only a superuser can %(doing)s them.")
+            % {"name": target.get_username(), "doing": doing}
         )
 
 
 def _role_group(role: str) -> Group:
     if role not in ROLES:
-        raise TeamChangeRefused(f"There is no role called {role!r}; choose {', '.join(ROLES)}.")
+        raise TeamChangeRefused(
+            _("There is no role called %(role)s; choose %(roles)s.")
+            % {"role": repr(role), "roles": ", ".join(ROLES)}
+        )
     return Group.objects.get(name=role)
 
 
@@ -91,7 +98,8 @@ def team_member_add(
             _audit(operator=operator, target=user, change="add", client_ip=client_ip, role=role)
     except IntegrityError as exc:
         raise TeamChangeRefused(
-            f"There is already someone called {username}; choose another username."
+            _("There is already someone called %(username)s; choose another username.")
+            % {"username": username}
         ) from exc
     return user, token
 
@@ -101,11 +109,11 @@ def team_link_issue(
 ) -> str:
     """A new set-password link for someone who has not set a password yet (theirs expired)."""
     _require_manager(operator)
-    _require_other(operator, user, "issue a set-password link for")
+    _require_other(operator, user, _("issue a set-password link for"))
     if user.has_usable_password():
         raise TeamChangeRefused(
-            f"{user.get_username()} has set a password already; a new link is only for "
-            "people who have not."
+            _("%(name)s has set a password already; a new link is only for people who have not.")
+            % {"name": user.get_username()}
         )
     with transaction.atomic():
         token = invitation_issue(user=user, issued_by=_operator_name(operator))
@@ -122,7 +130,7 @@ def team_role_set(
 ) -> bool:
     """Make `role` the person's one role; False when it was theirs already."""
     _require_manager(operator)
-    _require_other(operator, user, "change the role of")
+    _require_other(operator, user, _("change the role of"))
     group = _role_group(role)
     with transaction.atomic():
         old = _current_role(user)
@@ -180,7 +188,7 @@ def team_member_active_set(
 ) -> bool:
     """Deactivate (ending their sessions) or reactivate a person; False when already so."""
     _require_manager(operator)
-    _require_other(operator, user, "deactivate" if not active else "reactivate")
+    _require_other(operator, user, _("deactivate") if not active else _("reactivate"))
     if user.is_active == active:
         return False
     with transaction.atomic():
@@ -204,9 +212,9 @@ def team_two_factor_reset(
 ) -> int:
     """Remove the person's second factors, so they can set one up again; how many there were."""
     _require_manager(operator)
-    _require_other(operator, user, "reset two-factor sign-in for")
+    _require_other(operator, user, _("reset two-factor sign-in for"))
     if not two_factor_available():
-        raise TeamChangeRefused("Two-factor sign-in is not set up on this server.")
+        raise TeamChangeRefused(_("Two-factor sign-in is not set up on this server."))
     with transaction.atomic():
         removed = two_factor_remove(user=user)
         _audit(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -125,26 +126,29 @@ class MemberActionView(PermissionRequiredMixin, View):
         )
         name = user.get_username()
         role = role_with_article(role)
-        return f"{name} is now {role}." if changed else f"{name} was {role} already."
+        if changed:
+            return _("%(name)s is now %(role)s.") % {"name": name, "role": role}
+        return _("%(name)s was %(role)s already.") % {"name": name, "role": role}
 
     def _deactivate(self, request: HttpRequest, user: AbstractBaseUser) -> str:
         team_member_active_set(
             operator=request.user, user=user, active=False, client_ip=client_ip(request)
         )
-        return f"{user.get_username()} is deactivated and signed out; they can no longer sign in."
+        return _("%(name)s is deactivated and signed out; they can no longer sign in.") % {
+            "name": user.get_username()
+        }
 
     def _reactivate(self, request: HttpRequest, user: AbstractBaseUser) -> str:
         team_member_active_set(
             operator=request.user, user=user, active=True, client_ip=client_ip(request)
         )
-        return f"{user.get_username()} can sign in again."
+        return _("%(name)s can sign in again.") % {"name": user.get_username()}
 
     def _two_factor_reset(self, request: HttpRequest, user: AbstractBaseUser) -> str:
         team_two_factor_reset(operator=request.user, user=user, client_ip=client_ip(request))
-        return (
-            f"Two-factor sign-in of {user.get_username()} is reset; they set it up again "
-            "when they next sign in."
-        )
+        return _(
+            "Two-factor sign-in of %(name)s is reset; they set it up again when they next sign in."
+        ) % {"name": user.get_username()}
 
     def _link(self, request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
         token = team_link_issue(operator=request.user, user=user, client_ip=client_ip(request))
@@ -186,7 +190,7 @@ class WelcomeView(View):
         except LinkNotValid as not_valid:
             return self._not_valid(request, not_valid.state)
         del request.session[WELCOME_SESSION_KEY]
-        messages.success(request, "Your password is set. Sign in with your username and it.")
+        messages.success(request, _("Your password is set. Sign in with your username and it."))
         return redirect(resolve_url(settings.LOGIN_URL))
 
     def _check(self, request: HttpRequest) -> LinkCheck:

@@ -1,5 +1,6 @@
 """Exceptions for Tencent Chat REST calls, and the one function that maps a response to them."""
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from muteadmin.tencent.redaction import redact
@@ -24,37 +25,60 @@ RETRYABLE_CODES = frozenset({60007, 60008, 60011, 60013, 60018, 60019, 130014})
 USERSIG_EXPIRED = 70001
 ACCOUNT_NOT_IMPORTED = 70107
 
+
+def N_(message: str) -> str:
+    """Marks a sentence for the translation catalogs; it is translated when shown (`translate`)."""
+    return message
+
+
 # Sentences for codes whose advice is more specific than their family's.
 _CODE_MESSAGES = {
-    60010: "Tencent says the configured identifier is not an app admin; ask an administrator "
-    "to set TIM_ADMIN_IDENTIFIER to one of the app's admin accounts.",
-    60020: "Tencent says the app's paid plan has expired; ask an administrator to renew it.",
-    60021: "Tencent refused this server's IP address; ask an administrator to allow it "
-    "in the Chat console.",
-    70001: "Tencent rejected the admin signature as expired even after it was renewed; ask an "
-    "administrator to check this server's clock.",
-    70016: "Tencent does not know this app in the configured region; ask an administrator to "
-    "check TIM_REGION.",
-    70020: "Tencent does not know this app in the configured region; ask an administrator to "
-    "check TIM_REGION.",
-    70050: "Tencent has paused requests after repeated signature failures; wait a minute, then "
-    "ask an administrator to check the secret key if it happens again.",
-    70051: "Tencent says this account is blacklisted, so its mutes cannot be changed; "
-    "contact Tencent support if that is unexpected.",
-    70107: "This account does not exist in the chat app; check the account ID and try again.",
-    130005: "Tencent says this account ID is not valid; check it and try again.",
-    90003: "This account does not exist in the chat app, so it cannot be sent a message.",
-    90012: "This account does not exist in the chat app, so it cannot be sent a message.",
-    93000: "The message is too long for Tencent (at most 12 KB); shorten it.",
+    60010: N_(
+        "Tencent says the configured identifier is not an app admin; ask an administrator "
+        "to set TIM_ADMIN_IDENTIFIER to one of the app's admin accounts."
+    ),
+    60020: N_("Tencent says the app's paid plan has expired; ask an administrator to renew it."),
+    60021: N_(
+        "Tencent refused this server's IP address; ask an administrator to allow it "
+        "in the Chat console."
+    ),
+    70001: N_(
+        "Tencent rejected the admin signature as expired even after it was renewed; ask an "
+        "administrator to check this server's clock."
+    ),
+    70016: N_(
+        "Tencent does not know this app in the configured region; ask an administrator to "
+        "check TIM_REGION."
+    ),
+    70020: N_(
+        "Tencent does not know this app in the configured region; ask an administrator to "
+        "check TIM_REGION."
+    ),
+    70050: N_(
+        "Tencent has paused requests after repeated signature failures; wait a minute, then "
+        "ask an administrator to check the secret key if it happens again."
+    ),
+    70051: N_(
+        "Tencent says this account is blacklisted, so its mutes cannot be changed; "
+        "contact Tencent support if that is unexpected."
+    ),
+    70107: N_("This account does not exist in the chat app; check the account ID and try again."),
+    130005: N_("Tencent says this account ID is not valid; check it and try again."),
+    90003: N_("This account does not exist in the chat app, so it cannot be sent a message."),
+    90012: N_("This account does not exist in the chat app, so it cannot be sent a message."),
+    93000: N_("The message is too long for Tencent (at most 12 KB); shorten it."),
 }
 
 
 class TencentError(Exception):
     """A Tencent Chat REST call failed; carries ErrorCode, ErrorInfo, HTTP status and random."""
 
-    default_message: ClassVar[str] = (
+    default_message: ClassVar[str] = N_(
         "Tencent could not complete the request; try again, and report it if it keeps happening."
     )
+    # Puts a sentence into the reader's language: as it is here, where nothing knows Django;
+    # muteadmin.upstream installs Django's gettext when the project starts.
+    translate: ClassVar[Callable[[str], str]] = staticmethod(lambda message: message)
     # Whether a call that failed this way may still have been carried out: an answer from Tencent
     # with an ErrorCode says it was not; a request whose answer was lost may have been applied.
     may_have_applied: ClassVar[bool] = False
@@ -85,7 +109,7 @@ class TencentError(Exception):
     @property
     def moderator_message(self) -> str:
         """A sentence for a moderator: what happened and what to do."""
-        return _CODE_MESSAGES.get(self.error_code, self.default_message)
+        return self.translate(_CODE_MESSAGES.get(self.error_code, self.default_message))
 
     def change_message(self, *, sent: bool) -> str:
         """Sentences for a failed change, saying first whether it could have reached Tencent.
@@ -94,30 +118,33 @@ class TencentError(Exception):
         never sent. Like moderator_message, never the exception's text: no URL, no raw timeout.
         """
         if not sent:
-            return (
+            sentence = N_(
                 "Nothing was changed: muteadmin could not read the account's current mutes, "
-                f"which it checks before every change. {self.moderator_message}"
+                "which it checks before every change. %(advice)s"
             )
+            return self.translate(sentence) % {"advice": self.moderator_message}
         if self.may_have_applied:
-            return (
-                f"The change may have gone through: {self.lost_answer} Check the current mutes "
+            sentence = N_(
+                "The change may have gone through: %(lost)s Check the current mutes "
                 "above before trying again."
             )
-        return f"Nothing was changed: Tencent refused the change. {self.moderator_message}"
+            return self.translate(sentence) % {"lost": self.lost_answer}
+        sentence = N_("Nothing was changed: Tencent refused the change. %(advice)s")
+        return self.translate(sentence) % {"advice": self.moderator_message}
 
     @property
     def lost_answer(self) -> str:
         """What became of the answer to a call that may have been applied, as a sentence."""
-        return "Tencent's answer was lost or unreadable."
+        return self.translate(N_("Tencent's answer was lost or unreadable."))
 
     @property
     def code_label(self) -> str:
         """A short reference shown next to the sentence, such as "Tencent error 70009"."""
         if self.error_code is not None:
-            return f"Tencent error {self.error_code}"
+            return self.translate(N_("Tencent error %(code)s")) % {"code": self.error_code}
         if self.http_status is not None and self.http_status != HTTP_OK:
             return f"HTTP {self.http_status}"
-        return "no valid response"
+        return self.translate(N_("no valid response"))
 
     @property
     def retryable(self) -> bool:
@@ -133,7 +160,7 @@ class TencentError(Exception):
 class TencentTransportError(TencentError):
     """Tencent could not be reached, or answered with something that is not its JSON envelope."""
 
-    default_message = (
+    default_message = N_(
         "Tencent could not be reached or sent an unreadable answer; try again in a moment."
     )
     may_have_applied = True
@@ -148,21 +175,21 @@ class TencentTimeout(TencentTransportError):
 
     # Whether a change may have gone through is said by change_message, which knows which call
     # timed out: a lookup, the query before a change (nothing sent) or the change itself.
-    default_message = "Tencent did not answer in time; try again in a moment."
+    default_message = N_("Tencent did not answer in time; try again in a moment.")
 
     @property
     def lost_answer(self) -> str:
-        return "Tencent did not answer in time."
+        return self.translate(N_("Tencent did not answer in time."))
 
     @property
     def code_label(self) -> str:
-        return "timeout"
+        return self.translate(N_("timeout"))
 
 
 class TencentRateLimited(TencentError):
     """Tencent refused the call because too many requests were sent."""
 
-    default_message = (
+    default_message = N_(
         "Tencent is receiving too many requests right now; wait a few seconds and try again."
     )
 
@@ -175,7 +202,7 @@ class TencentRateLimited(TencentError):
 class TencentConfigurationError(TencentError):
     """The app's credentials, admin identifier or region are wrong; retrying cannot help."""
 
-    default_message = (
+    default_message = N_(
         "Tencent rejected this dashboard's credentials; ask an administrator to check the "
         "SDKAppID, secret key, admin identifier and region."
     )
@@ -184,7 +211,7 @@ class TencentConfigurationError(TencentError):
 class TencentInvalidRequest(TencentError):
     """Tencent rejected the request itself (a bad account or body); retrying cannot help."""
 
-    default_message = (
+    default_message = N_(
         "Tencent rejected the request as invalid; check the account ID and values, and report "
         "it if they look right."
     )
@@ -193,7 +220,7 @@ class TencentInvalidRequest(TencentError):
 class TencentUpstreamError(TencentError):
     """Tencent reported an internal error, or answered with an unknown code or unexpected values."""
 
-    default_message = (
+    default_message = N_(
         "Tencent reported an unexpected error; try again in a moment, and report it if it "
         "keeps happening."
     )

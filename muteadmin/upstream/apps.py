@@ -9,4 +9,10 @@ class UpstreamConfig(AppConfig):
     verbose_name = "Upstream"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext
+
+        from muteadmin.tencent.errors import TencentError
         from muteadmin.upstream import checks  # noqa: F401  (registers the system checks)
+
+        # The client's sentences (muteadmin/tencent/errors.py) in the reader's language.
+        TencentError.translate = staticmethod(gettext)

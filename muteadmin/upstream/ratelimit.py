@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
+from django.utils.translation import gettext_noop
 
 from muteadmin.core import metrics
 from muteadmin.tencent.apis import Api
@@ -46,14 +47,14 @@ _DJANGO_ONLY_PARAMS = ("context", "cursor_factory")
 class UpstreamSlotUnavailable(TencentRateLimited):
     """This dashboard is already sending Tencent as many calls as the cap allows."""
 
-    default_message = (
+    default_message = gettext_noop(
         "muteadmin is already sending Tencent as many requests as it allows; "
         "try again in a few seconds."
     )
 
     @property
     def code_label(self) -> str:
-        return "muteadmin rate limit"
+        return self.translate(gettext_noop("muteadmin rate limit"))
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@
   "use strict";
 
   var PERMANENT = 4294967295;
-  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  // Unit names in the page's language (templates/base.html).
+  var NAMES = (document.documentElement.getAttribute("data-units") || "d,h,min,s").split(",");
+  var UNITS = [[NAMES[0], 86400], [NAMES[1], 3600], [NAMES[2], 60], [NAMES[3], 1]];
   // Each ticking card's end, as a timestamp of this browser's clock.
   var endsAt = new WeakMap();
   var refreshing = false;
 
   function duration(seconds) {
-    if (seconds <= 0) { return "0 s"; }
+    if (seconds <= 0) { return "0 " + NAMES[3]; }
     var parts = [];
     UNITS.forEach(function (unit) {
       var count = Math.floor(seconds / unit[1]);
@@ -56,7 +58,7 @@
     if (!cards || refreshing) { return; }
     refreshing = true;
     var status = cards.querySelector("[data-refresh-status]");
-    if (status) { status.textContent = "A mute has run out: checking with Tencent…"; }
+    if (status) { status.textContent = cards.getAttribute("data-text-checking"); }
     fetch(cards.getAttribute("data-refresh-url"), {
       credentials: "same-origin",
       headers: {"Accept": "text/html"}
@@ -69,7 +71,7 @@
         startCountdowns(fresh);
       });
     }).catch(function () {
-      if (status) { status.textContent = "Could not check the new state; reload the page to try again."; }
+      if (status) { status.textContent = cards.getAttribute("data-text-failed"); }
     }).finally(function () {
       refreshing = false;
     });

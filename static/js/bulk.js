@@ -5,11 +5,12 @@
 
   var POLL_MS = 1000;
   var SLOW_POLL_MS = 5000;
-  var STATES = {queued: "Queued", running: "Running", done: "Done", cancelled: "Cancelled"};
-  var UNITS = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  // Unit names in the page's language (templates/base.html); the job page carries its words.
+  var NAMES = (document.documentElement.getAttribute("data-units") || "d,h,min,s").split(",");
+  var UNITS = [[NAMES[0], 86400], [NAMES[1], 3600], [NAMES[2], 60], [NAMES[3], 1]];
 
   function duration(seconds) {
-    if (seconds <= 0) { return "0 s"; }
+    if (seconds <= 0) { return "0 " + NAMES[3]; }
     var parts = [];
     UNITS.forEach(function (unit) {
       var count = Math.floor(seconds / unit[1]);
@@ -52,13 +53,17 @@
       progress.max = Math.max(status.total, 1);
       progress.value = status.done;
       progress.textContent = status.done + " / " + status.total;
-      var state = STATES[status.state] || status.state;
-      if (status.cancel_requested && status.state === "running") { state += " (cancelling)"; }
+      var state = panel.getAttribute("data-text-" + status.state) || status.state;
+      if (status.cancel_requested && status.state === "running") {
+        state += " " + panel.getAttribute("data-text-cancelling");
+      }
       setField(panel, "state", state);
       ["done", "total", "ok", "errors", "calls_per_second"].forEach(function (name) {
         setField(panel, name, String(status[name]));
       });
-      setField(panel, "eta", status.eta_seconds === null ? "working it out…" : "about " + duration(status.eta_seconds));
+      setField(panel, "eta", status.eta_seconds === null
+        ? panel.getAttribute("data-text-estimating")
+        : panel.getAttribute("data-text-about").replace("%(eta)s", duration(status.eta_seconds)));
     }
 
     function poll() {
@@ -78,7 +83,7 @@
           window.setTimeout(poll, POLL_MS);
         })
         .catch(function () {
-          if (live) { live.textContent = "Lost touch with the server; still trying…"; }
+          if (live) { live.textContent = panel.getAttribute("data-text-lost"); }
           window.setTimeout(poll, SLOW_POLL_MS);
         });
     }
