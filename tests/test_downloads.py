@@ -13,6 +13,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
 from muteadmin.core.downloads import BOM
 from muteadmin.core.workbooks import XLSX_CONTENT_TYPE
+from muteadmin.preferences.models import Preference
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.conftest import audit_row, bulk_job
 from tests.test_reports import seen
@@ -75,6 +76,16 @@ def test_bom_1_puts_the_utf8_bom_before_the_same_bytes(as_lead, downloads, name)
 def test_only_bom_1_asks_for_a_bom(as_lead, downloads, name, value):
     data = body(download(as_lead, downloads, name, bom=value))
     assert not data.startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("name", ["audit", "report", "bulk"])
+def test_the_saved_preference_adds_the_bom_unless_bom_0_says_not(as_lead, lead, downloads, name):
+    plain = body(download(as_lead, downloads, name))
+    Preference.objects.update_or_create(user=lead, defaults={"csv_bom": True})
+    marked = body(download(as_lead, downloads, name))
+    assert marked.startswith(b"\xef\xbb\xbf")
+    assert marked[3:] == plain
+    assert body(download(as_lead, downloads, name, bom="0")) == plain
 
 
 def test_an_audit_export_with_a_bom_is_audited_and_completed(as_lead, downloads):

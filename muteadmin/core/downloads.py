@@ -24,8 +24,15 @@ def download_format(request: HttpRequest) -> str | None:
 
 
 def wants_bom(request: HttpRequest) -> bool:
-    """Whether a CSV download starts with a UTF-8 byte order mark: only when asked with ?bom=1."""
-    return request.GET.get("bom") == "1"
+    """Whether a CSV download starts with a UTF-8 byte order mark.
+
+    `?bom=1` asks for one and `?bom=0` for none; otherwise the user's saved preference decides
+    (`request.preferences`, set by muteadmin.preferences' middleware), and without one, none.
+    """
+    asked = request.GET.get("bom")
+    if asked in ("0", "1"):
+        return asked == "1"
+    return bool(getattr(getattr(request, "preferences", None), "csv_bom", False))
 
 
 def format_refused() -> HttpResponse:
