@@ -7,6 +7,7 @@ import time
 import pytest
 from django.urls import reverse
 
+from muteadmin.approvals.models import MuteRequest
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkJob
 from muteadmin.notices.models import NoticeTemplate
@@ -14,6 +15,7 @@ from muteadmin.rules.models import Rule
 from muteadmin.sandbox.models import SandboxMessage
 from muteadmin.sandbox.services import sandbox_reset
 from tests.conftest import bulk_job
+from tests.test_approvals import signed_in
 from tests.test_bulk_views import FORM_URL, confirm_fields
 
 SPAM_EN = "Muted for spam: {duration}, until {ends_at}. {reason}"
@@ -295,29 +297,57 @@ def run(job: BulkJob) -> None:
     job.refresh_from_db()
 
 
-def test_a_request_for_approval_says_no_notice_goes_with_it(sandbox, rules, as_moderator):
-    answer = as_moderator.post(
-        account_url("alice"),
+def request_30_days(client, account: str, rule: str):
+    return client.post(
+        account_url(account),
         {
-            "rule": "spam",
+            "rule": rule,
             "c2c_seconds": str(30 * 86400),
             "reason": "raid leader",
             "request_approval": "1",
         },
         follow=True,
     )
-    page = answer.content.decode()
+
+
+def test_a_request_carries_its_notice_to_the_approval(sandbox, rules, as_moderator, lead):
+    page = request_30_days(as_moderator, "alice", "spam").content.decode()
     assert "is waiting for a Lead&#x27;s approval" in page
-    assert "No notice goes with a request: the account is not told when it is approved." in page
+    assert "The account is sent the notice once a Lead approves the request." in page
     assert not SandboxMessage.objects.exists()
-    quiet = as_moderator.post(
-        account_url("bob"),
-        {
-            "rule": "abuse",
-            "c2c_seconds": str(30 * 86400),
-            "reason": "raid leader",
-            "request_approval": "1",
-        },
-        follow=True,
+    item = MuteRequest.objects.get(account="alice")
+    assert item.notice_language == "en"
+    assert "data-with-notice" in signed_in(lead).get("/requests/").content.decode()
+    approved = signed_in(lead).post(f"/requests/{item.pk}/approve/", follow=True)
+    assert "Notice sent to alice." in approved.content.decode()
+    (message,) = SandboxMessage.objects.all()
+    assert message.to_account == "alice"
+    assert "Spam" in message.text or "raid leader" in message.text
+    notice = AuditEntry.objects.get(action="notice")
+    assert notice.correlation_id == item.correlation_id
+    assert (notice.operator_username, notice.rule) == ("lead", "spam")
+
+
+def test_a_quiet_request_sends_nothing_when_approved(sandbox, rules, as_moderator, lead):
+    page = request_30_days(as_moderator, "bob", "abuse").content.decode()
+    assert "The account is sent the notice" not in page
+    item = MuteRequest.objects.get(account="bob")
+    assert item.notice_language == ""
+    signed_in(lead).post(f"/requests/{item.pk}/approve/")
+    assert not SandboxMessage.objects.exists()
+    assert not AuditEntry.objects.filter(action="notice").exists()
+
+
+def test_a_failed_notice_after_an_approval_leaves_the_change(sandbox, rules, as_moderator, lead):
+    request_30_days(as_moderator, "alice", "spam")
+    item = MuteRequest.objects.get(account="alice")
+    # Every English text removed while the request waited: nothing to send it with.
+    NoticeTemplate.objects.filter(language="en").delete()
+    answer = signed_in(lead).post(f"/requests/{item.pk}/approve/", follow=True)
+    assert "The change stands, but the notice was not sent" in html.unescape(
+        answer.content.decode()
     )
-    assert "No notice goes with a request" not in quiet.content.decode()
+    item.refresh_from_db()
+    assert item.status == "approved"
+    assert AuditEntry.objects.get(action="change").outcome == "ok"
+    assert not SandboxMessage.objects.exists()

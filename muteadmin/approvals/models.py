@@ -30,6 +30,8 @@ class MuteRequest(models.Model):
     reason = models.TextField()
     # The code of the policy rule the change is asked under (muteadmin.rules), "" for none.
     rule = models.CharField(max_length=32, blank=True, default="")
+    # The language of the notice the account is sent once the change is made ("": no notice).
+    notice_language = models.CharField(max_length=8, blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -22,7 +22,13 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
 from muteadmin.core.clock import clock
 from muteadmin.mutes.permissions import mute_change_checked, mute_permissions
-from muteadmin.mutes.services import MuteChangeNotSent, MuteChangeResult, mute_change
+from muteadmin.mutes.services import (
+    MuteChangeNotSent,
+    MuteChangeResult,
+    mute_change,
+    notice_send,
+)
+from muteadmin.notices.services import NoticeUnavailable, notice_language_valid, notice_render
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.upstream.registry import tim_app
@@ -48,6 +54,17 @@ def mute_request_ttl() -> timedelta:
     return timedelta(hours=settings.MUTE_REQUEST_TTL_HOURS)
 
 
+def _asked_checked(
+    c2c_seconds: int | None, group_seconds: int | None, *, reason: str, notice_language: str
+) -> None:
+    if c2c_seconds is None and group_seconds is None:
+        raise ValueError(_("Choose a new C2C or group mute, or both."))
+    if not reason.strip():
+        raise ValueError(_("Give a reason: the Lead deciding the request reads it."))
+    if notice_language and not notice_language_valid(notice_language):
+        raise ValueError(_("Choose English or Simplified Chinese for the notice."))
+
+
 def mute_request_file(
     *,
     requester: AbstractBaseUser,
@@ -58,8 +75,10 @@ def mute_request_file(
     app: str | None = None,
     client_ip: str | None = None,
     rule: str | None = None,
+    notice_language: str = "",
 ) -> MuteRequest:
-    """File a request for a change above the requester's limit, for a Lead to decide.
+    """File a request for a change above the requester's limit, for a Lead to decide; with
+    `notice_language`, the account is sent a notice in it once the change is made.
 
     Raises PermissionDenied for someone who may not change mutes, InvalidAccount, KeyError
     for an app not configured, ValueError when nothing is asked or no reason given, and
@@ -69,10 +88,7 @@ def mute_request_file(
         raise PermissionDenied(_("You may not change mutes, so you may not request a change."))
     validate_account(account)
     app_name = tim_app(app).name
-    if c2c_seconds is None and group_seconds is None:
-        raise ValueError(_("Choose a new C2C or group mute, or both."))
-    if not reason.strip():
-        raise ValueError(_("Give a reason: the Lead deciding the request reads it."))
+    _asked_checked(c2c_seconds, group_seconds, reason=reason, notice_language=notice_language)
     mute_requests_expire()
     now = mute_request_now()
     try:
@@ -84,6 +100,7 @@ def mute_request_file(
                 group_seconds=group_seconds,
                 reason=reason,
                 rule=rule or "",
+                notice_language=notice_language,
                 requested_by=requester,
                 requested_by_username=requester.get_username(),
                 created_at=now,
@@ -113,6 +130,9 @@ class ApprovalResult:
     request: MuteRequest
     change: MuteChangeResult | None
     error: Exception | None
+    # The notice the request asked for: sent, or why not (None: none was asked for).
+    notice_sent: bool = False
+    notice_error: Exception | None = None
 
 
 def mute_request_approve(
@@ -171,7 +191,47 @@ def mute_request_approve(
         )
         request.refresh_from_db()
         return ApprovalResult(request=request, change=None, error=exc)
-    return ApprovalResult(request=request, change=change, error=None)
+    error = _notice_after(request, change=change, approver=approver, client_ip=client_ip)
+    sent = bool(request.notice_language) and error is None
+    return ApprovalResult(request, change, None, notice_sent=sent, notice_error=error)
+
+
+def _notice_after(
+    request: MuteRequest,
+    *,
+    change: MuteChangeResult,
+    approver: AbstractBaseUser,
+    client_ip: str | None,
+) -> Exception | None:
+    """Send the notice the request asked for, once its change is made; why it failed, if so.
+
+    Its own audited call (sharing the request's correlation id); its failure never undoes the
+    change.
+    """
+    if not request.notice_language or change.change is None:
+        return None
+    try:
+        text = notice_render(
+            c2c_seconds=request.c2c_seconds,
+            group_seconds=request.group_seconds,
+            reason=request.reason,
+            now=change.change.observed_at,
+            language=request.notice_language,
+            rule_code=request.rule,
+        )
+        notice_send(
+            account=request.account,
+            text=text,
+            language=request.notice_language,
+            rule=request.rule or None,
+            operator=approver,
+            correlation_id=request.correlation_id,
+            client_ip=client_ip,
+            app=request.app,
+        )
+    except (NoticeUnavailable, TencentError, ValueError) as exc:
+        return exc
+    return None
 
 
 def mute_request_reject(

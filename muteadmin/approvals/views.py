@@ -12,6 +12,7 @@ from muteadmin.approvals.forms import RejectForm
 from muteadmin.approvals.selectors import mute_requests_recent, mute_requests_waiting
 from muteadmin.approvals.services import (
     DECIDE_PERMISSION,
+    ApprovalResult,
     RequestClosed,
     mute_request_approve,
     mute_request_reject,
@@ -80,7 +81,22 @@ class RequestApproveView(PermissionRequiredMixin, View):
                     "person": item.requested_by_username,
                 },
             )
+            self.notice_said(result)
         return redirect("approvals:list")
+
+    def notice_said(self, result: ApprovalResult) -> None:
+        """How the notice the request asked for went, if it asked for one."""
+        if result.notice_sent:
+            messages.success(
+                self.request, _("Notice sent to %(account)s.") % {"account": result.request.account}
+            )
+        elif result.notice_error is not None:
+            error = result.notice_error
+            why = getattr(error, "moderator_message", None) or str(error)
+            messages.error(
+                self.request,
+                _("The change stands, but the notice was not sent: %(why)s") % {"why": why},
+            )
 
 
 class RequestRejectView(PermissionRequiredMixin, View):

@@ -42,6 +42,7 @@ from muteadmin.mutes.services import (
 )
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.mutes.timeline import timeline_context
+from muteadmin.notices.services import DEFAULT_LANGUAGE
 from muteadmin.reminders.services import NothingToReview, reminder_for_change
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
@@ -245,6 +246,11 @@ class AccountView(
                 group_seconds=form.cleaned_data["group_seconds"],
                 app=self.app.name,
                 client_ip=client_ip(self.request),
+                notice_language=(
+                    (form.cleaned_data["notice_language"] or DEFAULT_LANGUAGE)
+                    if form.cleaned_data["notify"]
+                    else ""
+                ),
             )
         except InvalidAccount:
             return self.invalid_account(account)
@@ -259,10 +265,10 @@ class AccountView(
             )
             % {"number": filed.pk, "account": account},
         )
-        if form.cleaned_data["notify"]:
+        if filed.notice_language:
             messages.info(
                 self.request,
-                "No notice goes with a request: the account is not told when it is approved.",
+                _("The account is sent the notice once a Lead approves the request."),
             )
         return redirect(self.account_url(account))
 
