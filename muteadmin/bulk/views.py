@@ -8,7 +8,6 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.audit.denials import audit_denied
@@ -19,6 +18,7 @@ from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (
     RESULT_OUTCOMES,
     RESULTS_CSV_HEADER,
+    RESULTS_NOT_READY,
     bulk_job_status,
     bulk_recent_jobs,
     bulk_results_page,
@@ -252,7 +252,7 @@ class BulkResultsCsvView(BulkPermissionMixin, View):
         job = get_object_or_404(BulkJob, pk=job_id)
         if not job.finished:
             return HttpResponse(
-                _("The results are ready when the job is done or cancelled."),
+                str(RESULTS_NOT_READY),
                 status=409,
                 content_type="text/plain; charset=utf-8",
             )
