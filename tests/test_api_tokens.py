@@ -224,3 +224,33 @@ def test_an_unusable_key_is_a_400():
         url(), {"c2c_seconds": 600, "reason": "spam"}, **{"Idempotency-Key": "x" * 300}
     )
     assert problem(reply, 400)["errors"][0]["field"] == "Idempotency-Key"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_duplicates_sent_at_once_make_one_change():
+    import threading
+
+    from django.db import connection
+
+    _, secret = token_for("Lead", "change", name="racer")
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send() -> None:
+        try:
+            api = ApiClient(secret)
+            barrier.wait()
+            reply = api.post(
+                url(), {"c2c_seconds": 600, "reason": "spam"}, **{"Idempotency-Key": "r"}
+            )
+            statuses.append(reply.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) in ([200, 200], [200, 409])
+    assert AuditEntry.objects.filter(action="change").count() == 1
