@@ -13,9 +13,15 @@ import statistics
 import sys
 import time
 
-from bench.account_bench import ACCOUNT, HISTORY, PACE_SECONDS, REPEAT, WINDOW_SECONDS
+from bench.account_bench import (
+    ACCOUNT,
+    PACE_SECONDS,
+    REPEAT,
+    WINDOW_SECONDS,
+    seeded_moderator,
+)
 from bench.account_bench import DEFAULT_DATABASE_URL as ACCOUNT_DATABASE_URL
-from bench.audit_seed import database_create, database_label, django_setup
+from bench.audit_seed import database_label
 
 DEFAULT_DATABASE_URL = ACCOUNT_DATABASE_URL.replace("account.sqlite3", "api.sqlite3")
 
@@ -43,28 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args(argv)
 
-    database_create(database_url=args.database_url, drop=True)
-    django_setup(database_url=args.database_url)
+    moderator = seeded_moderator(database_url=args.database_url)
     from django.conf import settings
-    from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.test import Client
     from django.urls import reverse
 
     from muteadmin.api.tokens import api_token_create
-    from muteadmin.mutes.services import mute_change
     from muteadmin.tencent.nospeaking import nospeaking_get
     from muteadmin.upstream.clients import tim_client
 
-    call_command("migrate", verbosity=0)
     # The bench measures work, not the per-token limit: room for every timed request.
     settings.API_TOKEN_RATE = "100000/min"  # noqa: S105 - a rate, not a secret
-    moderator = User.objects.create_user("bench-moderator")
-    moderator.groups.set(Group.objects.filter(name="Moderator"))
-    for n in range(HISTORY):
-        mute_change(
-            account=ACCOUNT, operator=moderator, reason=f"bench history {n}", c2c_seconds=600 + n
-        )
     _, secret = api_token_create(
         name="bench", scopes=["read"], role="Moderator", days=1, operator=None
     )
