@@ -161,6 +161,7 @@ def test_a_role_that_may_not_change_mutes_is_refused_and_the_refusal_audited():
     problem(api.post(url(), {"c2c_seconds": 600, "reason": "x"}), 403)
     denied = AuditEntry.objects.get(action="denied")
     assert denied.operator_username == "token:reader" and denied.account == "alice"
+    assert denied.c2c_requested == 600 and "may not change mutes" in denied.error_info
     assert state() == (0, 0)
 
 

@@ -206,6 +206,7 @@ def test_a_duplicate_arriving_while_the_first_runs_is_told_to_retry_and_sends_no
     changes = AuditEntry.objects.filter(action="change").count()
     reply = api.post(url(), body, **{"Idempotency-Key": "busy"})
     assert problem(reply, 409)["type"].endswith("idempotency-key-in-use")
+    assert reply["Retry-After"] == "1"
     assert AuditEntry.objects.filter(action="change").count() == changes
 
 

@@ -103,6 +103,7 @@ def _earlier(*, token, key: str, fingerprint: str) -> Response:
         raise Problem(
             "idempotency-key-in-use",
             status=409,
+            wait=1,
             detail=(
                 f"The first request with this {HEADER} is still running; "
                 "retry in a moment to get its answer."

@@ -102,7 +102,10 @@ class MuteView(ApiView):
                 operator=request.user,
                 account=account,
                 form=None,
-                data={name: str(data.get(name) or "") for name in ("c2c_seconds", "group_seconds")},
+                data={
+                    name: "" if data.get(name) is None else str(data.get(name))
+                    for name in ("c2c_seconds", "group_seconds")
+                },
                 client_ip=self.client_ip,
                 app=app,
             )

@@ -53,10 +53,14 @@ _BY_EXCEPTION = (
 class Problem(exceptions.APIException):
     """A refusal of a kind in TITLES, with extension members (`errors`, `error_code`, ...)."""
 
-    def __init__(self, kind: str, *, status: int, detail: str, **extensions: Any) -> None:
+    def __init__(
+        self, kind: str, *, status: int, detail: str, wait: int | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail=detail)
         self.status_code = status
         self.kind = kind
+        # Seconds to wait before retrying: REST framework's handler sends them as Retry-After.
+        self.wait = wait
         self.extensions = extensions
 
 
