@@ -214,3 +214,17 @@ def test_a_change_may_send_the_notice_as_a_scripted_post_does():
     change = AuditEntry.objects.get(action="change")
     assert notice.correlation_id == change.correlation_id
     assert notice.operator_username.startswith("token:")
+
+
+def test_an_address_with_no_endpoint_is_a_404_problem():
+    api = api_as("Lead", "read")
+    assert problem(api.get("/api/v1/nothing/here"), 404)["type"].endswith("not-found")
+    assert problem(ApiClient(None).post("/api/v1/mutes"), 404)
+
+
+def test_head_reads_as_get_and_a_method_an_endpoint_lacks_is_405():
+    api = api_as("Lead", "read", "change")
+    assert api.client.head(url(), headers=api._headers(None)).status_code == 200
+    reply = api.client.delete(url(), headers=api._headers(None))
+    assert problem(reply, 405)["type"].endswith("method-not-allowed")
+    assert api.client.options(url(), headers=api._headers(None)).status_code == 200

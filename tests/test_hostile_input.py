@@ -341,6 +341,8 @@ PAGES: dict[str, Page] = {
     "api:report_mutes": Page(
         get=(*REPORT_FILTERS, "after", "before"), valid_get={"until": "2030-01-01"}, bearer=True
     ),
+    # Any other address under /api/v1/.
+    "api:not_found": Page(path={"rest": "nowhere"}, bearer=True),
     "api:schema": Page(get=("format", "lang"), bearer=True),
     # The docs page is the site's (signed in); its ?script= is its start-up script.
     "api:docs": Page(get=("script", "lang")),

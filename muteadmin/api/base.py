@@ -82,6 +82,28 @@ class ApiView(APIView):
         return Response({"results": rows, **links})
 
 
+class NotFoundView(ApiView):
+    """Any other address under /api/v1/: a 404 in problem details, whoever asks."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = []
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        raise Problem(
+            "not-found",
+            status=404,
+            detail="There is no API endpoint at this address; the schema at /api/v1/schema "
+            "lists them.",
+        )
+
+    def get(self, request: Request, *args, **kwargs) -> Response:  # pragma: no cover
+        raise AssertionError("initial() answers every request")
+
+    post = put = patch = delete = get
+
+
 def mute_kind(seconds: int, *, observed_at: datetime) -> dict[str, Any]:
     """One mute as the API tells it: seconds left, whether permanent, and when it ends."""
     ends_at = None

@@ -1,6 +1,6 @@
 """What a token may call: its scopes, then what its role may do (the pages' permissions)."""
 
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -18,12 +18,17 @@ class TokenScope(BasePermission):
         token = request.auth
         if not isinstance(token, ApiToken):
             return False
-        scope = view.scopes.get(request.method)
-        if scope is None or scope not in token.scopes:
+        method = "GET" if request.method == "HEAD" else request.method
+        if method == "OPTIONS":
+            return True  # what the endpoint takes, for any valid token
+        if method not in view.scopes:
+            raise MethodNotAllowed(request.method)
+        scope = view.scopes[method]
+        if scope not in token.scopes:
             raise PermissionDenied(
                 f"This token lacks the {scope} scope; ask a Lead for a token that has it."
             )
-        permission = getattr(view, "permissions", {}).get(request.method)
+        permission = getattr(view, "permissions", {}).get(method)
         if permission and not request.user.has_perm(permission):
             raise PermissionDenied(
                 f"The token's role ({token.role.name}) may not do this; a token of a role "

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from muteadmin.api import docs, jobs, logs, mutes
+from muteadmin.api.base import NotFoundView
 
 app_name = "api"
 
@@ -14,4 +15,5 @@ urlpatterns = [
     path("reports/mutes", logs.MuteReportView.as_view(), name="report_mutes"),
     path("schema", docs.schema_view(), name="schema"),
     path("docs", docs.docs_view(), name="docs"),
+    re_path(r"^(?P<rest>.*)$", NotFoundView.as_view(), name="not_found"),
 ]
