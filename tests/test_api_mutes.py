@@ -216,6 +216,15 @@ def test_a_change_may_send_the_notice_as_a_scripted_post_does():
     assert notice.operator_username.startswith("token:")
 
 
+def test_a_notice_after_a_change_under_a_rule_names_the_rule():
+    lead = user_in("lead", "Lead")
+    rule_create(operator=lead, code="spam", text=RuleText(title_en="Spam", title_zh_hans="垃圾"))
+    api = api_as("Lead", "change")
+    reply = api.post(url(), {"c2c_seconds": 600, "reason": "x", "rule": "spam", "notify": True})
+    assert reply.json()["notice"]["sent"] is True
+    assert AuditEntry.objects.get(action="notice").rule == "spam"
+
+
 def test_an_address_with_no_endpoint_is_a_404_problem():
     api = api_as("Lead", "read")
     assert problem(api.get("/api/v1/nothing/here"), 404)["type"].endswith("not-found")

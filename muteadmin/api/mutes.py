@@ -229,6 +229,7 @@ class MuteView(ApiView):
                 correlation_id=correlation_id,
                 operator=self.request.user,
                 client_ip=self.client_ip,
+                rule=form.cleaned_data["rule"] or "",
             )
             notice = {"sent": outcome.sent, "detail": outcome.sentence}
         return after | {
