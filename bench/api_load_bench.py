@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.api_load_bench [--database-url URL] [--clients 20] [--seconds 10]
 
 Seeds a database of its own, makes one Moderator token (scope `read`) per client, serves the
-dashboard with gunicorn (2 workers, as the Dockerfile's command) on a free local port, and has
+dashboard with gunicorn (2 workers of 4 threads, as the Dockerfile's command) on a free local port,
+and has
 each client look up its own account with GET /api/v1/mutes/<account> in a closed loop (the next
 request leaves when the last answer is in) for the given time. Prints requests per second, the
 latency's median and 95th percentile, and every answer that was not a 200. Each lookup is one call
@@ -30,6 +31,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'bench' / 'api_load.sqlit
 CLIENTS = 20
 SECONDS = 10.0
 WORKERS = 2
+THREADS = 4
 STARTUP_SECONDS = 30.0
 HOST = "testserver"  # the one host bench.settings serves
 
@@ -64,6 +66,10 @@ def _serve(*, database_url: str, port: int) -> subprocess.Popen:
         str(Path(sys.executable).with_name("gunicorn")),
         "muteadmin.wsgi:application",
         f"--workers={WORKERS}",
+        # As the Dockerfile's command serves: threads, and connections kept alive.
+        "--worker-class=gthread",
+        f"--threads={THREADS}",
+        "--keep-alive=5",
         f"--bind=127.0.0.1:{port}",
         "--log-level=warning",
     ]
@@ -84,14 +90,33 @@ def _ready(port: int) -> None:
     raise SystemExit("gunicorn did not answer /healthz in time")
 
 
-def _client(port: int, secret: str, account: str, until: float, out: dict) -> None:
+def _sessions(count: int) -> list[str]:
+    """A signed-in Moderator's session cookie per client, for the account page."""
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    moderator = User.objects.create_user("load-moderator")
+    moderator.groups.set(Group.objects.filter(name="Moderator"))
+    cookies = []
+    for _ in range(count):
+        browser = Client()
+        browser.force_login(moderator)
+        cookies.append(
+            f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+        )
+    return cookies
+
+
+def _client(port: int, request: tuple[str, dict[str, str]], until: float, out: dict) -> None:
     """One closed-loop client on a kept-alive connection; its latencies and statuses in `out`."""
-    headers = {"Host": HOST, "Authorization": f"Bearer {secret}"}
+    path, headers = request
+    headers = {"Host": HOST, **headers}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while time.monotonic() < until:
         started = time.perf_counter()
         try:
-            connection.request("GET", f"/api/v1/mutes/{account}", headers=headers)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             response.read()
             status = response.status
@@ -117,38 +142,55 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0)
     tokens = _tokens(args.clients)
+    sessions = _sessions(args.clients)
+    targets = {
+        "API GET /api/v1/mutes/<id>": [
+            (f"/api/v1/mutes/load-{n}", {"Authorization": f"Bearer {secret}"})
+            for n, secret in enumerate(tokens)
+        ],
+        "page /mutes/<id>/": [
+            (f"/mutes/load-{n}/", {"Cookie": cookie}) for n, cookie in enumerate(sessions)
+        ],
+    }
     port = _free_port()
     server = _serve(database_url=args.database_url, port=port)
+    print(f"database      {database_label(args.database_url)}")
+    print(f"gunicorn      {WORKERS} workers x {THREADS} threads, {args.clients} clients each")
+    failed = False
     try:
         _ready(port)
-        results = [{"latencies": [], "statuses": Counter()} for _ in tokens]
-        until = time.monotonic() + args.seconds
-        threads = [
-            threading.Thread(target=_client, args=(port, secret, f"load-{n}", until, out))
-            for n, (secret, out) in enumerate(zip(tokens, results, strict=True))
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        took = time.perf_counter() - started
+        for name, requests in targets.items():
+            failed |= _load(name, port=port, requests=requests, seconds=args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    return 1 if failed else 0
+
+
+def _load(name: str, *, port: int, requests: list, seconds: float) -> bool:
+    """Run the clients against one target and print its figures; whether any answer failed."""
+    results = [{"latencies": [], "statuses": Counter()} for _ in requests]
+    until = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=_client, args=(port, request, until, out))
+        for request, out in zip(requests, results, strict=True)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - started
     latencies = sorted(ms for out in results for ms in out["latencies"])
     statuses = sum((out["statuses"] for out in results), Counter())
     ok = statuses.get(200, 0)
     errors = {status: count for status, count in statuses.items() if status != 200}
-    print(f"database      {database_label(args.database_url)}")
-    print(f"gunicorn      {WORKERS} workers, {args.clients} clients, {took:.1f} s closed loop")
-    print(f"requests/s    {ok / took:.1f} answered 200 ({ok} in all)")
+    p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
     print(
-        f"latency ms    median {statistics.median(latencies):.1f}, "
-        f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f}"
+        f"{name:<30} {ok / took:>6.1f} requests/s ({ok} in {took:.1f} s), latency median "
+        f"{statistics.median(latencies):.0f} ms, p95 {p95:.0f} ms, not 200: {errors or 'none'}"
     )
-    print(f"not 200       {errors or 'none'}")
-    return 1 if errors else 0
+    return bool(errors)
 
 
 if __name__ == "__main__":
