@@ -237,3 +237,9 @@ def test_head_reads_as_get_and_a_method_an_endpoint_lacks_is_405():
     reply = api.client.delete(url(), headers=api._headers(None))
     assert problem(reply, 405)["type"].endswith("method-not-allowed")
     assert api.client.options(url(), headers=api._headers(None)).status_code == 200
+
+
+def test_a_request_filed_with_notify_carries_its_notice_for_the_approval():
+    api = api_as("Moderator", "change", name="bot")
+    reply = api.post(url(), {"c2c_seconds": 30 * DAY, "reason": "raid", "notify": True})
+    assert MuteRequest.objects.get(pk=reply.json()["request_id"]).notice_language == "en"

@@ -149,7 +149,9 @@ class MuteView(ApiView):
                 operator=self.request.user, expected=seen, correlation_id=correlation_id, **asked
             )
         except ApprovalRequired as exc:
-            return self.approval_request(asked, why=str(exc))
+            # As the page's request: a notice asked for is sent once a Lead approves it.
+            language = (cleaned.get("notice_language") or "en") if cleaned["notify"] else ""
+            return self.approval_request(asked | {"notice_language": language}, why=str(exc))
         except InvalidAccount as exc:
             raise Problem("not-found", status=404, detail=str(exc)) from None
         except StaleMuteState as exc:
