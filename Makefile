@@ -34,7 +34,7 @@ DEPLOY_ENV := DJANGO_SETTINGS_MODULE=muteadmin.settings DEBUG=false ALLOWED_HOST
 	CSRF_TRUSTED_ORIGINS=https://example.com SECURE_SSL_REDIRECT=true SECURE_HSTS_SECONDS=31536000
 
 .PHONY: help run test lint fmt clean check-deploy docker-lint bench bench-bulk bench-account \
-	bench-ratelimit bench-xlsx
+	bench-ratelimit bench-xlsx bench-api bench-api-load
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -87,6 +87,12 @@ bench-bulk: $(REQ_STAMP) ## Time a 10,000-account bulk mute against the sandbox 
 
 bench-account: $(REQ_STAMP) ## Time the account page's server work beside its Tencent call (bench/README.md).
 	$(PY) -m bench.account_bench $(BENCH_ARGS)
+
+bench-api: $(REQ_STAMP) ## Time the API lookup's server work beside the account page's (bench/README.md).
+	$(PY) -m bench.api_bench $(BENCH_ARGS)
+
+bench-api-load: $(REQ_STAMP) ## Requests/s of 20 API token clients and 20 page sessions under gunicorn (bench/README.md).
+	$(PY) -m bench.api_load_bench $(BENCH_ARGS)
 
 bench-ratelimit: $(REQ_STAMP) ## Check the 200 calls/s cap at a local HTTPS receiver (bench/README.md).
 	$(PY) -m bench.ratelimit_bench $(BENCH_ARGS)

@@ -48,23 +48,14 @@ def _timed(action, *, repeat: int) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--repeat", type=int, default=REPEAT)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the page")
-    args = parser.parse_args(argv)
-
-    database_create(database_url=args.database_url, drop=True)
-    django_setup(database_url=args.database_url)
+def seeded_moderator(*, database_url: str):
+    """A fresh, migrated database holding a Moderator and ACCOUNT's HISTORY changes by them."""
+    database_create(database_url=database_url, drop=True)
+    django_setup(database_url=database_url)
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.test import Client
-    from django.urls import reverse
 
     from muteadmin.mutes.services import mute_change
-    from muteadmin.tencent.nospeaking import nospeaking_get
-    from muteadmin.upstream.clients import tim_client
 
     call_command("migrate", verbosity=0)
     moderator = User.objects.create_user("bench-moderator")
@@ -73,6 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         mute_change(
             account=ACCOUNT, operator=moderator, reason=f"bench history {n}", c2c_seconds=600 + n
         )
+    return moderator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the page")
+    args = parser.parse_args(argv)
+
+    moderator = seeded_moderator(database_url=args.database_url)
+    from django.test import Client
+    from django.urls import reverse
+
+    from muteadmin.tencent.nospeaking import nospeaking_get
+    from muteadmin.upstream.clients import tim_client
+
     client = Client()
     client.force_login(moderator)
     url = reverse("mutes:account", kwargs={"account": ACCOUNT})

@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "muteadmin.reminders",
     "muteadmin.metrics",
     "muteadmin.preferences",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "muteadmin.api",
 ]
 
 MIDDLEWARE = [
@@ -331,6 +335,34 @@ AUDIT_PENDING_SWEEP_AFTER_SECONDS = env.int("AUDIT_PENDING_SWEEP_AFTER_SECONDS",
 # /metrics (Prometheus's text format) answers a scraper sending this as a Bearer token; empty:
 # /metrics is off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# The JSON API at /api/v1/ (muteadmin/api): bearer tokens only, never the session; each token's
+# requests per period (API_TOKEN_RATE, "60/min"), answered 429 with Retry-After beyond it.
+API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="60/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["muteadmin.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["muteadmin.api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["muteadmin.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "muteadmin.api.problems.problem_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "muteadmin API",
+    "DESCRIPTION": (
+        "Look up and change Tencent Cloud Chat mutes, run bulk jobs and read the audit log "
+        "through the same services, limits, approvals and audit rows as the pages. "
+        "Send `Authorization: Bearer <token>`; errors are RFC 9457 problem details."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 LOGGING = {
     "version": 1,

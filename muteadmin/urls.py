@@ -21,6 +21,7 @@ urlpatterns = [
     path("bulk/", include("muteadmin.bulk.urls")),
     path("policies/", include("muteadmin.policies.urls")),
     path("requests/", include("muteadmin.approvals.urls")),
+    path("team/tokens/", include("muteadmin.api.page_urls")),
     path("team/", include("muteadmin.team.urls")),
     path("rules/", include("muteadmin.rules.urls")),
     path("sandbox/", include("muteadmin.sandbox.page_urls")),
@@ -29,6 +30,8 @@ urlpatterns = [
     path("reminders/", include("muteadmin.reminders.urls")),
     path("preferences/", include("muteadmin.preferences.urls")),
     path("", include("muteadmin.mutes.urls")),
+    # After the account pages, whose URLconf registers the account converter the API uses too.
+    path("api/v1/", include("muteadmin.api.urls")),
 ]
 
 # Error pages in the base layout; the 500 page is drawn without the database.

@@ -35,6 +35,7 @@ from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
+from tests.api_support import token_for
 from tests.conftest import audit_row, bulk_job, user_in
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,9 @@ class Page:
     # Form fields the page records on purpose even when it refuses the request: a failed
     # sign-in is audited with the username tried (control characters removed, never a NUL).
     records: tuple[str, ...] = ()
+    # An API endpoint: each role sends a token of that role with every scope (never a session),
+    # and a POST's parameters go as a JSON object.
+    bearer: bool = False
 
 
 MUTE_FIELDS = (
@@ -128,6 +132,7 @@ MUTE_FIELDS = (
     "reason",
 )
 NOTICE_FIELDS = ("notify", "notice_language", "notify_offered")
+API_MUTE_FIELDS = ("c2c_seconds", "group_seconds", "rule", "reason", "notify", "notice_language")
 AUDIT_FILTERS = ("account", "operator", "action", "outcome", "since", "until", "q", "job", "rule")
 REPORT_FILTERS = ("operator", "since", "until", "include_expired", "rule")
 # Every spreadsheet download reads these: CSV or xlsx, and a BOM before a CSV.
@@ -316,6 +321,36 @@ PAGES: dict[str, Page] = {
     "mutes:notes": Page(
         post=("note",), valid_post={"note": "Warned once."}, path={"account": "account"}
     ),
+    "api:mute": Page(
+        get=(),
+        post=(*API_MUTE_FIELDS, "expected"),
+        valid_post={"c2c_seconds": "600", "reason": "spam", "rule": "{rule}"},
+        path={"account": "account"},
+        bearer=True,
+    ),
+    "api:bulk": Page(
+        post=("operation", "accounts", *API_MUTE_FIELDS),
+        valid_post={"operation": "lookup", "accounts": "alice"},
+        bearer=True,
+    ),
+    "api:bulk_job": Page(path={"job_id": "job"}, bearer=True),
+    "api:bulk_results": Page(get=("cursor", "outcome"), path={"job_id": "job"}, bearer=True),
+    "api:audit": Page(
+        get=(*AUDIT_FILTERS, "before", "after"), valid_get={"q": "spam"}, bearer=True
+    ),
+    "api:report_mutes": Page(
+        get=(*REPORT_FILTERS, "after", "before"), valid_get={"until": "2030-01-01"}, bearer=True
+    ),
+    # Any other address under /api/v1/.
+    "api:not_found": Page(path={"rest": "nowhere"}, bearer=True),
+    "api:schema": Page(get=("format", "lang"), bearer=True),
+    # The docs page is the site's (signed in); its ?script= is its start-up script.
+    "api:docs": Page(get=("script", "lang")),
+    "api_tokens:list": Page(
+        post=("name", "scopes", "role", "days"),
+        valid_post={"name": "bot", "scopes": "read", "role": "Moderator", "days": "30"},
+    ),
+    "api_tokens:revoke": Page(path={"pk": "api_token"}),
     "mutes:account": Page(
         # The seen_* fields and confirm are hidden inputs the page writes from what it showed.
         get=("rule",),
@@ -429,7 +464,9 @@ def objects(db) -> dict[str, str]:
     reminder = reminder_for_change(
         account="carol", app="default", operator=lead, remind="me", lengths=(600, None)
     )
+    api_token, _ = token_for("Lead", "read", name="swept")
     return {
+        "api_token": str(api_token.pk),
         "reminder": str(reminder.pk),
         "scheduled": str(scheduled.pk),
         "soon": timezone.localtime(soon).strftime("%Y-%m-%dT%H:%M"),
@@ -549,13 +586,17 @@ def _path_value(kind: str, value: str | list, real: str) -> str:
     return value
 
 
-def send(client: Client, probe: Probe):
+def send(client: Client, probe: Probe, *, bearer: bool = False):
     if probe.method == "GET":
         query = urlencode(probe.pairs)
         return client.get(f"{probe.url}?{query}" if query else probe.url)
     data: dict[str, list] = {}
     for name, value in probe.pairs:
         data.setdefault(name, []).append(value)
+    if bearer:
+        # A JSON object: a parameter sent once is a string, one sent repeatedly a list.
+        body = {name: values[0] if len(values) == 1 else values for name, values in data.items()}
+        return client.post(probe.url, json.dumps(body), content_type="application/json")
     for name, contents in probe.uploads.items():
         data[name] = [
             SimpleUploadedFile(f"accounts{index}.csv", content.encode())
@@ -649,6 +690,8 @@ def sign_in(client: Client, role: str | None) -> None:
 
 
 ROLE_USERS: dict[str, object] = {}
+# A token of each role with every scope, for the API's endpoints.
+API_TOKENS: dict[str, str] = {}
 
 
 def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> tuple[bool, set[str]]:
@@ -658,7 +701,7 @@ def reached(client: Client, pattern: Pattern, objects: dict[str, str]) -> tuple[
     real = {name: objects[page.path[name]] for name in path_parameters(pattern.route)}
     response = client.get(url_for(pattern.route, real), page.valid_get)
     location = response.get("Location", "")
-    turned_away = response.status_code == 403 or (
+    turned_away = response.status_code in (401, 403) or (
         response.status_code == 302 and "login/" in location
     )
     try:
@@ -676,13 +719,17 @@ def sweep(pattern: Pattern, objects: dict[str, str]) -> list[str]:
     problems = []
     for role in ROLES:
         client = Client(raise_request_exception=False)
-        sign_in(client, role)
+        if pattern.page.bearer:
+            if role in API_TOKENS:
+                client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {API_TOKENS[role]}"
+        else:
+            sign_in(client, role)
         reaches, unlisted = reached(client, pattern, objects)
         if unlisted:
             problems.append(f"{pattern.name}: add the form's fields {sorted(unlisted)} to PAGES")
         for probe in probes(pattern, objects, reaches=reaches):
             before = last_audit_id()
-            response = send(client, probe)
+            response = send(client, probe, bearer=pattern.page.bearer)
             try:
                 content = body(response)
             except Exception as exc:
@@ -705,9 +752,12 @@ def sweep(pattern: Pattern, objects: dict[str, str]) -> list[str]:
 @pytest.fixture
 def roles(db) -> None:
     ROLE_USERS.clear()
+    API_TOKENS.clear()
     for role in ROLES:
         if role is not None:
             ROLE_USERS[role] = user_in(f"user-{role or 'none'}", *([role] if role else []))
+        if role:
+            API_TOKENS[role] = token_for(role, name=f"sweep-{role.lower()}")[1]
 
 
 def test_every_url_is_swept():

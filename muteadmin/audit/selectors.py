@@ -1,5 +1,6 @@
 """Reading the audit log: the filtered rows every page, export and report starts from."""
 
+import uuid
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -9,10 +10,11 @@ from typing import Any
 
 from django.db.models import Count, Expression, F, IntegerField, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from muteadmin.audit.filters import AuditFilters
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount, AuditOperatorHourlyCount
-from muteadmin.core.pagination import Keyset, KeysetPage
+from muteadmin.core.pagination import CursorError, Keyset, KeysetPage
 from muteadmin.upstream.registry import DEFAULT_APP
 
 
@@ -96,6 +98,23 @@ class AuditOperation:
 
 # Newest first: "older" pages come after a cursor in this order, "newer" ones before it.
 AUDIT_KEYSET = Keyset(("-id", int))
+DAMAGED_CURSOR = gettext_lazy("The page link is damaged; start again from the newest rows.")
+BOTH_CURSORS = gettext_lazy("The page link asks for older and newer rows at once; start again.")
+
+
+def audit_positions(*, older: str, newer: str) -> tuple[tuple[int] | None, tuple[int] | None]:
+    """The positions two cursors name (older rows after one, newer before the other), either
+    empty; CursorError with a sentence for a damaged cursor, or for both at once."""
+    older, newer = older.strip(), newer.strip()
+    if older and newer:
+        raise CursorError(BOTH_CURSORS)
+    try:
+        return (
+            AUDIT_KEYSET.decode(older) if older else None,
+            AUDIT_KEYSET.decode(newer) if newer else None,
+        )
+    except CursorError:
+        raise CursorError(DAMAGED_CURSOR) from None
 
 
 def audit_page(
@@ -329,3 +348,9 @@ def audit_chain_head_completed_at() -> datetime | None:
         .values_list("completed_at", flat=True)
         .first()
     )
+
+
+def audit_operation_last_id(*, correlation_id: uuid.UUID, action: str) -> int | None:
+    """The id of the operation's latest row of `action` (the change a service just made)."""
+    rows = AuditEntry.objects.filter(correlation_id=correlation_id, action=action)
+    return rows.order_by("-id").values_list("id", flat=True).first()

@@ -8,7 +8,6 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
@@ -18,11 +17,11 @@ from muteadmin.audit.filters import AuditFilterForm
 from muteadmin.audit.listing import audit_list_rows
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import (
-    AUDIT_KEYSET,
     audit_chart_days,
     audit_daily_counts,
     audit_operation_rows,
     audit_page,
+    audit_positions,
 )
 from muteadmin.audit.workbooks import audit_export_xlsx
 from muteadmin.core.downloads import (
@@ -41,9 +40,6 @@ from muteadmin.upstream.registry import DEFAULT_APP
 from muteadmin.upstream.selection import app_query, several_apps
 
 __all__ = ["FILTER_FORM_RENDERER", "AuditDetailView", "AuditExportView", "AuditListView"]
-
-DAMAGED_CURSOR = gettext_lazy("The page link is damaged; start again from the newest rows.")
-BOTH_CURSORS = gettext_lazy("The page link asks for older and newer rows at once; start again.")
 
 
 def _query(params: dict[str, list[str]], **extra: str) -> str:
@@ -109,16 +105,9 @@ class AuditListView(PermissionRequiredMixin, TemplateView):
 
     def _positions(self) -> tuple[tuple[int] | None, tuple[int] | None]:
         """The positions in ?before= (older rows) and ?after= (newer rows), or CursorError."""
-        older, newer = (self.request.GET.get(name, "").strip() for name in ("before", "after"))
-        if older and newer:
-            raise CursorError(BOTH_CURSORS)
-        try:
-            return (
-                AUDIT_KEYSET.decode(older) if older else None,
-                AUDIT_KEYSET.decode(newer) if newer else None,
-            )
-        except CursorError:
-            raise CursorError(DAMAGED_CURSOR) from None
+        return audit_positions(
+            older=self.request.GET.get("before", ""), newer=self.request.GET.get("after", "")
+        )
 
 
 class AuditDetailView(PermissionRequiredMixin, DetailView):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_first_id_from
@@ -82,6 +83,15 @@ class ResultsPage:
     next_after: int | None
 
 
+# Said instead of a job's results while it still runs (its CSV and the API's results).
+RESULTS_NOT_READY = gettext_lazy("The results are ready when the job is done or cancelled.")
+
+
+def bulk_item_outcome(state: str) -> str:
+    """An account's outcome as results name it: ok, error, or not_sent (never tried, or cut off)."""
+    return state if state in (BulkItem.State.OK, BulkItem.State.ERROR) else "not_sent"
+
+
 # The results table's ?outcome= filter: each outcome and the item states it covers.
 RESULT_OUTCOMES = {
     "ok": (BulkItem.State.OK,),
@@ -120,8 +130,7 @@ def bulk_results_rows(*, job: BulkJob) -> Iterator[tuple[Any, ...]]:
         )
     )
     for account, state, error_code, error_info, c2c, group in items.iterator(chunk_size=CSV_CHUNK):
-        outcome = state if state in (BulkItem.State.OK, BulkItem.State.ERROR) else "not_sent"
-        yield (account, outcome, error_code, error_info, c2c, group)
+        yield (account, bulk_item_outcome(state), error_code, error_info, c2c, group)
 
 
 def bulk_backlog() -> int:

@@ -8,7 +8,6 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.audit.denials import audit_denied
@@ -19,17 +18,14 @@ from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.selectors import (
     RESULT_OUTCOMES,
     RESULTS_CSV_HEADER,
+    RESULTS_NOT_READY,
     bulk_job_status,
     bulk_recent_jobs,
     bulk_results_page,
     bulk_results_rows,
 )
-from muteadmin.bulk.services import (
-    bulk_job_cancel,
-    bulk_job_create,
-    bulk_jobs_recover,
-    bulk_max_accounts,
-)
+from muteadmin.bulk.services import bulk_job_cancel, bulk_jobs_recover, bulk_max_accounts
+from muteadmin.bulk.submissions import BULK_REFUSED, bulk_form_refusal_audit, bulk_job_submit
 from muteadmin.bulk.tasks import task_queue
 from muteadmin.core.clock import clock
 from muteadmin.core.downloads import (
@@ -46,9 +42,6 @@ from muteadmin.notices.services import DEFAULT_LANGUAGE, NoticeUnavailable, noti
 from muteadmin.rules.selectors import rules_active
 from muteadmin.upstream.selection import AppRequestedMixin, app_query, several_apps
 
-# The sentence a refused bulk post was answered with, and the form errors that are refusals.
-BULK_REFUSED = "You may not run bulk jobs."
-REFUSAL_CODES = ("change_denied", "permanent_denied", "over_limit")
 # The largest id a job can have (a signed 64-bit key): a larger one in a URL names no job.
 MAX_JOB_ID = 2**63 - 1
 
@@ -98,44 +91,18 @@ class BulkFormView(BulkPermissionMixin, AppRequestedMixin, View):
             self.refusal_audit(form)
             return self.render_form(form)
         if form.cleaned_data["confirm"] and not form.has_invalid_lines:
-            cleaned = form.cleaned_data
-            job = bulk_job_create(
-                operator=request.user,
-                operation=cleaned["operation"],
-                accounts=form.account_list.valid,
-                c2c_seconds=cleaned["c2c_seconds"],
-                group_seconds=cleaned["group_seconds"],
-                reason=cleaned["reason"],
-                rule=cleaned["rule"],
-                queue=task_queue,
-                app=self.app.name,
-                notice_language=(cleaned["notice_language"] or "en") if cleaned["notify"] else "",
-            )
+            job = bulk_job_submit(form=form, operator=request.user, app=self.app.name)
             return redirect("bulk:job", job_id=job.pk)
         return self.render_preview(form)
 
     def refusal_audit(self, form: BulkForm) -> None:
         """A job the form refused for want of a permission (to change, or to mute permanently)."""
-        refused = [
-            message
-            for errors in form.errors.as_data().values()
-            for error in errors
-            if error.code in REFUSAL_CODES
-            for message in error.messages
-        ]
-        if refused:
-            audit_denied(
-                operator=self.request.user,
-                asked="bulk",
-                refused=" ".join(refused),
-                reason=form.cleaned_data.get("reason", ""),
-                client_ip=client_ip(self.request),
-                app=self.app.name,
-                details={
-                    "operation": form.cleaned_data.get("operation", ""),
-                    "accounts": len(form.account_list.valid) if form.account_list else 0,
-                },
-            )
+        bulk_form_refusal_audit(
+            form=form,
+            operator=self.request.user,
+            client_ip=client_ip(self.request),
+            app=self.app.name,
+        )
 
     def make_form(self, data=None, files=None) -> BulkForm:
         allowed = mute_permissions(self.request.user)
@@ -285,7 +252,7 @@ class BulkResultsCsvView(BulkPermissionMixin, View):
         job = get_object_or_404(BulkJob, pk=job_id)
         if not job.finished:
             return HttpResponse(
-                _("The results are ready when the job is done or cancelled."),
+                str(RESULTS_NOT_READY),
                 status=409,
                 content_type="text/plain; charset=utf-8",
             )

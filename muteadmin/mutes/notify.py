@@ -20,11 +20,14 @@ from muteadmin.core.account_paths import account_url
 from muteadmin.core.http import client_ip
 from muteadmin.mutes.calls import MuteChangeResult
 from muteadmin.mutes.forms import MuteChangeForm
+from muteadmin.mutes.notice_delivery import (
+    NoticeOutcome,
+    notice_after_change,
+    notice_deliver,
+    notice_text_after,
+)
 from muteadmin.mutes.selectors import notice_sent_for
-from muteadmin.mutes.services import notice_send
-from muteadmin.notices.services import DEFAULT_LANGUAGE, LANGUAGES, NoticeUnavailable, notice_render
-from muteadmin.tencent.accounts import InvalidAccount
-from muteadmin.tencent.errors import TencentError
+from muteadmin.notices.services import DEFAULT_LANGUAGE, LANGUAGES, NoticeUnavailable
 from muteadmin.upstream.selection import app_query
 
 NOTICE_SALT = "muteadmin.mutes.notice"
@@ -46,17 +49,26 @@ class NoticeMixin:
     ) -> HttpResponse:
         language = form.cleaned_data.get("notice_language") or DEFAULT_LANGUAGE
         back = redirect(self.account_url(account))
-        if result.change is None:
-            messages.info(self.request, _("No notice was sent: nothing was changed."))
+        if scripted or result.change is None:
+            outcome = notice_after_change(
+                account=account,
+                app=self.app.name,
+                result=result,
+                reason=form.cleaned_data["reason"],
+                language=language,
+                correlation_id=correlation_id,
+                operator=self.request.user,
+                client_ip=client_ip(self.request),
+                rule=form.cleaned_data["rule"] or "",
+            )
+            _tell(self.request, outcome)
             return back
         try:
-            text = notice_render(
-                c2c_seconds=result.change.c2c_seconds,
-                group_seconds=result.change.group_seconds,
+            text = notice_text_after(
+                result,
                 reason=form.cleaned_data["reason"],
-                now=result.change.observed_at,
                 language=language,
-                rule_code=form.cleaned_data["rule"] or "",
+                rule=form.cleaned_data["rule"] or "",
             )
         except NoticeUnavailable as exc:
             messages.warning(self.request, str(exc))
@@ -67,9 +79,6 @@ class NoticeMixin:
             "correlation_id": str(correlation_id),
             "rule": form.cleaned_data["rule"] or "",
         }
-        if scripted:
-            notice_deliver(self.request, account=account, app=self.app.name, **notice)
-            return back
         signed = signing.dumps(
             {"account": account, "app": self.app.name, **notice}, salt=NOTICE_SALT
         )
@@ -83,51 +92,10 @@ class NoticeMixin:
         return render(self.request, "mutes/notice.html", context)
 
 
-def notice_deliver(
-    request: HttpRequest,
-    *,
-    account: str,
-    app: str,
-    text: str,
-    language: str,
-    correlation_id: str,
-    rule: str = "",
-) -> None:
-    """Send the notice and say how it went, as a message on the next page."""
-    try:
-        notice_send(
-            account=account,
-            text=text,
-            language=language,
-            rule=rule,
-            operator=request.user,
-            correlation_id=uuid.UUID(correlation_id),
-            client_ip=client_ip(request),
-            app=app,
-        )
-    except (InvalidAccount, ValueError) as exc:
-        messages.error(
-            request, _("The change stands, but the notice was not sent: %(why)s") % {"why": exc}
-        )
-        return
-    except TencentError as exc:
-        if exc.may_have_applied:
-            messages.error(
-                request,
-                _(
-                    "The change stands, but the notice may not have reached the account: "
-                    "%(why)s Check the audit log before sending another."
-                )
-                % {"why": exc.lost_answer},
-            )
-        else:
-            messages.error(
-                request,
-                _("The change stands, but the notice was not sent: %(why)s")
-                % {"why": exc.moderator_message},
-            )
-        return
-    messages.success(request, _("Notice sent to %(account)s.") % {"account": account})
+def _tell(request: HttpRequest, outcome: NoticeOutcome) -> None:
+    """The outcome of a notice as a message on the next page."""
+    level = getattr(messages, outcome.level.upper())
+    messages.add_message(request, level, outcome.sentence)
 
 
 class NoticeSendView(PermissionRequiredMixin, View):
@@ -155,13 +123,15 @@ class NoticeSendView(PermissionRequiredMixin, View):
         if notice_sent_for(correlation_id=uuid.UUID(notice["correlation_id"])):
             messages.info(request, _("That notice was sent already; it was not sent again."))
             return target
-        notice_deliver(
-            request,
+        outcome = notice_deliver(
             account=account,
             app=notice["app"],
             text=notice["text"],
             language=notice["language"],
-            correlation_id=notice["correlation_id"],
+            correlation_id=uuid.UUID(notice["correlation_id"]),
+            operator=request.user,
+            client_ip=client_ip(request),
             rule=notice.get("rule", ""),
         )
+        _tell(request, outcome)
         return target

@@ -37,6 +37,8 @@ def team_members(*, two_factor: bool) -> list[TeamMember]:
     model = get_user_model()
     users = (
         model.objects.filter(Q(groups__name__in=ROLES) | Q(is_staff=True) | Q(is_superuser=True))
+        # An API token's own account (muteadmin.api) is listed with the tokens, not here.
+        .filter(api_token__isnull=True)
         .distinct()
         .order_by("-is_active", model.USERNAME_FIELD)
         .prefetch_related("groups")
