@@ -9,6 +9,7 @@ the error pages are added by hand in SUBMITTED and ERRORS.
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -25,7 +27,9 @@ from muteadmin.core import errors
 from muteadmin.mutes.notes import account_note_add
 from muteadmin.mutes.services import mute_change, notice_send
 from muteadmin.notices.models import NoticeTemplate
+from muteadmin.reminders.services import reminder_for_change
 from muteadmin.rules.services import RuleText, rule_create
+from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.axe import axe_violations, missing_aria_ids
@@ -69,6 +73,9 @@ NOT_PAGES = {
     "mutes:notice": POSTED,
     "mutes:notes": POSTED,
     "mutes:cards": "a fragment of the account page, fetched by its script",
+    "mutes:notice_preview": "a fragment of the account page, fetched by its script",
+    "reminders:done": POSTED,
+    "scheduled:cancel": POSTED,
 }
 
 
@@ -133,7 +140,19 @@ def _seed_activity(lead, moderator) -> dict[str, str]:
     )
     from muteadmin.audit.models import AuditEntry
 
+    scheduled = scheduled_create(
+        account=LONG_ACCOUNT,
+        operator=lead,
+        run_at=timezone.now() + timedelta(hours=2),
+        reason=REASON,
+        c2c_seconds=600,
+    )
+    reminder = reminder_for_change(
+        account=LONG_ACCOUNT, app="default", operator=lead, remind="me", lengths=(3600, None)
+    )
     return {
+        "scheduled": str(scheduled.pk),
+        "reminder": str(reminder.pk),
         "rule": rule.code,
         "job": str(job.pk),
         "mute_request": str(request.pk),
@@ -167,6 +186,7 @@ def seeded(django_db_serialized_rollback, transactional_db) -> Seeded:
         "group": str(Group.objects.get(name="Moderator").pk),
         "user": str(lead.pk),
         "nowhere": "nowhere/",
+        "sso": "sso",
     }
     users = {"Lead": lead, "Moderator": moderator}
     pages, not_pages = page_urls(users, objects)
