@@ -121,6 +121,9 @@ TEMPLATES = [
     },
 ]
 
+# Forms drawn as Django's are, except that a field sent back with an error takes the focus.
+FORM_RENDERER = "muteadmin.core.formfocus.FocusOnErrorRenderer"
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }

@@ -11,6 +11,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
+from tests.axe import axe_violations
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -97,6 +99,7 @@ def test_muted_account_counts_down_without_console_errors(browser_page, live_ser
     assert abs((seconds_before - seconds_after) - elapsed) <= 1.5
     assert text_after != text_before
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 def in_a_thread(function, **kwargs):
@@ -133,6 +136,7 @@ def test_countdown_reaching_zero_asks_tencent_again(browser_page, live_server, l
     page.locator('[data-mute="c2c"]', has_text="Not muted").wait_for()
     assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") == "0"
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 def test_a_permanent_mute_waits_for_the_confirm_button(browser_page, live_server) -> None:
@@ -156,6 +160,7 @@ def test_a_permanent_mute_waits_for_the_confirm_button(browser_page, live_server
     assert "Permanently muted" in group.inner_text()
     assert "Set by browser-lead" in group.inner_text()
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 @pytest.fixture
@@ -198,6 +203,7 @@ def test_a_length_above_the_limit_turns_apply_into_request_approval(
                 request.click()
             assert page.locator("[data-waiting-request]").count() == 1
             assert errors == []
+            assert axe_violations(page) == []
         finally:
             browser.close()
 
@@ -233,6 +239,7 @@ def test_picking_a_rule_suggests_its_next_step_and_keeps_the_reason(
         form.locator("[data-apply]").click()
     assert page.locator('[data-mute="c2c"]').get_attribute("data-remaining-seconds") != "0"
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 @pytest.fixture
@@ -300,6 +307,7 @@ def test_picking_a_rule_that_notifies_ticks_the_box_and_shows_its_text(
     page.goto(live_server.url + reverse("sandbox_pages:messages"))
     assert shown in page.content()
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 def test_unticking_a_rules_notice_sends_none(spam_that_notifies, browser_page, live_server) -> None:
@@ -317,6 +325,7 @@ def test_unticking_a_rules_notice_sends_none(spam_that_notifies, browser_page, l
     page.goto(live_server.url + reverse("sandbox_pages:messages"))
     assert "Spam rule" not in page.content()
     assert console_errors == []
+    assert axe_violations(page) == []
 
 
 def test_picking_a_rule_on_the_bulk_form_sets_the_notify_box(
@@ -333,3 +342,4 @@ def test_picking_a_rule_on_the_bulk_form_sets_the_notify_box(
     form.locator('[name="rule"]').select_option("")
     assert not notify.is_checked()
     assert console_errors == []
+    assert axe_violations(page) == []

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from muteadmin.audit.models import AuditEntry, AuditHourlyCount
+from muteadmin.core.formfocus import RefusedFieldFocus
 from muteadmin.core.moment_input import MomentInput
 from muteadmin.upstream.registry import tim_apps
 
@@ -117,6 +118,9 @@ def _aware(typed: datetime | date, *, end_of_day: bool) -> datetime:
 
 class AuditFilterForm(forms.Form):
     """The audit page's filters; every field is optional and unknown values are errors."""
+
+    # Drawn by the fast renderer (audit/views.py), so the focus on a refused field is asked here.
+    bound_field_class = RefusedFieldFocus
 
     error_messages = {
         "reversed": gettext_lazy("The 'since' moment is after the 'until' moment; swap them."),

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from muteadmin.core.formfocus import RefusedFieldFocus
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.mutes.lengths import (
     CUSTOM,
@@ -105,6 +106,8 @@ class AccountField(forms.CharField):
 
 class LookupForm(forms.Form):
     default_renderer = PLAIN_WIDGET_RENDERER
+    # Drawn by the fast renderer, so the focus on a refused field is asked for here.
+    bound_field_class = RefusedFieldFocus
     account = AccountField(
         refuse_padding=True,
         label=gettext_lazy("Account (UserID)"),
@@ -134,6 +137,8 @@ class MuteChangeForm(forms.Form):
     # Drawn on every visit to an account's page: its seven widgets through the template engine
     # cost more than the rest of the page's markup (bench/README.md, the account page).
     default_renderer = PLAIN_WIDGET_RENDERER
+    # Drawn by the fast renderer, so the focus on a refused field is asked for here.
+    bound_field_class = RefusedFieldFocus
 
     error_messages = {
         "not_integer": gettext_lazy(

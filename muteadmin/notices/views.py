@@ -30,7 +30,7 @@ class NoticeTemplatesView(PermissionRequiredMixin, View):
             if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
                 raise Http404(_("No such notice text."))
             template = get_object_or_404(NoticeTemplate, pk=int(raw))
-        form = NoticeTemplateForm(data=request.POST, instance=template)
+        form = NoticeTemplateForm(data=request.POST, instance=template, auto_id=_ids(template))
         if not form.is_valid():
             return self.page(failed=form, status=400)
         saved = form.save()
@@ -41,7 +41,13 @@ class NoticeTemplatesView(PermissionRequiredMixin, View):
         rows = []
         for template in NoticeTemplate.objects.all():
             same = failed is not None and failed.instance.pk == template.pk
-            rows.append((template, failed if same else NoticeTemplateForm(instance=template)))
+            form = failed if same else NoticeTemplateForm(instance=template, auto_id=_ids(template))
+            rows.append((template, form))
         adding = failed if failed is not None and failed.instance.pk is None else None
         context = {"rows": rows, "new_form": adding or NoticeTemplateForm()}
         return render(self.request, "notices/templates.html", context, status=status)
+
+
+def _ids(template: NoticeTemplate | None) -> str:
+    """Element ids for one text's form: the page holds a form per text, each label for its field."""
+    return f"id_notice{template.pk}_%s" if template else "id_%s"

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from muteadmin.core.formfocus import RefusedFieldFocus
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.policies.models import NO_MUTES, UNLIMITED
 from muteadmin.policies.selectors import KINDS, MuteLimits
@@ -21,6 +22,8 @@ class GroupLimitsForm(forms.Form):
     """One group's two limits; `limits()` gives them in seconds once valid."""
 
     default_renderer = PLAIN_WIDGET_RENDERER
+    # Drawn by the fast renderer, so the focus on a refused field is asked for here.
+    bound_field_class = RefusedFieldFocus
     error_messages = {
         "length_missing": _("Enter how long, in hours or days."),
         "length_too_long": _("That is longer than Tencent allows; choose Unlimited instead."),

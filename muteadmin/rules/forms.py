@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from muteadmin.core.formfocus import RefusedFieldFocus
 from muteadmin.core.widgets import PLAIN_WIDGET_RENDERER
 from muteadmin.rules.ladders import LadderInvalid, ladder_parse, ladder_text
 from muteadmin.rules.models import DEFAULT_WINDOW_DAYS, KINDS, Rule
@@ -16,6 +17,8 @@ class RuleForm(forms.Form):
     """A new rule (with `code`) or an existing one's text (`rule` given: the code stays)."""
 
     default_renderer = PLAIN_WIDGET_RENDERER
+    # Drawn by the fast renderer, so the focus on a refused field is asked for here.
+    bound_field_class = RefusedFieldFocus
 
     code = forms.SlugField(
         max_length=32,
