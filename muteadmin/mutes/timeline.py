@@ -26,7 +26,7 @@ _TITLES = {
     "scheduled": gettext_lazy("Scheduled change"),
     "drift": gettext_lazy("Changed outside muteadmin"),
 }
-_KINDS = {"change": "change", "notice": "notice", "note": "note"}
+_KINDS = {"change": "change", "notice": "notice", "note": "note", "drift": "drift"}
 
 
 @dataclass(slots=True)

@@ -1,0 +1,112 @@
+"""The reconcile's share of the cap, measured where Tencent would count it: at a receiver.
+
+Its lookups keep to RECONCILE_SHARE of the cap in every one-second window, and a person's
+lookups made meanwhile go through at once, within the rest of the cap.
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connections
+
+from bench.bulk_bench import max_window
+from bench.receiver import receiver_serving
+from muteadmin.audit.models import AuditEntry
+from muteadmin.mutes.services import mute_get
+from muteadmin.reconcile.models import WatchedAccount
+from muteadmin.reconcile.services import reconcile_run
+
+CAP = 20
+SHARE = "25%"
+SHARE_LIMIT = 5  # 25% of 20 calls a second
+LATENCY = 0.02
+WATCHED = 30  # six seconds of the share
+PERSON_LOOKUPS = 8
+PERSON_EVERY = 0.4
+# A lookup that waited for a slot would wait up to a second; one that did not takes far less.
+PROMPT = 0.5
+
+
+@pytest.fixture
+def receiver(settings):
+    """Tencent is a local recording server with a cap of CAP calls a second, and so is our limit."""
+    with receiver_serving(cap=CAP, latency=LATENCY) as (base_url, arrivals):
+        settings.TIM_SDKAPPID = 1400000001
+        settings.TIM_SECRET_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+        settings.TIM_API_BASE_URL = base_url
+        settings.TIM_RATE_LIMIT = CAP
+        settings.RECONCILE_SHARE = SHARE
+        yield arrivals
+
+
+def watch(count: int = WATCHED) -> None:
+    WatchedAccount.objects.bulk_create(
+        WatchedAccount(app="default", account=f"watched{number:03}", added_by="lead")
+        for number in range(count)
+    )
+
+
+def stamps_of(arrivals, prefix: str) -> list[float]:
+    return sorted(
+        stamp
+        for stamp, account in zip(arrivals.stamps, arrivals.accounts, strict=True)
+        if account.startswith(prefix)
+    )
+
+
+@pytest.mark.django_db
+def test_the_reconcile_alone_keeps_to_its_share_of_the_cap(receiver):
+    watch()
+
+    run = reconcile_run(trigger="command")
+
+    reconcile = stamps_of(receiver, "watched")
+    rate = (len(reconcile) - 1) / (reconcile[-1] - reconcile[0])
+    print(f"\nreconcile alone: busiest second {max_window(reconcile)}, {rate:.1f}/s")
+    assert run.checked == WATCHED and len(reconcile) == WATCHED
+    assert max_window(reconcile) <= SHARE_LIMIT
+    # It uses its share rather than trickling.
+    assert rate >= 0.7 * SHARE_LIMIT
+    assert receiver.refused == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_looks_up_accounts_promptly_during_a_reconcile(receiver, moderator):
+    watch()
+    runs = []
+
+    def reconcile() -> None:
+        try:
+            runs.append(reconcile_run(trigger="command"))
+        finally:
+            connections.close_all()
+
+    background = threading.Thread(target=reconcile)
+    background.start()
+    time.sleep(1.0)  # the reconcile is under way
+    waits = []
+    for number in range(PERSON_LOOKUPS):
+        started = time.monotonic()
+        mute_get(account=f"person{number}", operator=moderator)
+        waits.append(time.monotonic() - started)
+        time.sleep(PERSON_EVERY)
+    during = background.is_alive()
+    background.join(timeout=60)
+
+    reconcile_stamps = stamps_of(receiver, "watched")
+    person_stamps = stamps_of(receiver, "person")
+    print(
+        f"\nreconcile busiest second {max_window(reconcile_stamps)}, all calls "
+        f"{max_window(sorted(receiver.stamps))}, person's slowest lookup {max(waits):.3f} s"
+    )
+    assert during, "the person's lookups finished after the reconcile"
+    assert runs[0].checked == WATCHED
+    assert person_stamps[0] < reconcile_stamps[-1]
+    assert max_window(reconcile_stamps) <= SHARE_LIMIT
+    assert max_window(sorted(receiver.stamps)) <= CAP
+    assert max(waits) < PROMPT
+    assert receiver.refused == 0
+    assert AuditEntry.objects.filter(operator_username="mod", outcome="ok").count() == (
+        PERSON_LOOKUPS
+    )
