@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -113,6 +113,19 @@ def test_one_kind_clobbered_by_another_client_changing_the_other(lead, as_lead):
     assert 'data-timeline-entry="drift"' in card
 
 
+@pytest.mark.django_db(transaction=True)  # the run's call threads read the emulator's mutes
+def test_side_by_side_lookups_find_each_drift_once(lead):
+    for number in range(8):
+        mute_change(account=f"many{number}", operator=lead, reason="spam", c2c_seconds=HOUR)
+    for number in (1, 4, 6):
+        outside(f"many{number}", c2c=0)
+
+    run = reconcile_run(trigger="command", threads=4, batch_size=3)
+
+    assert sorted(drift.account for drift in drifts()) == ["many1", "many4", "many6"]
+    assert (run.total, run.checked, run.differences, run.failed) == (8, 8, 3, 0)
+
+
 def test_a_mute_that_ran_out_on_time_or_is_still_running_is_no_drift(lead, timed):
     mute_change(account="dave", operator=lead, reason="spam", c2c_seconds=60)
     mute_change(account="erin", operator=lead, reason="spam", group_seconds=HOUR)
@@ -158,6 +171,23 @@ def test_a_failed_lookup_is_counted_not_a_drift(lead):
     run = reconcile()
 
     assert drifts() == [] and (run.checked, run.failed) == (0, 1)
+
+
+@pytest.mark.django_db(transaction=True)  # the run's call threads see the faults queued
+def test_a_run_stops_when_tencent_cannot_be_reached_and_says_why(lead):
+    from muteadmin.sandbox.services import sandbox_fault_push
+
+    mute_change(account="kate", operator=lead, reason="spam", c2c_seconds=HOUR)
+    mute_change(account="liam", operator=lead, reason="spam", c2c_seconds=HOUR)
+    sandbox_fault_push(kind="refused", count=100)
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="Every lookup of a batch failed"):
+        call_command("mute_reconcile", stdout=out)
+
+    run = ReconcileRun.objects.get()
+    assert (run.state, run.checked, run.failed) == ("failed", 0, 2)
+    assert "Every lookup of a batch failed" in run.error_info and drifts() == []
 
 
 def test_the_command_runs_one_and_says_what_it_found(lead):

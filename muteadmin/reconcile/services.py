@@ -31,7 +31,12 @@ from muteadmin.reconcile.selectors import (
     reconcile_accounts,
 )
 from muteadmin.reconcile.settings import reconcile_share
-from muteadmin.upstream.clients import LONGEST_DEADLINE
+from muteadmin.tencent.errors import (
+    TencentConfigurationError,
+    TencentRateLimited,
+    TencentTransportError,
+    TencentUpstreamError,
+)
 from muteadmin.upstream.registry import tim_apps
 
 logger = logging.getLogger(__name__)
@@ -44,8 +49,21 @@ THREADS = 4
 STALE_AFTER = timedelta(minutes=10)
 
 
+# Failures that say Tencent cannot be reached or used now, not that one account is wrong.
+_OUTAGES = (
+    TencentTransportError,
+    TencentRateLimited,
+    TencentConfigurationError,
+    TencentUpstreamError,
+)
+
+
 class ReconcileBusy(Exception):
     """Another reconcile is running; this one did not start."""
+
+
+class ReconcileStopped(Exception):
+    """Every lookup of a batch failed for a reason no other account escapes: the run stopped."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,8 @@ class BatchResult:
     checked: int
     failed: int
     drifts: list[Drift]
+    # Why every lookup failed, when each failed for a reason no other account escapes.
+    outage: str = ""
 
 
 def reconcile_run(
@@ -82,6 +102,12 @@ def reconcile_run(
                 _run_advance(run, result)
                 if progress is not None:
                     progress(run)
+                if result.outage:
+                    # Tencent cannot be asked now: the next run tries again, sooner than this one
+                    # would spend every lookup's retries.
+                    raise ReconcileStopped(
+                        f"Every lookup of a batch failed ({result.outage}); the run stopped."
+                    )
     except Exception as exc:
         _run_end(run, state=ReconcileRun.State.FAILED, error_info=f"{type(exc).__name__}: {exc}")
         raise
@@ -130,7 +156,6 @@ def reconcile_batch(
     calls = mute_get_many(
         accounts=accounts,
         operator=RECONCILE_OPERATOR,
-        deadline=LONGEST_DEADLINE,
         executor=executor,
         correlation_id=run.correlation_id,
         app=app,
@@ -140,6 +165,7 @@ def reconcile_batch(
     in_flight |= changes_in_flight(app=app, accounts=accounts)
     checked = failed = 0
     drifts = []
+    outages = [call.error for call in calls if isinstance(call.error, _OUTAGES)]
     for call in calls:
         if call.error is not None:
             failed += 1
@@ -166,7 +192,10 @@ def reconcile_batch(
             )
             drifts.append(drift)
             _announce(drift)
-    return BatchResult(checked=checked, failed=failed, drifts=drifts)
+    outage = ""
+    if calls and len(outages) == len(calls):
+        outage = getattr(outages[0], "moderator_message", "") or str(outages[0])
+    return BatchResult(checked=checked, failed=failed, drifts=drifts, outage=outage)
 
 
 def _announce(drift: Drift) -> None:

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from muteadmin.reconcile.models import ReconcileRun
-from muteadmin.reconcile.services import ReconcileBusy, reconcile_run
+from muteadmin.reconcile.services import ReconcileBusy, ReconcileStopped, reconcile_run
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
         try:
             run = reconcile_run(trigger="command", progress=progress)
-        except ReconcileBusy as exc:
+        except (ReconcileBusy, ReconcileStopped) as exc:
             raise CommandError(str(exc)) from exc
         if verbosity >= 1:
             failed = f"; {run.failed:,} could not be looked up" if run.failed else ""
