@@ -15,7 +15,7 @@ from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.periodic.registry import periodic_specs
 from muteadmin.periodic.services import periodic_run_due
 from muteadmin.reconcile.models import ReconcileRun
-from muteadmin.reconcile.services import ReconcileBusy, reconcile_run
+from muteadmin.reconcile.services import ReconcileBusy, ReconcileStopped, reconcile_run
 from muteadmin.reconcile.settings import reconcile_every_seconds, reconcile_share_fraction
 from muteadmin.reconcile.watchlist import watchlist_add
 from muteadmin.sandbox.runtime import SandboxRuntime
@@ -173,21 +173,30 @@ def test_a_failed_lookup_is_counted_not_a_drift(lead):
     assert drifts() == [] and (run.checked, run.failed) == (0, 1)
 
 
-@pytest.mark.django_db(transaction=True)  # the run's call threads see the faults queued
-def test_a_run_stops_when_tencent_cannot_be_reached_and_says_why(lead):
+def test_a_run_stops_when_tencent_cannot_be_reached_and_says_why(lead, as_lead):
     from muteadmin.sandbox.services import sandbox_fault_push
 
     mute_change(account="kate", operator=lead, reason="spam", c2c_seconds=HOUR)
     mute_change(account="liam", operator=lead, reason="spam", c2c_seconds=HOUR)
     sandbox_fault_push(kind="refused", count=100)
-    out = io.StringIO()
 
-    with pytest.raises(CommandError, match="Every lookup of a batch failed"):
-        call_command("mute_reconcile", stdout=out)
+    with pytest.raises(ReconcileStopped, match="Every lookup of a batch failed"):
+        reconcile()
 
     run = ReconcileRun.objects.get()
     assert (run.state, run.checked, run.failed) == ("failed", 0, 2)
     assert "Every lookup of a batch failed" in run.error_info and drifts() == []
+    status = as_lead.get(reverse("reports:mutes")).content.decode()
+    assert "the last run failed just now after checking 0 of 2 accounts" in status
+    assert "Every lookup of a batch failed (" in status
+
+
+def test_the_command_refuses_to_start_beside_a_live_run():
+    now = timezone.now()
+    ReconcileRun.objects.create(trigger="worker", started_at=now, beat_at=now)
+
+    with pytest.raises(CommandError, match="already running"):
+        call_command("mute_reconcile", stdout=io.StringIO())
 
 
 def test_the_command_runs_one_and_says_what_it_found(lead):
@@ -241,3 +250,24 @@ def test_a_share_that_is_no_part_of_the_cap_is_refused(value):
 def test_a_share_of_a_small_cap_still_makes_calls():
     assert UpstreamShare(name="r", fraction=0.25).limit(200) == 50
     assert UpstreamShare(name="r", fraction=0.25).limit(3) == 1
+
+
+def test_a_run_in_progress_shows_how_far_it_got(as_lead, lead):
+    now = timezone.now()
+    ReconcileRun.objects.create(
+        trigger="worker", started_at=now, beat_at=now, total=12_400, checked=1_200, differences=3
+    )
+
+    page = as_lead.get(reverse("reports:mutes")).content.decode()
+
+    assert "Reconciling with Tencent now: checked 1,200 of 12,400 accounts so far" in page
+    assert "3 differences so far" in page
+    drift_list = as_lead.get(reverse("audit:list"), {"action": "drift"})
+    assert drift_list.status_code == 200
+
+
+def test_before_any_run_the_report_says_so(as_lead):
+    assert (
+        "Reconcile with Tencent: not run yet."
+        in as_lead.get(reverse("reports:mutes")).content.decode()
+    )

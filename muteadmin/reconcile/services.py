@@ -108,8 +108,13 @@ def reconcile_run(
                     raise ReconcileStopped(
                         f"Every lookup of a batch failed ({result.outage}); the run stopped."
                     )
+    except ReconcileStopped as exc:
+        _run_end(run, state=ReconcileRun.State.FAILED, error_info=str(exc))
+        raise
     except Exception as exc:
-        _run_end(run, state=ReconcileRun.State.FAILED, error_info=f"{type(exc).__name__}: {exc}")
+        # Its words may hold anything (a URL, a query): the page says only where to look.
+        said = f"A fault on muteadmin's side ({type(exc).__name__}); the log has the details."
+        _run_end(run, state=ReconcileRun.State.FAILED, error_info=said)
         raise
     finally:
         if pool is not None:
