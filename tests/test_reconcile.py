@@ -271,3 +271,31 @@ def test_before_any_run_the_report_says_so(as_lead):
         "Reconcile with Tencent: not run yet."
         in as_lead.get(reverse("reports:mutes")).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("RECONCILE_SHARE", "250%"), ("RECONCILE_EVERY_MINUTES", 0)]
+)
+def test_a_setting_it_cannot_use_stops_the_process_at_its_checks(settings, name, value):
+    from django.core.checks import run_checks
+
+    setattr(settings, name, value)
+
+    errors = [error for error in run_checks() if error.id == "muteadmin.E301"]
+
+    assert len(errors) == 1 and name in errors[0].msg
+
+
+def test_the_drift_row_reads_in_the_audit_log(lead, as_lead):
+    mute_change(account="mona", operator=lead, reason="spam", c2c_seconds=HOUR)
+    outside("mona", c2c=0)
+    reconcile()
+    (drift,) = drifts()
+
+    listed = as_lead.get(reverse("audit:list"), {"action": "drift"}).content.decode()
+    detail = as_lead.get(reverse("audit:detail", args=[drift.pk])).content.decode()
+
+    assert "mona" in listed and OPERATOR in listed
+    assert "C2C: expected muted, " in detail and "found not muted." in detail
+    # The detail page links the lookup that found it, a row of the same operation.
+    assert reverse("audit:detail", args=[drift.details["reconcile"]["query_entry"]]) in detail

@@ -13,10 +13,18 @@ class ReconcileConfig(AppConfig):
     verbose_name = "Reconcile with Tencent"
 
     def ready(self) -> None:
+        from django.core.exceptions import ImproperlyConfigured
+
         from muteadmin.periodic.registry import periodic_register
+        from muteadmin.reconcile import checks  # noqa: F401  (registers the system checks)
         from muteadmin.reconcile.settings import reconcile_every_seconds
 
-        periodic_register(name="mute_reconcile", every=reconcile_every_seconds(), run=_reconcile)
+        try:
+            every = reconcile_every_seconds()
+        except ImproperlyConfigured:
+            # The system check (muteadmin.E301) says what to correct; nothing runs until then.
+            return
+        periodic_register(name="mute_reconcile", every=every, run=_reconcile)
 
 
 def _reconcile() -> object:
