@@ -60,11 +60,11 @@ def test_a_mute_set_outside_is_recorded_as_drift_and_the_state_follows(lead, mod
 
     (drift,) = drifts()
     assert (drift.account, drift.operator, drift.operator_username) == ("alice", None, OPERATOR)
-    found = drift.details["reconcile"]
+    found = drift.details
     assert found["kinds"] == ["c2c"]
     assert found["expected"] == {"c2c": 0, "group": 0}
     assert HOUR - 5 <= found["found"]["c2c"] <= HOUR and found["found"]["group"] == 0
-    assert drift.reason.startswith("C2C: expected not muted, found muted, ")
+    assert drift.error_info.startswith("C2C: expected not muted, found muted, ")
     assert drift.outcome == "ok" and drift.chain_seq is not None
     # The lookup itself is the reconcile's own audited query, of the same operation.
     query = AuditEntry.objects.get(pk=found["query_entry"])
@@ -82,10 +82,13 @@ def test_a_lift_elsewhere_is_a_drift_and_the_account_leaves_the_report(lead, as_
     reconcile()
 
     (drift,) = drifts()
-    found = drift.details["reconcile"]
+    found = drift.details
     assert found["kinds"] == ["c2c"] and found["found"] == {"c2c": 0, "group": 0}
     assert HOUR - 5 <= found["expected"]["c2c"] <= HOUR
-    assert drift.reason.startswith("C2C: expected muted, ") and "found not muted." in drift.reason
+    assert (
+        drift.error_info.startswith("C2C: expected muted, ")
+        and "found not muted." in drift.error_info
+    )
     assert AccountMuteState.objects.get(account="bob").active_until is None
     page = as_lead.get(reverse("reports:mutes")).content.decode()
     assert 'data-account="bob"' not in page
@@ -100,17 +103,19 @@ def test_one_kind_clobbered_by_another_client_changing_the_other(lead, as_lead):
     reconcile()
 
     (drift,) = drifts()
-    found = drift.details["reconcile"]
+    found = drift.details
     assert found["kinds"] == ["c2c", "group"]
     assert found["found"] == {"c2c": PERMANENT, "group": 0}
     assert found["expected"]["c2c"] == 0 and found["expected"]["group"] > HOUR
-    assert drift.reason.startswith("C2C: expected not muted, found permanently muted. Group: ")
+    assert drift.error_info.startswith("C2C: expected not muted, found permanently muted. Group: ")
     row = as_lead.get(reverse("reports:mutes")).content.decode()
     assert 'data-account="carol"' in row and "changed outside muteadmin, noticed" in row
     card = as_lead.get(reverse("mutes:account", args=["carol"])).content.decode()
     # Both cards: the C2C mute set and the group mute lifted outside.
     assert card.count("Changed outside muteadmin: noticed by the reconcile") == 2
     assert 'data-timeline-entry="drift"' in card
+    # The account's story says what was found, in the drift row's words.
+    assert "C2C: expected not muted, found permanently muted. Group: expected muted" in card
 
 
 @pytest.mark.django_db(transaction=True)  # the run's call threads read the emulator's mutes
@@ -298,4 +303,26 @@ def test_the_drift_row_reads_in_the_audit_log(lead, as_lead):
     assert "mona" in listed and OPERATOR in listed
     assert "C2C: expected muted, " in detail and "found not muted." in detail
     # The detail page links the lookup that found it, a row of the same operation.
-    assert reverse("audit:detail", args=[drift.details["reconcile"]["query_entry"]]) in detail
+    assert reverse("audit:detail", args=[drift.details["query_entry"]]) in detail
+
+
+def test_a_skipped_scheduled_change_is_not_taken_for_a_change_outside(lead, as_lead):
+    from muteadmin.audit.services import audit_record
+
+    mute_change(account="nina", operator=lead, reason="spam", c2c_seconds=HOUR)
+    # The scheduler's drift row: the account changed before its time (perhaps here).
+    audit_record(
+        operator=None,
+        action="drift",
+        account="nina",
+        app="default",
+        c2c_requested=0,
+        error_info="Skipped: the account's c2c mute changed after it was scheduled.",
+        details={"by": "scheduler", "kinds": ["c2c"]},
+    )
+
+    card = as_lead.get(reverse("mutes:account", args=["nina"])).content.decode()
+    report = as_lead.get(reverse("reports:mutes")).content.decode()
+
+    assert "Changed outside muteadmin: noticed" not in card
+    assert "changed outside muteadmin, noticed" not in report

@@ -96,19 +96,20 @@ def drift_record(
     run_id: int,
     correlation_id: Any,
 ) -> Drift:
-    """Write the drift row: what was expected and found (observed columns), chained at once."""
+    """Write the drift row, chained at once: what was found in the observed columns, both in
+    `details`, and the sentence saying so in `error_info`."""
     found = {kind: getattr(status, f"{kind}_seconds") for kind in KINDS}
+    # The same shape as a skipped scheduled change's drift row, with what only the reconcile knows.
     details = {
-        "reconcile": {
-            "run": run_id,
-            "kinds": list(kinds),
-            "expected": dict(expected),
-            "found": found,
-            "query_entry": query_entry_id,
-            # The row whose observation the expectation was run down from, and the last change.
-            "expected_from_entry": state["observed_entry_id"],
-            "last_change_entry": state["last_change_entry_id"],
-        }
+        "by": "reconcile",
+        "run": run_id,
+        "kinds": list(kinds),
+        "expected": dict(expected),
+        "found": found,
+        "query_entry": query_entry_id,
+        # The row whose observation the expectation was run down from, and the last change.
+        "expected_from_entry": state["observed_entry_id"],
+        "last_change_entry": state["last_change_entry_id"],
     }
     with transaction.atomic():
         entry = audit_begin(
@@ -117,7 +118,6 @@ def drift_record(
             account=status.account,
             app=app,
             correlation_id=correlation_id,
-            reason=drift_sentence(kinds, expected=expected, found=found),
             details=details,
         )
         audit_complete(
@@ -127,6 +127,7 @@ def drift_record(
             request_random=None,
             c2c_observed=found["c2c"],
             group_observed=found["group"],
+            error_info=drift_sentence(kinds, expected=expected, found=found),
         )
     return Drift(
         app=app,
