@@ -147,7 +147,7 @@ def receiver_in_process(
         yield ours.recv(), arrivals
     finally:
         ours.send("stop")
-        arrivals.stamps, arrivals.refused = ours.recv()
+        arrivals.stamps, arrivals.refused, arrivals.accounts = ours.recv()
         process.join(timeout=30)
 
 
@@ -157,7 +157,7 @@ def _receiver_main(pipe: Connection, cap: int, latency: float, tls_dir: Path) ->
     with receiver_serving(cap=cap, latency=latency, tls_dir=tls_dir) as (base_url, arrivals):
         pipe.send(base_url)
         pipe.recv()
-        pipe.send((arrivals.stamps, arrivals.refused))
+        pipe.send((arrivals.stamps, arrivals.refused, arrivals.accounts))
 
 
 def report_print(outcomes: list[Outcome], *, limit: int) -> int:

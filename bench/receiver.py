@@ -29,20 +29,25 @@ _ANSWERS = {
 
 @dataclass
 class Arrivals:
-    """When each call arrived (time.time()), and how many were refused with 60007."""
+    """When each call arrived (time.time()), and how many were refused with 60007.
+
+    `accounts[i]` is the account the call at `stamps[i]` named (Get_Account or Set_Account).
+    """
 
     cap: int
     stamps: list[float] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
     refused: int = 0
     _windows: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, api: str) -> bool:
+    def admit(self, api: str, *, account: str = "") -> bool:
         """Record a call arriving now; False if it makes more than `cap` in one second."""
         with self._lock:
             # Read under the lock, so the record stays in order whichever thread gets here first.
             now = time.time()
             self.stamps.append(now)
+            self.accounts.append(account)
             window = self._windows.setdefault(api, deque())
             while window and window[0] <= now - WINDOW_SECONDS:
                 window.popleft()
@@ -51,6 +56,17 @@ class Arrivals:
                 return False
             window.append(now)
             return True
+
+
+def _account_named(body: bytes) -> str:
+    """The account a call's JSON body names, or "" for none."""
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    return str(document.get("Get_Account") or document.get("Set_Account") or "")
 
 
 class _Server(ThreadingHTTPServer):
@@ -85,10 +101,10 @@ def receiver_serving(
         protocol_version = "HTTP/1.1"  # keep-alive, as the client's pooled connections expect
 
         def do_POST(self) -> None:  # the name http.server calls
-            # Arrived: the request line and headers are read; the body follows in one packet.
+            # Arrived: the request line and headers are read, and the small body sent with them.
             api = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
-            admitted = arrivals.admit(api)
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            admitted = arrivals.admit(api, account=_account_named(body))
             time.sleep(latency)
             if admitted:
                 payload = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", **_ANSWERS[api]}

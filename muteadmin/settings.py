@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     # Before django_tasks_db: its `db_worker` command is this app's (the library's, first
     # queuing the periodic tick).
     "muteadmin.periodic",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "muteadmin.api",
+    "muteadmin.reconcile",
 ]
 
 MIDDLEWARE = [
@@ -309,6 +311,10 @@ BULK_RESULTS_PAGE_SIZE = 100
 # permanent mute always needs a second person's approval, even a Lead's.
 MUTE_REQUEST_TTL_HOURS = env.int("MUTE_REQUEST_TTL_HOURS", default=24)
 REQUIRE_SECOND_PERSON_FOR_PERMANENT = env.bool("REQUIRE_SECOND_PERSON_FOR_PERMANENT", default=False)
+# The reconcile (muteadmin.reconcile): minutes between runs in the worker, and the share of each
+# Tencent cap its lookups keep to ("25%" or "0.25"), leaving the rest to people.
+RECONCILE_EVERY_MINUTES = env.int("RECONCILE_EVERY_MINUTES", default=60)
+RECONCILE_SHARE = env.str("RECONCILE_SHARE", default="25%")
 # The periodic tick (muteadmin/periodic): how often a worker looks for periodic jobs due.
 PERIODIC_TICK_SECONDS = 30
 TASKS = {

@@ -308,6 +308,8 @@ PAGES: dict[str, Page] = {
         post=("template", "rule_code", "language", "time_zone", "text"),
         valid_post={"rule_code": "spam", "language": "en", "time_zone": "UTC", "text": "Muted."},
     ),
+    "reconcile:watchlist": Page(post=("accounts",), valid_post={"accounts": "alice\nbob"}),
+    "reconcile:watchlist_remove": Page(post=("account",), valid_post={"account": "alice"}),
     "sandbox_pages:messages": Page(),
     "preferences:edit": Page(
         post=("language", "time_zone", "csv_bom"),

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db
 REPORT = reverse("reports:mutes")
 REPORT_CSV = reverse("reports:mutes_csv")
 SOURCE_SENTENCE = (
-    "Built from what this dashboard has seen: accounts muted or unmuted elsewhere "
-    "(another tool, Tencent's console) appear only after someone looks them up here."
+    "Built from what this dashboard has seen, kept true by a regular reconcile with Tencent: "
+    "accounts muted or unmuted elsewhere (another tool, Tencent's console) show up after the "
+    "next reconcile, or as soon as someone looks them up here."
 )
 
 

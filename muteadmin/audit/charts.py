@@ -53,6 +53,9 @@ ACTION_COUNTS = {
         "%(count)d scheduled change", "%(count)d scheduled changes", "count"
     ),
     "drift": ngettext_lazy("%(count)d drift", "%(count)d drifts", "count"),
+    "watchlist": ngettext_lazy(
+        "%(count)d watchlist change", "%(count)d watchlist changes", "count"
+    ),
 }
 # Names looked up rather than formatted: a month of days costs strftime more than the rest of
 # the layout. Translated once per chart (_DayWords).

@@ -1,6 +1,7 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
 step of a mute request, per change of a role's limits, per change to the staff (team page),
-per sign-in attempt and per staff note on an account."""
+per sign-in attempt, per staff note on an account, per difference the reconcile found and per
+change of its watchlist."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -99,8 +100,11 @@ class AuditEntry(models.Model):
         # query and change rows, sharing its correlation id.
         SCHEDULED = "scheduled", _("Scheduled change")
         # The account's mutes were found otherwise than muteadmin expected (a change made
-        # elsewhere): what was expected and found in details, the sentence in error_info.
+        # elsewhere): what was expected and found in details, the sentence in error_info. Written
+        # by a scheduled change that was skipped, and by the reconcile (muteadmin.reconcile).
         DRIFT = "drift", _("Drift")
+        # An account added to or removed from the reconcile's watchlist (muteadmin.reconcile).
+        WATCHLIST = "watchlist", _("Watchlist change")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from muteadmin.mutes.confirmation import ago_in_words
 from muteadmin.mutes.lengths import KIND_LABELS, KINDS
 from muteadmin.mutes.setters import MuteSetter
+from muteadmin.reconcile.selectors import DriftMark
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
 
@@ -22,6 +23,10 @@ class MuteCard:
     setter: MuteSetter | None = None
     set_outside: bool = False
     set_ago: str = ""
+    # The reconcile's latest finding on this mute since the last change here: it was changed
+    # outside muteadmin, noticed then (audit row `drift_entry_id`).
+    drift_noticed_at: datetime | None = None
+    drift_entry_id: int | None = None
 
     @property
     def permanent(self) -> bool:
@@ -33,9 +38,12 @@ class MuteCard:
 
 
 def mute_cards(
-    status: MuteStatus, setters: Mapping[str, MuteSetter | None] | None = None
+    status: MuteStatus,
+    setters: Mapping[str, MuteSetter | None] | None = None,
+    drift: DriftMark | None = None,
 ) -> list[MuteCard]:
-    """The C2C and group cards for a status Tencent returned, with who set each mute."""
+    """The C2C and group cards for a status Tencent returned, with who set each mute and the
+    reconcile's latest drift on each (`drift`, of both kinds)."""
     setters = setters or {}
     cards = []
     for kind in KINDS:
@@ -53,6 +61,8 @@ def mute_cards(
                 setter=setter,
                 set_outside=kind in setters and setter is None,
                 set_ago=ago_in_words(setter.at, now=status.observed_at) if setter else "",
+                drift_noticed_at=drift.noticed_at if drift and kind in drift.kinds else None,
+                drift_entry_id=drift.entry_id if drift and kind in drift.kinds else None,
             )
         )
     return cards

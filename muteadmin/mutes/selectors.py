@@ -76,6 +76,8 @@ TIMELINE_FIELDS = (
     "reason",
     "outcome",
     "error_code",
+    # What a drift found (the reconcile's drift rows ask for nothing, so say it here).
+    "error_info",
 )
 LOOKUP_ACTION = AuditEntry.Action.QUERY.value
 

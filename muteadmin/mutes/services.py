@@ -26,6 +26,7 @@ from muteadmin.tencent.nospeaking import (
     nospeaking_set,
 )
 from muteadmin.upstream.clients import tim_client
+from muteadmin.upstream.ratelimit import UpstreamShare
 from muteadmin.upstream.registry import tim_app
 
 # A page answers within this many seconds whatever Tencent does; a change spends at most
@@ -86,16 +87,18 @@ def mute_get_many(
     correlation_id: uuid.UUID | None = None,
     app: str | None = None,
     on_behalf_of: AbstractBaseUser | None = None,
+    share: UpstreamShare | None = None,
 ) -> list[MuteCall]:
     """mute_get for each account of `app`, the calls side by side on `executor` (else one by one).
 
     The audit rows are begun together before any call and completed together after the last;
-    they share `correlation_id` (by default the bulk job's, else a new one).
+    they share `correlation_id` (by default the bulk job's, else a new one). With `share`, the
+    calls keep to that share of the cap (muteadmin's own background checks).
     """
     target = tim_app(app)
 
     def call(account: str, audit: AuditCall) -> MuteStatus:
-        status = nospeaking_get(tim_client(target.name), account, deadline=deadline)
+        status = nospeaking_get(tim_client(target.name, share=share), account, deadline=deadline)
         audit.ok(
             request_random=status.random,
             c2c_observed=status.c2c_seconds,

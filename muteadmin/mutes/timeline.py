@@ -26,7 +26,7 @@ _TITLES = {
     "scheduled": gettext_lazy("Scheduled change"),
     "drift": gettext_lazy("Changed outside muteadmin"),
 }
-_KINDS = {"change": "change", "notice": "notice", "note": "note"}
+_KINDS = {"change": "change", "notice": "notice", "note": "note", "drift": "drift"}
 
 
 @dataclass(slots=True)
@@ -88,7 +88,11 @@ def _title(row: Mapping[str, Any]) -> str:
 def _step(row: Mapping[str, Any]) -> TimelineEntry:
     action = row["action"]
     detail = ""
-    if action in ("change", "scheduled", "drift") or action.startswith("request_"):
+    asked = row["c2c_requested"] is not None or row["group_requested"] is not None
+    if action == "drift" and not asked:
+        # Found by the reconcile: what it expected and what Tencent had.
+        detail = row.get("error_info") or ""
+    elif action in ("change", "scheduled", "drift") or action.startswith("request_"):
         detail = _("C2C: %(c2c)s; group: %(group)s") % {
             "c2c": requested_in_words(row["c2c_requested"]),
             "group": requested_in_words(row["group_requested"]),

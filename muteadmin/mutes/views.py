@@ -43,6 +43,7 @@ from muteadmin.mutes.services import (
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.mutes.timeline import timeline_context
 from muteadmin.notices.services import DEFAULT_LANGUAGE
+from muteadmin.reconcile.selectors import DriftMark, drift_since_change
 from muteadmin.reminders.services import NothingToReview, reminder_for_change
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
@@ -57,6 +58,10 @@ class AccountAppMixin(AppRequestedMixin):
     def account_url(self, account: str) -> str:
         """The account's page in this app."""
         return account_url(account, query=app_query(self.app.name))
+
+    def drift(self, account: str) -> DriftMark | None:
+        """The reconcile's latest drift on the account since its last change here."""
+        return drift_since_change(app=self.app.name, account=account)
 
     def lookup_page(self, form: LookupForm, *, status: int = 200, home=None) -> HttpResponse:
         """The lookup form (and `home`, the start page's lists); when it refused an ID for its
@@ -341,7 +346,9 @@ class AccountView(
         rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
         context = {
             "account": account,
-            "cards": mute_cards(status, setters) if status is not None else None,
+            "cards": mute_cards(status, setters, self.drift(account))
+            if status is not None
+            else None,
             "form": form,
             "error": error,
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
@@ -383,7 +390,8 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
         except TencentError as exc:
             context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
-        cards = mute_cards(status, mute_status_setters(status=status, app=self.app.name))
+        setters = mute_status_setters(status=status, app=self.app.name)
+        cards = mute_cards(status, setters, drift_since_change(app=self.app.name, account=account))
         context = {"account": account, "cards": cards, "app_query": query}
         context["waiting_request"] = mute_request_waiting_for(account=account, app=self.app.name)
         return render(request, "mutes/account.html#cards", context)

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from muteadmin.audit.models import AccountMuteState, AuditEntry
 from muteadmin.core.pagination import Keyset
+from muteadmin.reconcile.selectors import drifts_latest
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -93,6 +94,10 @@ class MuteReportRow:
     # A change attempted after the last change seen that the sweeper completed as "outcome
     # unknown" (a crash hid whether it reached Tencent): when it was begun. Not in the CSV.
     unknown_change_at: datetime | None = None
+    # The latest drift the reconcile noticed since the last change here (a mute set, lifted or
+    # changed outside muteadmin): when, and its audit row. Not in the CSV.
+    drift_noticed_at: datetime | None = None
+    drift_entry_id: int | None = None
 
     def csv_values(self) -> tuple:
         """The row in CSV_HEADER's order."""
@@ -172,7 +177,9 @@ def mute_report_page(
         size=size,
     )
     return MuteReportPage(
-        rows=_unknown_changes_marked([_row(values, now=now) for values in page.rows]),
+        rows=_drifts_marked(
+            _unknown_changes_marked([_row(values, now=now) for values in page.rows])
+        ),
         next_cursor=page.next_cursor,
         previous_cursor=page.previous_cursor,
     )
@@ -216,6 +223,20 @@ def _unknown_changes_marked(rows: list[MuteReportRow]) -> list[MuteReportRow]:
         at = latest.get((row.app, row.account))
         if at is not None and (row.last_change_at is None or at > row.last_change_at):
             row = replace(row, unknown_change_at=at)
+        marked.append(row)
+    return marked
+
+
+def _drifts_marked(rows: list[MuteReportRow]) -> list[MuteReportRow]:
+    """The rows, each with the latest drift noticed since its last change here: one query."""
+    latest = drifts_latest((row.app, row.account) for row in rows)
+    marked = []
+    for row in rows:
+        mark = latest.get((row.app, row.account))
+        if mark is not None and (
+            row.last_change_at is None or mark.noticed_at > row.last_change_at
+        ):
+            row = replace(row, drift_noticed_at=mark.noticed_at, drift_entry_id=mark.entry_id)
         marked.append(row)
     return marked
 

@@ -18,6 +18,7 @@ from muteadmin.core.downloads import (
     xlsx_download,
 )
 from muteadmin.core.http import client_ip
+from muteadmin.reconcile.selectors import reconcile_latest
 from muteadmin.reports.forms import MuteReportForm, MuteReportPageForm
 from muteadmin.reports.selectors import FILTER_NAMES, mute_report_page
 from muteadmin.reports.services import mute_report_export, mute_report_export_xlsx
@@ -57,6 +58,7 @@ class MuteReportView(PermissionRequiredMixin, View):
             "export_url": _with_query(reverse("reports:mutes_csv"), query),
             "xlsx_url": _with_query(reverse("reports:mutes_csv"), query, format=XLSX),
             "show_app": several_apps(),
+            "run": reconcile_latest(),
         }
         if form.is_valid():
             page = mute_report_page(

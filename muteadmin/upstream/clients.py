@@ -1,6 +1,7 @@
 """Clients for the configured Chat apps; a sandbox app's calls are answered by the emulator."""
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from muteadmin.tencent.errors import (
     TencentTransportError,
     TencentUpstreamError,
 )
-from muteadmin.upstream.ratelimit import upstream_slot
+from muteadmin.upstream.ratelimit import UpstreamShare, upstream_slot
 from muteadmin.upstream.registry import TimApp, tim_app, tim_apps
 
 # No call, not even a bulk job's in the background, keeps retrying longer than this.
@@ -45,6 +46,7 @@ class _ClientConfig:
     # for an app Tencent answers.
     sandbox_apps: tuple[tuple[int, str], ...]
     clock: Clock
+    share: UpstreamShare | None = None
 
 
 def tim_sandbox_active(app: str | None = None) -> bool:
@@ -52,17 +54,19 @@ def tim_sandbox_active(app: str | None = None) -> bool:
     return tim_app(app).sandbox
 
 
-def tim_client(app: str | None = None) -> TencentClient:
+def tim_client(app: str | None = None, *, share: UpstreamShare | None = None) -> TencentClient:
     """The client for `app` (default: the default app), one per app configuration.
 
+    With `share`, each of its calls also keeps to that share of the cap (a background caller's).
     Raises KeyError for a name TIM_APPS does not configure.
     """
-    return _client_for(_config(tim_app(app), clock=clock()))
+    return _client_for(_config(tim_app(app), clock=clock(), share=share))
 
 
-def _config(app: TimApp, *, clock: Clock) -> _ClientConfig:
+def _config(app: TimApp, *, clock: Clock, share: UpstreamShare | None = None) -> _ClientConfig:
     if not app.sandbox:
         return _ClientConfig(
+            share=share,
             app=app.name,
             rate_limit=app.rate_limit,
             sdkappid=app.sdkappid,
@@ -77,6 +81,7 @@ def _config(app: TimApp, *, clock: Clock) -> _ClientConfig:
 
     credentials = sandbox_credentials(sdkappid=app.sdkappid, identifier=app.identifier)
     return _ClientConfig(
+        share=share,
         app=app.name,
         rate_limit=app.rate_limit,
         sdkappid=credentials.sdkappid,
@@ -104,7 +109,7 @@ def _client_for(config: _ClientConfig) -> TencentClient:
         # Every attempt, the emulator's included, takes a slot under the cap shared by every
         # process using this database.
         before_attempt=functools.partial(
-            _upstream_slot_take, app=config.app, rate_limit=config.rate_limit
+            _upstream_slot_take, app=config.app, rate_limit=config.rate_limit, share=config.share
         ),
         after_attempt=functools.partial(_attempt_count, app=config.app),
     )
@@ -138,10 +143,28 @@ def attempt_outcome(error: TencentError | None) -> str:
 
 
 def _upstream_slot_take(
-    api: Api, seconds: float, *, app: str, rate_limit: int
+    api: Api, seconds: float, *, app: str, rate_limit: int, share: UpstreamShare | None = None
 ) -> Callable[[], None]:
     # The app's rate limit may lower Tencent's cap for this API, never raise it.
-    slot = upstream_slot(
-        app=app, api=api, limit=min(rate_limit, api.cap_per_second), timeout=seconds
+    cap = min(rate_limit, api.cap_per_second)
+    if share is None:
+        return upstream_slot(app=app, api=api, limit=cap, timeout=seconds).sent
+    started = time.monotonic()
+    # The share's own window first: while it waits, people's calls take the shared slots.
+    kept = upstream_slot(
+        app=app, api=api, limit=share.limit(cap), timeout=seconds, share=share.name
     )
-    return slot.sent
+    try:
+        slot = upstream_slot(
+            app=app, api=api, limit=cap, timeout=max(seconds - (time.monotonic() - started), 0.0)
+        )
+    except BaseException:
+        # Stamped, so it stops counting a window from now rather than waiting to expire.
+        kept.sent()
+        raise
+
+    def sent() -> None:
+        kept.sent()
+        slot.sent()
+
+    return sent

@@ -11,6 +11,7 @@ workers on several machines agree. See slots.py for why this holds at the receiv
 import atexit
 import contextlib
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -69,13 +70,32 @@ class UpstreamSlot:
         self.table.sent(self.slot_id)
 
 
-def upstream_slot(*, app: str, api: Api, limit: int, timeout: float) -> UpstreamSlot:
+@dataclass(frozen=True)
+class UpstreamShare:
+    """A part of each cap kept to by a background caller (the reconcile), so people keep the rest.
+
+    Its calls take a slot of their own window, `fraction` of the cap, before the shared one: so
+    at the receiver they never make more than that part of the cap in any second, whichever
+    processes make them.
+    """
+
+    name: str
+    fraction: float
+
+    def limit(self, cap: int) -> int:
+        """The calls a second this share may make under `cap`: never none."""
+        return max(1, math.floor(cap * self.fraction))
+
+
+def upstream_slot(
+    *, app: str, api: Api, limit: int, timeout: float, share: str = ""
+) -> UpstreamSlot:
     """Wait up to `timeout` seconds until one more call to `api` fits under `limit` for `app`.
 
     Raise UpstreamSlotUnavailable when it does not. `app` tells apart the Tencent apps (each has
-    its own caps) that share this database.
+    its own caps) that share this database; `share` names a window of an UpstreamShare's own.
     """
-    key = f"{app}:{api.path}"
+    key = f"{app}:{api.path}" + (f"#{share}" if share else "")
     started = time.monotonic()
     deadline = started + max(timeout, 0.0)
     table = _table()
