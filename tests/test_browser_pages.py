@@ -78,6 +78,7 @@ NOT_PAGES = {
     "reminders:done": POSTED,
     "scheduled:cancel": POSTED,
     "api_tokens:revoke": POSTED,
+    "reconcile:watchlist_remove": POSTED,
     "preferences:language": POSTED,
     "preferences:time_zone": POSTED,
 }
