@@ -53,6 +53,9 @@ ACTION_COUNTS = {
         "%(count)d scheduled change", "%(count)d scheduled changes", "count"
     ),
     "drift": ngettext_lazy("%(count)d drift", "%(count)d drifts", "count"),
+    "robot": ngettext_lazy(
+        "%(count)d notification change", "%(count)d notification changes", "count"
+    ),
 }
 # Names looked up rather than formatted: a month of days costs strftime more than the rest of
 # the layout. Translated once per chart (_DayWords).

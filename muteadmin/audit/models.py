@@ -1,6 +1,6 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
 step of a mute request, per change of a role's limits, per change to the staff (team page),
-per sign-in attempt and per staff note on an account."""
+per sign-in attempt, per staff note on an account and per change to a notification destination."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -101,6 +101,9 @@ class AuditEntry(models.Model):
         # The account's mutes were found otherwise than muteadmin expected (a change made
         # elsewhere): what was expected and found in details, the sentence in error_info.
         DRIFT = "drift", _("Drift")
+        # A chat-robot notification destination created, changed, paused, resumed or deleted
+        # (muteadmin.robots); its secrets only ever masked in the details.
+        ROBOT = "robot", _("Notification change")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Pending")
