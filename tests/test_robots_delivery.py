@@ -13,6 +13,7 @@ from muteadmin.robots.delivery import MAX_ATTEMPTS, delivery_attempt
 from muteadmin.robots.events import notify_event
 from muteadmin.robots.models import Delivery, Destination
 from muteadmin.robots.pausing import destinations_pause_failing
+from muteadmin.robots.recovery import deliveries_recover
 from muteadmin.robots.tasks import robots_deliver
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.robot_receivers import receiving
@@ -294,3 +295,42 @@ def test_request_lines_logged_by_the_http_library_never_hold_the_key(clock, capl
         assert deliver_all() == ["sent"]
     assert "/cgi-bin/webhook/send?key=[redacted]" in caplog.text
     assert wecom.token not in caplog.text
+
+
+def test_a_delivery_whose_worker_died_mid_send_is_queued_again(clock):
+    with receiving("slack", now=clock.time) as slack:
+        destination(slack)
+        (delivery_id,) = notify_event("permanent_mute", **FACTS)
+        Delivery.objects.filter(pk=delivery_id).update(status="sending", last_attempt_at=clock())
+        clock.advance(60)
+        assert deliveries_recover() == []
+        clock.advance(61)
+        assert deliveries_recover() == [delivery_id]
+        queued = DBTaskResult.objects.filter(task_path=DELIVER_TASK, status=TaskResultStatus.READY)
+        assert queued.count() == 2  # the first attempt's task, and this one
+        assert delivery_attempt(delivery_id=delivery_id).status == "sent"
+    assert len(slack.arrivals) == 1
+
+
+def test_the_documented_webhook_check_accepts_a_real_delivery(clock):
+    """The verification snippet in docs/chat-robots.md, run as written, on what was sent."""
+    from pathlib import Path
+
+    from django.utils import timezone
+    from requests.structures import CaseInsensitiveDict
+
+    clock.set(timezone.now())  # the snippet reads the real time
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "chat-robots.md").read_text()
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102  (the project's own documentation)
+    with receiving("webhook", now=clock.time, secret=SECRETS["webhook"]) as hook:
+        destination(hook)
+        notify_event("permanent_mute", **FACTS)
+        assert deliver_all() == ["sent"]
+    (arrival,) = hook.arrivals
+    headers = CaseInsensitiveDict(arrival.headers)
+    verified = namespace["verified"]
+    assert verified(SECRETS["webhook"].encode(), headers, arrival.body)
+    assert not verified(SECRETS["webhook"].encode(), headers, arrival.body + b" ")
+    assert not verified(b"another secret", headers, arrival.body)
