@@ -108,7 +108,8 @@ def request_build(
         body = {"msgtype": "text", "text": {"content": message.plain}}
         if secret:
             stamp = int(now * 1000)
-            url = f"{url}&timestamp={stamp}&sign={dingtalk_sign(timestamp_ms=stamp, secret=secret)}"
+            sign = dingtalk_sign(timestamp_ms=stamp, secret=secret)
+            url = f"{url}{'&' if '?' in url else '?'}timestamp={stamp}&sign={sign}"
         return Outgoing(url, dict(JSON_HEADERS), _json(body))
     if kind == "feishu":
         body = {"msg_type": "text", "content": {"text": message.plain}}
