@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "muteadmin.api",
     "muteadmin.reconcile",
+    "muteadmin.robots",
 ]
 
 MIDDLEWARE = [

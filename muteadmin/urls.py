@@ -30,6 +30,7 @@ urlpatterns = [
     path("reminders/", include("muteadmin.reminders.urls")),
     path("preferences/", include("muteadmin.preferences.urls")),
     path("watchlist/", include("muteadmin.reconcile.urls")),
+    path("notifications/", include("muteadmin.robots.urls")),
     path("", include("muteadmin.mutes.urls")),
     # After the account pages, whose URLconf registers the account converter the API uses too.
     path("api/v1/", include("muteadmin.api.urls")),

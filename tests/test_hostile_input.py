@@ -31,6 +31,7 @@ from muteadmin.approvals.services import mute_request_file
 from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.services import bulk_job_cancel
 from muteadmin.reminders.services import reminder_for_change
+from muteadmin.robots.services import DestinationSettings, destination_create
 from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
@@ -155,6 +156,15 @@ VALID_RULE = {
 }
 
 ALLAUTH_PREFIXES = ("accounts/", "admin/login/")
+DESTINATION_FIELDS = ("name", "kind", "url", "secret", "remove_secret", "language", "events")
+VALID_DESTINATION = {
+    "name": "ops hook",
+    "kind": "webhook",
+    "url": "https://hooks.example.com/muteadmin",
+    "secret": "whsec-0123456789",
+    "language": "zh-hans",
+    "events": "permanent_mute",
+}
 
 # Every URL name of the project (an admin URL by its namespace alone) and what its view reads.
 PAGES: dict[str, Page] = {
@@ -317,6 +327,14 @@ PAGES: dict[str, Page] = {
     ),
     "preferences:language": Page(post=("language", "next"), valid_post={"language": "en"}),
     "preferences:time_zone": Page(post=("time_zone", "next"), valid_post={"time_zone": "UTC"}),
+    # Chat-robot notification destinations (Leads only); a valid post makes a signed webhook.
+    "robots:list": Page(post=DESTINATION_FIELDS, valid_post=VALID_DESTINATION),
+    "robots:detail": Page(
+        post=DESTINATION_FIELDS, valid_post=VALID_DESTINATION, path={"pk": "destination"}
+    ),
+    "robots:test": Page(path={"pk": "destination"}),
+    "robots:resume": Page(path={"pk": "destination"}),
+    "robots:delete": Page(path={"pk": "destination"}),
     "mutes:lookup": Page(get=("account",)),
     "mutes:find": Page(get=("account",)),
     "mutes:cards": Page(path={"account": "account"}),
@@ -467,11 +485,23 @@ def objects(db) -> dict[str, str]:
         account="carol", app="default", operator=lead, remind="me", lengths=(600, None)
     )
     api_token, _ = token_for("Lead", "read", name="swept")
+    destination = destination_create(
+        operator=lead,
+        settings=DestinationSettings(
+            name="team chat",
+            kind="webhook",
+            language="en",
+            events=("bulk_finished",),
+            url="https://hooks.example.com/team",
+            secret="whsec-team-0123456789",
+        ),
+    )
     return {
         "api_token": str(api_token.pk),
         "reminder": str(reminder.pk),
         "scheduled": str(scheduled.pk),
         "soon": timezone.localtime(soon).strftime("%Y-%m-%dT%H:%M"),
+        "destination": str(destination.pk),
         "rule": rule.code,
         "member": str(member.pk),
         "token": token,

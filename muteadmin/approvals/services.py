@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from muteadmin.approvals.announcements import request_filed_announced
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.audit.denials import audit_denied
 from muteadmin.audit.models import AuditEntry
@@ -112,6 +113,7 @@ def mute_request_file(
                 operator=requester,
                 client_ip=client_ip,
             )
+            request_filed_announced(request)
     except IntegrityError:
         raise RequestClosed(
             _(

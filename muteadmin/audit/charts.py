@@ -56,6 +56,9 @@ ACTION_COUNTS = {
     "watchlist": ngettext_lazy(
         "%(count)d watchlist change", "%(count)d watchlist changes", "count"
     ),
+    "robot": ngettext_lazy(
+        "%(count)d notification change", "%(count)d notification changes", "count"
+    ),
 }
 # Names looked up rather than formatted: a month of days costs strftime more than the rest of
 # the layout. Translated once per chart (_DayWords).

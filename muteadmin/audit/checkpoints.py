@@ -48,6 +48,8 @@ from muteadmin.audit.chain import (
 )
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.clock import clock
+from muteadmin.robots.events import notify_event
+from muteadmin.robots.models import EVENT_CHECKPOINT_WRITTEN
 
 logger = logging.getLogger("muteadmin.audit")
 
@@ -108,6 +110,12 @@ def checkpoint_write(fields: Mapping[str, Any]) -> str:
                 os.close(descriptor)
         except OSError as exc:
             logger.error("The audit checkpoint could not be appended to %s: %s", path, exc)
+    notify_event(
+        EVENT_CHECKPOINT_WRITTEN,
+        rows=fields["rows"],
+        last_id=fields["last_id"],
+        head=fields["head_hash"],
+    )
     return line
 
 

@@ -1,7 +1,7 @@
 """The audit log: one append-only row per call muteadmin makes to Tencent, per export, per
 step of a mute request, per change of a role's limits, per change to the staff (team page),
-per sign-in attempt, per staff note on an account, per difference the reconcile found and per
-change of its watchlist."""
+per sign-in attempt, per staff note on an account, per difference the reconcile found, per
+change of its watchlist and per change to a notification destination."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -105,6 +105,9 @@ class AuditEntry(models.Model):
         DRIFT = "drift", _("Drift")
         # An account added to or removed from the reconcile's watchlist (muteadmin.reconcile).
         WATCHLIST = "watchlist", _("Watchlist change")
+        # A chat-robot notification destination created, changed, paused, resumed or deleted
+        # (muteadmin.robots); its secrets only ever masked in the details.
+        ROBOT = "robot", _("Notification change")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -14,6 +14,8 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.leases import Claimed
 from muteadmin.bulk.models import BulkItem, BulkJob
 from muteadmin.core.sql import update_each
+from muteadmin.robots.events import notify_event
+from muteadmin.robots.models import EVENT_BULK_FINISHED
 from muteadmin.tencent.errors import TencentError
 
 
@@ -181,4 +183,15 @@ def job_finish(*, job_id: int, now: datetime) -> bool:
         job.ok, job.errors = counts["ok"], counts["errors"]
         job.done = job.ok + job.errors
         job.save(update_fields=["state", "finished_at", "ok", "errors", "done"])
+        notify_event(
+            EVENT_BULK_FINISHED,
+            job=job.pk,
+            operation=job.operation,
+            app=job.app,
+            operator=job.created_by_username,
+            state=job.state,
+            ok=job.ok,
+            errors=job.errors,
+            not_sent=job.total - job.done,
+        )
     return True

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import AuditCall, audit_call
 from muteadmin.core.clock import clock
+from muteadmin.mutes.announcements import permanent_mutes_announced
 from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls
 from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
@@ -20,6 +21,7 @@ from muteadmin.tencent.accounts import validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.messages import SentMessage, message_send, validate_text
 from muteadmin.tencent.nospeaking import (
+    PERMANENT,
     MuteChange,
     MuteStatus,
     nospeaking_get,
@@ -285,6 +287,9 @@ def mute_change_many(
         on_behalf_of=_username(on_behalf_of),
         rule=rule,
     )
+    if job_id is None and PERMANENT in (c2c_seconds, group_seconds):
+        facts = dict(reason=reason, rule=rule, c2c_seconds=c2c_seconds, group_seconds=group_seconds)
+        permanent_mutes_announced(made, operator, on_behalf_of, app=target.name, **facts)
     return [replace(result, change=value) for result, value in made]
 
 

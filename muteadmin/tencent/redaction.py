@@ -1,4 +1,5 @@
-"""Keep UserSigs out of log lines and exception text."""
+"""Keep UserSigs, and the keys in chat-robot webhook addresses, out of log lines and exception
+text."""
 
 import logging
 import re
@@ -8,13 +9,25 @@ REDACTED = "[redacted]"
 # Matches `usersig=...` in URLs and `'usersig': '...'` / `"usersig": "..."` in reprs of dicts.
 _USERSIG = re.compile(r"""(usersig['"]?\s*[=:]\s*['"]?)[^&\s'"]+""", re.IGNORECASE)
 
+# The secret parts of chat-robot addresses (muteadmin/robots): WeCom's `key`, DingTalk's
+# `access_token` and `sign`, a Slack incoming webhook's path, a Feishu bot's hook id.
+_WEBHOOK_SECRETS = (
+    re.compile(r"""([?&](?:key|access_token|sign)=)[^&\s'"]+""", re.IGNORECASE),
+    re.compile(r"""(hooks\.slack\.com(?::\d+)?/services/)[^\s'"?]+""", re.IGNORECASE),
+    re.compile(r"""(/open-apis/bot/v2/hook/)[^\s'"?]+"""),
+)
+
 # urllib3 logs each request line with the full URL at DEBUG and retried URLs at WARNING.
 URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
 
 
 def redact(text: str) -> str:
-    """Return `text` with the value of every `usersig` parameter replaced by `[redacted]`."""
-    return _USERSIG.sub(rf"\1{REDACTED}", text)
+    """Return `text` with every `usersig` parameter's value, and every chat-robot address's
+    secret part, replaced by `[redacted]`."""
+    text = _USERSIG.sub(rf"\1{REDACTED}", text)
+    for pattern in _WEBHOOK_SECRETS:
+        text = pattern.sub(rf"\1{REDACTED}", text)
+    return text
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_noop
 from muteadmin.core import metrics
 from muteadmin.tencent.apis import Api
 from muteadmin.tencent.errors import TencentRateLimited
+from muteadmin.upstream.pressure import pressure_record
 from muteadmin.upstream.slots import SlotRules, SlotTable
 
 WINDOW_MS = 1000  # Tencent counts calls per second
@@ -110,6 +111,8 @@ def upstream_slot(
         if taken.slot_id is not None:
             waited.observe(time.monotonic() - started)
             return UpstreamSlot(table=table, slot_id=taken.slot_id)
+        # Full: recorded (a few seconds apart), so a limiter saturated for long is noticed.
+        pressure_record(key=key)
         left = deadline - time.monotonic()
         if left <= 0:
             waited.observe(time.monotonic() - started)

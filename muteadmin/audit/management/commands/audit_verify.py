@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from muteadmin.audit.chain import VERIFY_BATCH, ChainReport, audit_chain_verify, chain_key
 from muteadmin.audit.checkpoint_verify import checkpoints_read, checkpoints_verify
+from muteadmin.robots.events import notify_event
+from muteadmin.robots.models import EVENT_AUDIT_VERIFY_FAILED
 
 # The exit status when the chain is broken (CommandError's own status, without its prefix).
 BROKEN = 1
@@ -43,6 +45,7 @@ class Command(BaseCommand):
         report = audit_chain_verify(batch_size=batch_size)
         if not report.intact:
             self.stderr.write(report.sentence)
+            notify_event(EVENT_AUDIT_VERIFY_FAILED, sentence=report.sentence)
             raise SystemExit(BROKEN)
         checked = self._checkpoints_check(report, [Path(name) for name in checkpoints])
         if verbosity >= 1:
@@ -76,6 +79,7 @@ class Command(BaseCommand):
         broken = checkpoints_verify(read.checkpoints, report, key=chain_key())
         if broken is not None:
             self.stderr.write(broken.sentence)
+            notify_event(EVENT_AUDIT_VERIFY_FAILED, sentence=broken.sentence)
             raise SystemExit(BROKEN)
         return f"Checkpoints: {len(read.checkpoints)} agree ({', '.join(map(str, paths))})."
 

@@ -1,0 +1,204 @@
+"""What each event's message says, in the destination's language (English or Simplified Chinese).
+
+The English texts are the msgids; the Chinese ones are in locale/zh_Hans/LC_MESSAGES/django.po.
+`message_render` is called inside translation.override(destination.language) by the worker.
+Times are written in UTC for English and in China Standard Time for Chinese readers.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import translation
+from django.utils.translation import gettext, ngettext, pgettext
+
+from muteadmin.robots import models as robots_models
+from muteadmin.tencent.nospeaking import PERMANENT
+
+TIME_ZONES = {"en": UTC, "zh-hans": ZoneInfo("Asia/Shanghai")}
+_UNITS = (86400, 3600, 60, 1)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A title and a body, plain text, ready for any service's format."""
+
+    title: str
+    text: str
+
+    @property
+    def plain(self) -> str:
+        return f"{self.title}\n{self.text}"
+
+
+def length_words(seconds: int | None) -> str:
+    """A mute length as words in the active language: "permanent", "2 days 3 hours"."""
+    if seconds is None:
+        return pgettext("mute length", "unchanged")
+    if seconds == PERMANENT:
+        return pgettext("mute length", "permanent")
+    if seconds <= 0:
+        return pgettext("mute length", "lifted")
+    parts = []
+    for size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(_unit(count, size))
+    return " ".join(parts)
+
+
+def _unit(count: int, size: int) -> str:
+    if size == 86400:
+        return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+    if size == 3600:
+        return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+    if size == 60:
+        return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
+    return ngettext("%(count)d second", "%(count)d seconds", count) % {"count": count}
+
+
+def moment_words(iso: str | None) -> str:
+    """An ISO moment written in the active language's time zone, the zone named."""
+    if not iso:
+        return "-"
+    zone = TIME_ZONES.get(translation.get_language() or "en", UTC)
+    moment = datetime.fromisoformat(iso).astimezone(zone)
+    if zone is UTC:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return pgettext("time zone", "%(moment)s China Standard Time") % {
+        "moment": f"{moment:%Y-%m-%d %H:%M}"
+    }
+
+
+def _lengths(facts: dict[str, Any]) -> str:
+    parts = []
+    if facts.get("c2c_seconds") is not None:
+        parts.append(
+            pgettext("mute kind", "one-to-one: %(length)s")
+            % {"length": length_words(facts["c2c_seconds"])}
+        )
+    if facts.get("group_seconds") is not None:
+        parts.append(
+            pgettext("mute kind", "group: %(length)s")
+            % {"length": length_words(facts["group_seconds"])}
+        )
+    return pgettext("list separator", ", ").join(parts) or "-"
+
+
+def _permanent_mute(facts: dict[str, Any]) -> Message:
+    text = gettext(
+        "%(account)s (app %(app)s) was muted permanently by %(operator)s: %(lengths)s. "
+        "Reason: %(reason)s"
+    ) % _Defaulted(facts, lengths=_lengths(facts))
+    if facts.get("on_behalf_of"):
+        text += "\n" + gettext("Requested by %(requester)s.") % {"requester": facts["on_behalf_of"]}
+    return Message(pgettext("notification title", "Permanent mute"), text)
+
+
+def _request_waiting(facts: dict[str, Any]) -> Message:
+    text = gettext(
+        "%(requester)s asks to mute %(account)s (app %(app)s): %(lengths)s. Reason: %(reason)s\n"
+        "A Lead decides it at /requests/ before %(expires_at)s."
+    ) % _Defaulted(facts, lengths=_lengths(facts), expires_at=moment_words(facts.get("expires_at")))
+    return Message(pgettext("notification title", "Mute request awaiting approval"), text)
+
+
+def _bulk_finished(facts: dict[str, Any]) -> Message:
+    numbers = _Defaulted(facts, operation=_operation(facts.get("operation", "")))
+    if facts.get("state") == "cancelled":
+        title = pgettext("notification title", "Bulk job cancelled")
+        text = gettext(
+            "Bulk job %(job)s (%(operation)s, by %(operator)s) was cancelled: %(ok)s succeeded, "
+            "%(errors)s failed, %(not_sent)s not sent."
+        )
+    elif facts.get("errors"):
+        title = pgettext("notification title", "Bulk job finished with failures")
+        text = gettext(
+            "Bulk job %(job)s (%(operation)s, by %(operator)s) finished: %(ok)s succeeded, "
+            "%(errors)s failed."
+        )
+    else:
+        title = pgettext("notification title", "Bulk job finished")
+        text = gettext(
+            "Bulk job %(job)s (%(operation)s, by %(operator)s) finished: all %(ok)s succeeded."
+        )
+    return Message(title, text % numbers)
+
+
+def _operation(operation: str) -> str:
+    names = {
+        "lookup": pgettext("bulk operation", "look up"),
+        "set": pgettext("bulk operation", "set mutes"),
+        "lift": pgettext("bulk operation", "lift mutes"),
+    }
+    return names.get(operation, operation)
+
+
+def _audit_verify_failed(facts: dict[str, Any]) -> Message:
+    text = (
+        gettext(
+            "The audit log did not verify: %(sentence)s\n"
+            "Someone may have changed or removed rows; keep the database as it is and check it."
+        )
+        % facts
+    )
+    return Message(pgettext("notification title", "Audit verification failed"), text)
+
+
+def _limiter_saturated(facts: dict[str, Any]) -> Message:
+    text = (
+        gettext(
+            "Calls to Tencent's %(api)s (app %(app)s) have waited for the rate limiter for "
+            "%(seconds)s seconds: pages and bulk jobs are slowed down."
+        )
+        % facts
+    )
+    return Message(pgettext("notification title", "Rate limiter saturated"), text)
+
+
+def _checkpoint_written(facts: dict[str, Any]) -> Message:
+    text = (
+        gettext(
+            "Audit chain checkpoint: %(rows)s rows chained, last row %(last_id)s, head hash "
+            "%(head)s."
+        )
+        % facts
+    )
+    return Message(pgettext("notification title", "Chain checkpoint written"), text)
+
+
+def _test(facts: dict[str, Any]) -> Message:
+    text = (
+        gettext(
+            "A test message from muteadmin to %(destination)s, sent by %(operator)s. "
+            "If you can read this, the destination works."
+        )
+        % facts
+    )
+    return Message(pgettext("notification title", "Test message"), text)
+
+
+RENDERERS = {
+    robots_models.EVENT_PERMANENT_MUTE: _permanent_mute,
+    robots_models.EVENT_REQUEST_WAITING: _request_waiting,
+    robots_models.EVENT_BULK_FINISHED: _bulk_finished,
+    robots_models.EVENT_AUDIT_VERIFY_FAILED: _audit_verify_failed,
+    robots_models.EVENT_LIMITER_SATURATED: _limiter_saturated,
+    robots_models.EVENT_CHECKPOINT_WRITTEN: _checkpoint_written,
+    robots_models.EVENT_TEST: _test,
+}
+
+
+def message_render(event: str, facts: dict[str, Any], *, language: str) -> Message:
+    """The message for `event` with `facts`, written in `language` ("en" or "zh-hans")."""
+    with translation.override(language):
+        message = RENDERERS[event](_Defaulted(facts))
+        return Message(f"[muteadmin] {message.title}", message.text)
+
+
+class _Defaulted(dict):
+    """Facts that answer "-" for any missing one, so an older delivery still renders."""
+
+    def __missing__(self, key: str) -> str:
+        return "-"
