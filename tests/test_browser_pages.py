@@ -28,6 +28,7 @@ from muteadmin.mutes.notes import account_note_add
 from muteadmin.mutes.services import mute_change, notice_send
 from muteadmin.notices.models import NoticeTemplate
 from muteadmin.reminders.services import reminder_for_change
+from muteadmin.robots.services import DestinationSettings, destination_create
 from muteadmin.rules.services import RuleText, rule_create
 from muteadmin.scheduled.services import scheduled_create
 from muteadmin.team.services import team_link_issue
@@ -79,6 +80,9 @@ NOT_PAGES = {
     "scheduled:cancel": POSTED,
     "api_tokens:revoke": POSTED,
     "reconcile:watchlist_remove": POSTED,
+    "robots:test": POSTED,
+    "robots:resume": POSTED,
+    "robots:delete": POSTED,
     "preferences:language": POSTED,
     "preferences:time_zone": POSTED,
 }
@@ -198,6 +202,19 @@ def seeded(django_db_serialized_rollback, transactional_db) -> Seeded:
         "nowhere": "nowhere/",
         "sso": "sso",
         "api_token": str(token_for("Lead", "read", name="phone")[0].pk),
+        "destination": str(
+            destination_create(
+                operator=lead,
+                settings=DestinationSettings(
+                    name="moderation team's WeCom group with a long name",
+                    kind="webhook",
+                    language="zh-hans",
+                    events=("bulk_finished", "permanent_mute"),
+                    url="https://hooks.example.com/team/a-rather-long-path-for-a-phone",
+                    secret="whsec-team-0123456789",
+                ),
+            ).pk
+        ),
     }
     users = {"Lead": lead, "Moderator": moderator}
     pages, not_pages = page_urls(users, objects)
