@@ -18,10 +18,12 @@ from muteadmin.reconcile.models import ReconcileRun
 from muteadmin.reconcile.services import ReconcileBusy, ReconcileStopped, reconcile_run
 from muteadmin.reconcile.settings import reconcile_every_seconds, reconcile_share_fraction
 from muteadmin.reconcile.watchlist import watchlist_add
+from muteadmin.robots.texts import message_render
 from muteadmin.sandbox.runtime import SandboxRuntime
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_set
 from muteadmin.upstream.clients import tim_client
 from muteadmin.upstream.ratelimit import UpstreamShare
+from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -332,3 +334,22 @@ def test_a_skipped_scheduled_change_is_not_taken_for_a_change_outside(lead, as_l
 
     assert "Changed outside muteadmin: noticed" not in card
     assert "changed outside muteadmin, noticed" not in report
+
+
+def test_a_drift_is_told_to_the_destinations_that_chose_it(
+    lead, moderator, django_capture_on_commit_callbacks
+):
+    listening("drift")
+    mute_get(account="alice", operator=moderator)
+    watchlist_add(operator=lead, accounts=["alice"], app="default")
+    outside("alice", c2c=HOUR)
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile()
+    (facts,) = queued("drift")
+    assert (facts["account"], facts["app"]) == ("alice", "default")
+    assert facts["expected_c2c"] == 0 and HOUR - 5 <= facts["found_c2c"] <= HOUR
+    assert "found_group" not in facts
+    english = message_render("drift", facts, language="en").text
+    assert english.startswith("alice (app default) had its mutes changed outside muteadmin:")
+    assert "expected lifted, found 1 hour" in english or "found 59 minutes" in english
+    assert "alice" in message_render("drift", facts, language="zh-hans").text

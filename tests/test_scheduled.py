@@ -11,10 +11,12 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.mutes.permissions import ApprovalRequired
 from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.periodic.registry import periodic_specs
+from muteadmin.robots.texts import message_render
 from muteadmin.scheduled.models import ScheduledChange
 from muteadmin.scheduled.services import scheduled_create, scheduled_run_due
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.conftest import user_in
+from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +206,17 @@ def test_the_account_page_links_to_scheduling_for_that_account(moderator):
     assert 'href="/scheduled/?account=raider"' in page
     form = signed_in(moderator).get(f"{URL}?account=raider").content.decode()
     assert 'value="raider"' in form
+
+
+def test_a_skipped_change_is_told_to_the_destinations_that_chose_drift(lead):
+    listening("drift")
+    mute_change(account="troll", operator=lead, reason="raid", c2c_seconds=DAY)
+    schedule(signed_in(lead), account="troll", c2c_seconds="0", reason="served")
+    mute_change(account="troll", operator=lead, reason="worse", c2c_seconds=PERMANENT)
+    scheduled_run_due(now=later(11))
+    (facts,) = queued("drift")
+    assert facts["scheduled"] == f"#{ScheduledChange.objects.get().pk}"
+    assert facts["found_c2c"] == PERMANENT and "found_group" not in facts
+    text = message_render("drift", facts, language="en").text
+    assert "was skipped: the account's mutes changed after it was scheduled" in text
+    assert "found permanent" in text

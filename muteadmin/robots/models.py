@@ -9,6 +9,9 @@ EVENT_BULK_FINISHED = "bulk_finished"
 EVENT_AUDIT_VERIFY_FAILED = "audit_verify_failed"
 EVENT_LIMITER_SATURATED = "limiter_saturated"
 EVENT_CHECKPOINT_WRITTEN = "checkpoint_written"
+# An account's mutes found otherwise than muteadmin expected: by the reconcile, or by a
+# scheduled change that was skipped for it.
+EVENT_DRIFT = "drift"
 # Sent by the page's "Send test" button only; never chosen.
 EVENT_TEST = "test"
 
@@ -19,6 +22,7 @@ EVENT_CHOICES = [
     (EVENT_AUDIT_VERIFY_FAILED, "Audit verification failed"),
     (EVENT_LIMITER_SATURATED, "Rate limiter saturated for over a minute"),
     (EVENT_CHECKPOINT_WRITTEN, "Chain checkpoint written"),
+    (EVENT_DRIFT, "Mutes changed outside muteadmin (a scheduled change skipped for it too)"),
 ]
 EVENTS = tuple(code for code, _ in EVENT_CHOICES)
 

@@ -168,6 +168,38 @@ def _checkpoint_written(facts: dict[str, Any]) -> Message:
     return Message(pgettext("notification title", "Chain checkpoint written"), text)
 
 
+def _drift(facts: dict[str, Any]) -> Message:
+    kinds = []
+    for kind, name in (("c2c", pgettext("mute kind", "one-to-one")), ("group", _group_kind())):
+        # Facts are flat: expected_c2c and found_c2c, present for each kind that drifted.
+        if facts.get(f"found_{kind}") is not None:
+            kinds.append(
+                gettext("%(kind)s: expected %(expected)s, found %(found)s")
+                % {
+                    "kind": name,
+                    "expected": length_words(facts.get(f"expected_{kind}")),
+                    "found": length_words(facts.get(f"found_{kind}")),
+                }
+            )
+    numbers = _Defaulted(facts, kinds=pgettext("list separator", ", ").join(kinds) or "-")
+    if facts.get("scheduled"):
+        text = gettext(
+            "Scheduled change %(scheduled)s for %(account)s (app %(app)s) was skipped: the "
+            "account's mutes changed after it was scheduled (%(kinds)s)."
+        )
+    else:
+        text = gettext(
+            "%(account)s (app %(app)s) had its mutes changed outside muteadmin: %(kinds)s."
+        )
+    return Message(
+        pgettext("notification title", "Mutes changed outside muteadmin"), text % numbers
+    )
+
+
+def _group_kind() -> str:
+    return pgettext("mute kind", "group")
+
+
 def _test(facts: dict[str, Any]) -> Message:
     text = (
         gettext(
@@ -186,6 +218,7 @@ RENDERERS = {
     robots_models.EVENT_AUDIT_VERIFY_FAILED: _audit_verify_failed,
     robots_models.EVENT_LIMITER_SATURATED: _limiter_saturated,
     robots_models.EVENT_CHECKPOINT_WRITTEN: _checkpoint_written,
+    robots_models.EVENT_DRIFT: _drift,
     robots_models.EVENT_TEST: _test,
 }
 

@@ -21,6 +21,8 @@ from muteadmin.core.durations import requested_in_words
 from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.mutes.seen import SeenMutes, StaleMuteState
 from muteadmin.mutes.services import MuteChangeNotSent, mute_change, mute_get
+from muteadmin.robots.events import notify_event
+from muteadmin.robots.models import EVENT_DRIFT
 from muteadmin.scheduled.models import ScheduledChange
 from muteadmin.tencent.errors import TencentError
 from muteadmin.upstream.registry import tim_app
@@ -224,6 +226,16 @@ def _drift_sentence(scheduled: ScheduledChange, exc: StaleMuteState) -> str:
 
 
 def _drift_audit(scheduled: ScheduledChange, exc: StaleMuteState, *, message: str) -> None:
+    found = {"c2c": exc.status.c2c_seconds, "group": exc.status.group_seconds}
+    expected = {"c2c": scheduled.seen_c2c, "group": scheduled.seen_group}
+    notify_event(
+        EVENT_DRIFT,
+        account=scheduled.account,
+        app=scheduled.app,
+        scheduled=f"#{scheduled.pk}",
+        **{f"expected_{kind}": expected[kind] for kind in exc.kinds},
+        **{f"found_{kind}": found[kind] for kind in exc.kinds},
+    )
     audit_record(
         operator=None,
         action=AuditEntry.Action.DRIFT,
