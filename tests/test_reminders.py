@@ -8,8 +8,11 @@ from django.test import Client
 from django.utils import timezone
 
 from muteadmin.reminders.models import Reminder
+from muteadmin.reminders.services import reminders_announce_due
+from muteadmin.robots.texts import message_render
 from muteadmin.tencent.nospeaking import PERMANENT
 from tests.conftest import user_in
+from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +99,28 @@ def test_no_reminder_unless_asked(moderator):
     change(signed_in(moderator), review="")
     assert not Reminder.objects.exists()
     assert 'name="review"' in signed_in(moderator).get("/mutes/raider/").content.decode()
+
+
+def test_a_due_reminder_is_told_to_the_team_chat_once(moderator):
+    listening("review_due")
+    change(signed_in(moderator), review="leads")
+    assert reminders_announce_due() == []
+    due_now()
+    (told,) = reminders_announce_due()
+    assert told == Reminder.objects.get().pk
+    assert reminders_announce_due() == []
+    (facts,) = queued("review_due")
+    assert (facts["account"], facts["remind"], facts["operator"]) == ("raider", "leads", "mod")
+    text = message_render("review_due", facts, language="en").text
+    assert text.startswith("The mute mod set on raider (app default) has ended: a Lead is asked")
+    assert "复核" in message_render("review_due", facts, language="zh-hans").text
+
+
+def test_a_reminder_done_before_it_came_due_is_not_told(moderator):
+    listening("review_due")
+    change(signed_in(moderator))
+    reminder = Reminder.objects.get()
+    signed_in(moderator).post(f"/reminders/{reminder.pk}/done/")
+    due_now()
+    assert reminders_announce_due() == []
+    assert queued("review_due") == []

@@ -24,6 +24,8 @@ class Reminder(models.Model):
     # The change it follows (its audit rows share this id) and the reason given for it.
     correlation_id = models.UUIDField(null=True, blank=True)
     reason = models.TextField(blank=True)
+    # When the team's chat was told it came due (muteadmin.robots), once.
+    notified_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by_username = models.CharField(max_length=150, blank=True)
 

@@ -10,8 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from muteadmin.reminders.models import Reminder
+from muteadmin.robots.events import notify_event
+from muteadmin.robots.models import EVENT_REVIEW_DUE
 from muteadmin.tencent.nospeaking import PERMANENT
 
+# Reminders told to the team's chat per run of the periodic job; the next run takes the rest.
+ANNOUNCE_BATCH = 100
 # Who may mark a reminder for the Leads done (any Lead may review it).
 LEADS_PERMISSION = "approvals.decide_muterequest"
 
@@ -70,3 +74,29 @@ def reminder_visible_to(reminder: Reminder, *, user: AbstractBaseUser) -> bool:
     if reminder.remind == Reminder.For.LEADS:
         return user.has_perm(LEADS_PERMISSION)
     return reminder.created_by_id == user.pk
+
+
+def reminders_announce_due(*, now: datetime | None = None) -> list[int]:
+    """Tell the chat-robot destinations that chose `review_due` of each reminder that came due
+    and was not done, once each (claimed with a conditional UPDATE); their ids."""
+    now = now or timezone.now()
+    due = Reminder.objects.filter(
+        done_at__isnull=True, notified_at__isnull=True, due_at__lte=now
+    ).order_by("due_at", "pk")[:ANNOUNCE_BATCH]
+    told = []
+    for reminder in due:
+        claimed = Reminder.objects.filter(pk=reminder.pk, notified_at__isnull=True).update(
+            notified_at=now
+        )
+        if claimed:
+            notify_event(
+                EVENT_REVIEW_DUE,
+                account=reminder.account,
+                app=reminder.app,
+                remind=reminder.remind,
+                operator=reminder.created_by_username,
+                reason=reminder.reason or "-",
+                due_at=reminder.due_at,
+            )
+            told.append(reminder.pk)
+    return told

@@ -12,6 +12,8 @@ EVENT_CHECKPOINT_WRITTEN = "checkpoint_written"
 # An account's mutes found otherwise than muteadmin expected: by the reconcile, or by a
 # scheduled change that was skipped for it.
 EVENT_DRIFT = "drift"
+# A "review when this mute ends" reminder came due (muteadmin.reminders).
+EVENT_REVIEW_DUE = "review_due"
 # Sent by the page's "Send test" button only; never chosen.
 EVENT_TEST = "test"
 
@@ -23,6 +25,7 @@ EVENT_CHOICES = [
     (EVENT_LIMITER_SATURATED, "Rate limiter saturated for over a minute"),
     (EVENT_CHECKPOINT_WRITTEN, "Chain checkpoint written"),
     (EVENT_DRIFT, "Mutes changed outside muteadmin (a scheduled change skipped for it too)"),
+    (EVENT_REVIEW_DUE, "A review reminder came due"),
 ]
 EVENTS = tuple(code for code, _ in EVENT_CHOICES)
 

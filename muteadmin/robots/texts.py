@@ -196,6 +196,20 @@ def _drift(facts: dict[str, Any]) -> Message:
     )
 
 
+def _review_due(facts: dict[str, Any]) -> Message:
+    if facts.get("remind") == "leads":
+        text = gettext(
+            "The mute %(operator)s set on %(account)s (app %(app)s) has ended: a Lead is asked "
+            "to review the account. Reason given: %(reason)s"
+        )
+    else:
+        text = gettext(
+            "The mute %(operator)s set on %(account)s (app %(app)s) has ended: %(operator)s is "
+            "asked to review the account. Reason given: %(reason)s"
+        )
+    return Message(pgettext("notification title", "Review due"), text % _Defaulted(facts))
+
+
 def _group_kind() -> str:
     return pgettext("mute kind", "group")
 
@@ -219,6 +233,7 @@ RENDERERS = {
     robots_models.EVENT_LIMITER_SATURATED: _limiter_saturated,
     robots_models.EVENT_CHECKPOINT_WRITTEN: _checkpoint_written,
     robots_models.EVENT_DRIFT: _drift,
+    robots_models.EVENT_REVIEW_DUE: _review_due,
     robots_models.EVENT_TEST: _test,
 }
 
