@@ -72,7 +72,7 @@ HOSTILE: dict[str, tuple] = {
     "very long": (LONG,),
 }
 # Parameters that read a date or a moment get every edge of the calendar.
-MOMENT_PARAMETERS = frozenset({"since", "until", "seen_at", "run_at"})
+MOMENT_PARAMETERS = frozenset({"since", "until", "seen_at", "run_at", "starts_at"})
 # Values that may never reach an audit row from a request that refused them.
 DISTINCTIVE = ("\x00", DIGITS, LONG, str(2**63), str(2**64), "阿里", "🙂")
 # A path parameter of each converter gets these instead of a real object's key.
@@ -236,7 +236,7 @@ PAGES: dict[str, Page] = {
     "bulk:form": Page(
         get=("rule",),
         valid_get={"rule": "{rule}"},
-        post=("accounts", "operation", *MUTE_FIELDS, *NOTICE_FIELDS, "confirm"),
+        post=("accounts", "operation", *MUTE_FIELDS, *NOTICE_FIELDS, "starts_at", "confirm"),
         valid_post={
             "accounts": "alice\nbob",
             "operation": "set",

@@ -4,13 +4,16 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.services import bulk_max_accounts
+from muteadmin.core.moments import LOCAL_INPUT_FORMATS
 from muteadmin.mutes.forms import KINDS, MuteChangeForm
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 
@@ -18,6 +21,9 @@ from muteadmin.tencent.accounts import InvalidAccount, validate_account
 # this many times the accounts a job takes.
 MAX_LINES_PER_ACCOUNT = 2
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# A job started later starts at least this far ahead (else start it now) and at most this far.
+START_SOONEST = timedelta(minutes=1)
+START_LATEST = timedelta(days=366)
 # A first CSV cell with one of these names (any case) is a header, not an account.
 CSV_HEADER_NAMES = frozenset(
     {
@@ -154,7 +160,34 @@ class BulkForm(MuteChangeForm):
         initial=BulkJob.Operation.LOOKUP,
         widget=forms.RadioSelect,
     )
+    starts_at = forms.DateTimeField(
+        label=_("Start at (optional)"),
+        required=False,
+        help_text=_(
+            "In your time zone: the job waits until then, and can be cancelled while it waits. "
+            "Empty: it starts at once."
+        ),
+        input_formats=LOCAL_INPUT_FORMATS,
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M"
+        ),
+        error_messages={"invalid": _("Enter a date and time, such as 2026-12-24 18:00.")},
+    )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_starts_at(self) -> datetime | None:
+        starts_at = self.cleaned_data.get("starts_at")
+        if starts_at is None:
+            return None
+        now = timezone.now()
+        if starts_at < now + START_SOONEST:
+            raise ValidationError(
+                _("Pick a time at least a minute from now, or leave it empty to start at once."),
+                code="too_soon",
+            )
+        if starts_at > now + START_LATEST:
+            raise ValidationError(_("Pick a time within a year from now."), code="too_late")
+        return starts_at
 
     def __init__(self, *args, can_change: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class BulkJob(models.Model):
@@ -14,6 +15,8 @@ class BulkJob(models.Model):
         LIFT = "lift", _("Lift mutes")
 
     class State(models.TextChoices):
+        # Waiting for `starts_at`; the worker queues it then (muteadmin/bulk/schedule.py).
+        SCHEDULED = "scheduled", pgettext_lazy("bulk job state", "Scheduled")
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
@@ -40,6 +43,8 @@ class BulkJob(models.Model):
     # Kept beside the foreign key so the job still names its author after the user is deleted.
     created_by_username = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
+    # "Start at": a job that waits for this moment before it sends anything; null starts at once.
+    starts_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     # done = ok + errors; accounts never sent (a cancelled job's rest) are total - done.

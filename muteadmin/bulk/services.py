@@ -69,12 +69,12 @@ def bulk_job_create(
     rule: str | None = None,
     notice_language: str = "",
     follow_up_of: BulkJob | None = None,
+    starts_at: datetime | None = None,
 ) -> BulkJob:
-    """Store a job and its accounts, and queue its tasks once that is committed.
-
-    `app` names the Chat app (None: the default one); ValueError for a name not configured.
-    `notice_language` (a change only): each account is sent a notice in it after its change.
-    `follow_up_of`: the finished job whose accounts this one takes up again.
+    """Store a job and its accounts, and queue its tasks once that is committed (at
+    `starts_at`, if given, by the worker: schedule.py). `app`: the Chat app (None: the default;
+    ValueError for a name not configured). `notice_language` (a change only): each account is
+    sent a notice in it after its change. `follow_up_of`: the job whose accounts it takes up.
     """
     try:
         app_name = tim_app(app).name
@@ -102,6 +102,8 @@ def bulk_job_create(
             created_by_username=operator.get_username(),
             total=len(accounts),
             follow_up_of=follow_up_of,
+            starts_at=starts_at,
+            state=BulkJob.State.SCHEDULED if starts_at is not None else BulkJob.State.QUEUED,
         )
         BulkItem.objects.bulk_create(
             (
@@ -110,11 +112,16 @@ def bulk_job_create(
             ),
             batch_size=ITEM_INSERT_BATCH,
         )
-        tasks = bulk_task_count(accounts=len(accounts))
-        # After the commit, so no worker looks for the job before it exists; a crash in between
-        # leaves a queued job without tasks, which recovery queues again.
-        transaction.on_commit(lambda: bulk_job_enqueue(job_id=job.pk, tasks=tasks, queue=queue))
+        if starts_at is None:
+            _queued_on_commit(job, accounts=len(accounts), queue=queue)
     return job
+
+
+def _queued_on_commit(job: BulkJob, *, accounts: int, queue: JobQueue) -> None:
+    # After the commit, so no worker looks for the job before it exists; a crash in between
+    # leaves a queued job without tasks, which recovery queues again.
+    tasks = bulk_task_count(accounts=accounts)
+    transaction.on_commit(lambda: bulk_job_enqueue(job_id=job.pk, tasks=tasks, queue=queue))
 
 
 def _request_checked(
@@ -197,7 +204,7 @@ def bulk_job_cancel(
     jobs = BulkJob.objects.filter(pk=job.pk, cancel_requested=False)
     # Each a single UPDATE: a worker starting the job at the same moment sees one or the other.
     state = BulkJob.State.QUEUED
-    cancelled = jobs.filter(state=state).update(
+    cancelled = jobs.filter(state__in=(state, BulkJob.State.SCHEDULED)).update(
         **who, state=BulkJob.State.CANCELLED, finished_at=now
     )
     if not cancelled:

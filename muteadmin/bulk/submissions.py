@@ -61,4 +61,5 @@ def bulk_job_submit(*, form: BulkForm, operator: AbstractBaseUser, app: str) -> 
         queue=task_queue,
         app=app,
         notice_language=(cleaned["notice_language"] or "en") if cleaned["notify"] else "",
+        starts_at=cleaned.get("starts_at"),
     )

@@ -9,6 +9,10 @@ from datetime import UTC, datetime, tzinfo
 
 from django.utils import timezone
 
+# What a datetime-local input sends (with seconds when the browser offers them), read in the
+# user's time zone; the plain forms a person types are taken too.
+LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
 
 def zone_name(zone: tzinfo | None = None) -> str:
     """The name of `zone` (the active one by default), e.g. Asia/Shanghai."""

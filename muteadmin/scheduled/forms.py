@@ -3,11 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from muteadmin.core.moments import LOCAL_INPUT_FORMATS
 from muteadmin.mutes.forms import AccountField, MuteChangeForm
-
-# What a datetime-local input sends (seconds when the browser offers them); read in the
-# user's time zone.
-MOMENT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
 class ScheduleForm(MuteChangeForm):
@@ -23,7 +20,7 @@ class ScheduleForm(MuteChangeForm):
             "account": AccountField(label=_("Account (UserID)"), refuse_padding=True),
             "run_at": forms.DateTimeField(
                 label=_("At"),
-                input_formats=MOMENT_FORMATS,
+                input_formats=LOCAL_INPUT_FORMATS,
                 widget=forms.DateTimeInput(
                     attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M"
                 ),

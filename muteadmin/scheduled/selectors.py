@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from muteadmin.bulk.models import BulkJob
 from muteadmin.scheduled.models import ScheduledChange
 
 RECENT = 50
@@ -19,3 +20,8 @@ def scheduled_recent(*, limit: int = RECENT) -> list[ScheduledChange]:
     """Changes made, failed, skipped or cancelled lately, newest first."""
     finished = ScheduledChange.objects.exclude(state=ScheduledChange.State.WAITING)
     return list(finished.order_by("-finished_at", "-pk")[:limit])
+
+
+def scheduled_bulk_jobs() -> QuerySet:
+    """Bulk jobs waiting for their start ("start at" on the bulk page), soonest first."""
+    return BulkJob.objects.filter(state=BulkJob.State.SCHEDULED).order_by("starts_at", "pk")

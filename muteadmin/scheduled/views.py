@@ -14,7 +14,11 @@ from muteadmin.mutes.services import MuteChangeNotSent
 from muteadmin.rules.selectors import rules_active
 from muteadmin.scheduled.forms import ScheduleForm
 from muteadmin.scheduled.models import ScheduledChange
-from muteadmin.scheduled.selectors import scheduled_recent, scheduled_waiting
+from muteadmin.scheduled.selectors import (
+    scheduled_bulk_jobs,
+    scheduled_recent,
+    scheduled_waiting,
+)
 from muteadmin.scheduled.services import (
     CANCEL_ANY_PERMISSION,
     ScheduleRefused,
@@ -92,6 +96,7 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
         context = {
             "form": form,
             "waiting": list(scheduled_waiting()),
+            "bulk_jobs": list(scheduled_bulk_jobs()),
             "recent": scheduled_recent(),
             "show_app": several_apps(),
             "cancel_any": self.request.user.has_perm(CANCEL_ANY_PERMISSION),

@@ -89,7 +89,9 @@
     }
 
     var state = panel.getAttribute("data-state");
-    if (state === "queued" || state === "running") { window.setTimeout(poll, POLL_MS); }
+    if (state === "scheduled" || state === "queued" || state === "running") {
+      window.setTimeout(poll, POLL_MS);
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
