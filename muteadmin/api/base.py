@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.utils.decorators import classonlymethod
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -82,8 +83,10 @@ class ApiView(APIView):
         return Response({"results": rows, **links})
 
 
+@extend_schema(exclude=True)
 class NotFoundView(ApiView):
-    """Any other address under /api/v1/: a 404 in problem details, whoever asks."""
+    """Any other address under /api/v1/: a 404 in problem details, whoever asks (not in the
+    schema: it is no endpoint)."""
 
     authentication_classes = []
     permission_classes = []
