@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -227,10 +228,12 @@ SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
-# The default language; each user may choose another (muteadmin/preferences), else the
-# browser's Accept-Language picks one of LANGUAGES.
-LANGUAGE_CODE = "en"
+# The default language, and the one management commands speak; each user may choose another
+# (muteadmin/preferences), else the browser's Accept-Language picks one of LANGUAGES.
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of: {', '.join(dict(LANGUAGES))}.")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The admin writes dates as every other page does (muteadmin/core/moments.py).
 FORMAT_MODULE_PATH = ["muteadmin.formats"]

@@ -91,3 +91,37 @@ def test_a_tencent_error_is_explained_in_the_readers_language(as_moderator):
     assert "该账号在即时通信应用中不存在" in chinese and "腾讯云错误码 70107" in chinese
     assert "This account does not exist in the chat app" in english
     assert "Tencent error 70107" in english
+
+
+def _command_help(app: str, name: str) -> str:
+    from django.core.management import load_command_class
+
+    return load_command_class(app, name).create_parser("manage.py", name).format_help()
+
+
+@pytest.mark.django_db
+def test_commands_speak_language_code_and_english_by_default(settings, capsys):
+    from django.core.management import CommandError, call_command
+
+    create = ["create", "--name", "ci", "--scopes", "read", "--role", "Auditor", "--days", "7"]
+    call_command("api_token", *create)
+    assert "Created token ci (read; acts as Auditor; expires " in capsys.readouterr().err
+    call_command("api_token", "list")
+    assert capsys.readouterr().out.endswith("\tlast used never\n")
+    assert "Create, list or revoke API tokens" in _command_help("muteadmin.api", "api_token")
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    call_command("api_token", "list")
+    listed = capsys.readouterr().out
+    assert listed.startswith("ci\tread\tAuditor\t") and listed.endswith("\t最近使用 从未\n")
+    call_command("api_token", "revoke", "ci")
+    assert capsys.readouterr().out == "已吊销令牌 ci；其下一次请求将被拒绝。\n"  # noqa: RUF001
+    call_command("audit_verify")
+    verified = capsys.readouterr().out
+    # The chain's own sentence (the token's two audit rows) is read by scripts and robots.
+    assert verified.startswith("Chain intact: 2 rows checked.\n带密钥的记录：从链上第 1 位起")  # noqa: RUF001
+    assert "检查点：未读取任何检查点（请设置 AUDIT_CHECKPOINT_PATH" in verified  # noqa: RUF001
+    with pytest.raises(CommandError, match="--batch-size 至少为 1。"):
+        call_command("audit_verify", "--batch-size", "0")
+    assert "创建、列出或吊销 API 令牌" in _command_help("muteadmin.api", "api_token")
+    assert "每次查询读取的记录数（默认：5000）" in _command_help("muteadmin.audit", "audit_verify")  # noqa: RUF001

@@ -4,6 +4,7 @@ The periodic app is listed before django_tasks_db in INSTALLED_APPS so that this
 one `manage.py` runs; everything else is the library's.
 """
 
+from django.utils.translation import gettext
 from django_tasks_db.management.commands.db_worker import Command as WorkerCommand
 
 from muteadmin.periodic.services import periodic_ensure
@@ -11,7 +12,11 @@ from muteadmin.periodic.tasks import tick_queue
 
 
 class Command(WorkerCommand):
-    help = WorkerCommand.help + " Queues the periodic tick first unless one is alive."
+    @property
+    def help(self) -> str:
+        return (
+            f"{WorkerCommand.help} {gettext('Queues the periodic tick first unless one is alive.')}"
+        )
 
     def handle(self, *args, **options) -> None:
         periodic_ensure(queue=tick_queue)

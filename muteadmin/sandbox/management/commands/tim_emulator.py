@@ -6,6 +6,7 @@ import threading
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from muteadmin.sandbox.credentials import emulator_expected_credentials
 from muteadmin.sandbox.server import EmulatorServer, emulator_server
@@ -16,11 +17,13 @@ POLL_SECONDS = 0.1
 
 
 class Command(BaseCommand):
-    help = (
-        "Serve the sandbox emulator of Tencent's global-mute REST API over HTTP (HTTPS with "
-        "--certfile and --keyfile), checking UserSigs against TIM_SDKAPPID/TIM_SECRET_KEY/"
-        "TIM_ADMIN_IDENTIFIER (or the sandbox app)."
-    )
+    @property
+    def help(self) -> str:
+        return gettext(
+            "Serve the sandbox emulator of Tencent's global-mute REST API over HTTP (HTTPS with "
+            "--certfile and --keyfile), checking UserSigs against TIM_SDKAPPID/TIM_SECRET_KEY/"
+            "TIM_ADMIN_IDENTIFIER (or the sandbox app)."
+        )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -30,10 +33,14 @@ class Command(BaseCommand):
         self.serving = threading.Event()
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--port", type=int, required=True, help="TCP port (0: any free one).")
-        parser.add_argument("--host", default=DEFAULT_HOST, help="Address to listen on.")
-        parser.add_argument("--certfile", help="PEM certificate (chain) to serve HTTPS with.")
-        parser.add_argument("--keyfile", help="PEM private key of --certfile.")
+        parser.add_argument(
+            "--port", type=int, required=True, help=gettext("TCP port (0: any free one).")
+        )
+        parser.add_argument("--host", default=DEFAULT_HOST, help=gettext("Address to listen on."))
+        parser.add_argument(
+            "--certfile", help=gettext("PEM certificate (chain) to serve HTTPS with.")
+        )
+        parser.add_argument("--keyfile", help=gettext("PEM private key of --certfile."))
 
     def handle(
         self,
@@ -49,21 +56,32 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if keyfile is not None and certfile is None:
-            raise CommandError("--keyfile needs --certfile.")
+            raise CommandError(gettext("--keyfile needs --certfile."))
         self.server = self._listen(host=host, port=port, certfile=certfile, keyfile=keyfile)
         key_source = (
-            "the sandbox key derived from SECRET_KEY"
+            gettext("the sandbox key derived from SECRET_KEY")
             if settings.TIM_SDKAPPID is None
             else "TIM_SECRET_KEY"
         )
         base_url = self.server.base_url
-        self.stdout.write(f"Tencent Chat REST emulator listening on {base_url}")
         self.stdout.write(
-            f"Expecting SDKAppID {credentials.sdkappid} and admin identifier "
-            f"{credentials.identifier!r}, UserSigs signed with {key_source}."
+            gettext("Tencent Chat REST emulator listening on %(url)s") % {"url": base_url}
         )
-        self.stdout.write(f"Point clients at it with TIM_API_BASE_URL={base_url}")
-        self.stdout.write("Quit with CONTROL-C.")
+        self.stdout.write(
+            gettext(
+                "Expecting SDKAppID %(sdkappid)s and admin identifier %(identifier)s, "
+                "UserSigs signed with %(key)s."
+            )
+            % {
+                "sdkappid": credentials.sdkappid,
+                "identifier": repr(credentials.identifier),
+                "key": key_source,
+            }
+        )
+        self.stdout.write(
+            gettext("Point clients at it with TIM_API_BASE_URL=%(url)s") % {"url": base_url}
+        )
+        self.stdout.write(gettext("Quit with CONTROL-C."))
         self.serving.set()
         try:
             self.server.serve_forever(poll_interval=POLL_SECONDS)
@@ -78,8 +96,17 @@ class Command(BaseCommand):
         try:
             return emulator_server(host=host, port=port, certfile=certfile, keyfile=keyfile)
         except ssl.SSLError as exc:
-            raise CommandError(f"Cannot use {certfile} and its key for HTTPS: {exc}") from exc
+            raise CommandError(
+                gettext("Cannot use %(certfile)s and its key for HTTPS: %(error)s")
+                % {"certfile": certfile, "error": exc}
+            ) from exc
         except FileNotFoundError as exc:
-            raise CommandError(f"Cannot read {exc.filename}: {exc.strerror}") from exc
+            raise CommandError(
+                gettext("Cannot read %(file)s: %(error)s")
+                % {"file": exc.filename, "error": exc.strerror}
+            ) from exc
         except OSError as exc:
-            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
+            raise CommandError(
+                gettext("Cannot listen on %(host)s:%(port)s: %(error)s")
+                % {"host": host, "port": port, "error": exc.strerror}
+            ) from exc

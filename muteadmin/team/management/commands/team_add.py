@@ -3,17 +3,24 @@ their one-time set-password link."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from muteadmin.team.invitations import INVITATION_HOURS
 from muteadmin.team.roles import ROLES, role_with_article
 from muteadmin.team.services import TeamChangeRefused, team_member_add
 
 
-class Command(BaseCommand):
-    help = (
+def _help() -> str:
+    return gettext(
         "Add a person in a role (Moderator, Lead or Auditor) and print the link with which "
-        f"they set their password (once, within {INVITATION_HOURS} hours). Audited."
-    )
+        "they set their password (once, within %(hours)s hours). Audited."
+    ) % {"hours": INVITATION_HOURS}
+
+
+class Command(BaseCommand):
+    @property
+    def help(self) -> str:
+        return _help()
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
@@ -21,8 +28,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url",
             default="http://127.0.0.1:8000",
-            help="Where the dashboard is served, e.g. https://admin.example.com "
-            "(default: http://127.0.0.1:8000, as `make run` serves it).",
+            help=gettext(
+                "Where the dashboard is served, e.g. https://admin.example.com "
+                "(default: http://127.0.0.1:8000, as `make run` serves it)."
+            ),
         )
 
     def handle(self, *args, username: str, role: str, base_url: str, **options) -> None:
@@ -32,6 +41,14 @@ class Command(BaseCommand):
             raise CommandError(str(refused)) from refused
         link = base_url.rstrip("/") + reverse("team:welcome", args=[token])
         self.stdout.write(
-            f"Added {user.get_username()} as {role_with_article(role)}. Pass this link on to "
-            f"them; it sets their password once, within {INVITATION_HOURS} hours:\n{link}"
+            gettext(
+                "Added %(name)s as %(role)s. Pass this link on to them; it sets their password "
+                "once, within %(hours)s hours:"
+            )
+            % {
+                "name": user.get_username(),
+                "role": role_with_article(role),
+                "hours": INVITATION_HOURS,
+            }
+            + f"\n{link}"
         )
