@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Subquery
+
 from muteadmin.audit.models import AccountMuteState, AuditEntry
+from muteadmin.audit.selectors import audit_app_matches
 from muteadmin.reconcile.drift import RECONCILE_OPERATOR
 from muteadmin.reconcile.models import ReconcileRun, WatchedAccount
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -107,15 +110,29 @@ def drifts_latest(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Drif
 
 
 def drift_since_change(*, app: str, account: str) -> DriftMark | None:
-    """The account's latest drift, unless a change made here since has superseded it."""
-    mark = drifts_latest([(app, account)]).get((app, account))
-    if mark is None:
-        return None
-    changed_at = (
-        AccountMuteState.objects.filter(app=app, account=account)
-        .values_list("last_change_at", flat=True)
+    """The account's latest drift, unless a change made here since has superseded it.
+
+    One query on every visit to the account page: its latest drift row (the (account, -id)
+    index) with the account's last change here beside it.
+    """
+    changed = AccountMuteState.objects.filter(app=app, account=account).values("last_change_at")
+    row = (
+        AuditEntry.objects.filter(
+            audit_app_matches(app),
+            action=AuditEntry.Action.DRIFT,
+            outcome=AuditEntry.Outcome.OK,
+            operator_username=RECONCILE_OPERATOR.name,
+            account=account,
+        )
+        .annotate(changed_at=Subquery(changed[:1]))
+        .order_by("-id")
+        .values_list("id", "created_at", "details", "error_info", "changed_at")
         .first()
     )
-    if changed_at is not None and changed_at > mark.noticed_at:
+    if row is None:
         return None
-    return mark
+    entry_id, noticed_at, details, sentence, changed_at = row
+    if changed_at is not None and changed_at > noticed_at:
+        return None
+    kinds = tuple((details or {}).get("kinds", []))
+    return DriftMark(noticed_at=noticed_at, kinds=kinds, entry_id=entry_id, sentence=sentence)
