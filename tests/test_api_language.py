@@ -1,4 +1,5 @@
-"""The API and its tokens page in the reader's language: Simplified Chinese for zh-CN, else English."""
+# ruff: noqa: RUF001 - the Chinese sentences asserted use Chinese punctuation
+"""The API and its tokens page in the reader's language: Chinese for zh-CN, else English."""
 
 import pytest
 from django.urls import reverse
