@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test.signals import template_rendered
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_begin, audit_complete
@@ -238,6 +238,13 @@ def clock(settings) -> FakeClock:
     """Time that passes only when a test says so or a retry waits: the door to Tencent's clock."""
     settings.MUTEADMIN_CLOCK = FakeClock()
     return settings.MUTEADMIN_CLOCK
+
+
+@pytest.fixture(autouse=True)
+def language_reset() -> Iterator[None]:
+    """A request in Chinese leaves its language active in the thread; each test starts afresh."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

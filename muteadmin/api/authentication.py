@@ -1,5 +1,6 @@
 """`Authorization: Bearer <token>` for the API; a session cookie authenticates nothing here."""
 
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -19,7 +20,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != SCHEME.lower() or not raw.strip():
-            raise AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
+            raise AuthenticationFailed(gettext("Send the token as: Authorization: Bearer <token>."))
         try:
             token = api_token_authenticate(raw.strip())
         except TokenRefused as exc:

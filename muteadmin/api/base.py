@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.utils.decorators import classonlymethod
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -97,8 +98,9 @@ class NotFoundView(ApiView):
         raise Problem(
             "not-found",
             status=404,
-            detail="There is no API endpoint at this address; the schema at /api/v1/schema "
-            "lists them.",
+            detail=gettext(
+                "There is no API endpoint at this address; the schema at /api/v1/schema lists them."
+            ),
         )
 
     def get(self, request: Request, *args, **kwargs) -> Response:  # pragma: no cover

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,8 +37,9 @@ def _key(request: Request) -> str | None:
         raise Problem(
             "invalid",
             status=400,
-            detail=f"An {HEADER} is 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
-            errors=[{"field": HEADER, "message": "Not a usable key.", "code": "invalid"}],
+            detail=gettext("An %(header)s is 1 to %(length)s printable ASCII characters.")
+            % {"header": HEADER, "length": MAX_KEY_LENGTH},
+            errors=[{"field": HEADER, "message": gettext("Not a usable key."), "code": "invalid"}],
         )
     return key
 
@@ -94,19 +96,21 @@ def _earlier(*, token, key: str, fingerprint: str) -> Response:
         raise Problem(
             "idempotency-key-reused",
             status=422,
-            detail=(
-                f"This {HEADER} was sent with a different request in the last 24 hours; "
+            detail=gettext(
+                "This %(header)s was sent with a different request in the last 24 hours; "
                 "use a new key for a new request."
-            ),
+            )
+            % {"header": HEADER},
         )
     if earlier is None or earlier.status is None:
         raise Problem(
             "idempotency-key-in-use",
             status=409,
             wait=1,
-            detail=(
-                f"The first request with this {HEADER} is still running; "
+            detail=gettext(
+                "The first request with this %(header)s is still running; "
                 "retry in a moment to get its answer."
-            ),
+            )
+            % {"header": HEADER},
         )
     return _replay(earlier)

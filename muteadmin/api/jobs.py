@@ -2,6 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -57,7 +58,9 @@ class BulkJobsView(ApiView):
             audit_denied(
                 operator=request.user, asked="bulk", refused=BULK_REFUSED, client_ip=self.client_ip
             )
-            raise Problem("forbidden", status=403, detail=BULK_REFUSED)
+            # The audit row keeps the English sentence; the client reads it in its language
+            # (the bulk services mark the same sentence for translation).
+            raise Problem("forbidden", status=403, detail=gettext(BULK_REFUSED))
         body = BulkJobRequest(data=request.data)
         body.is_valid(raise_exception=True)
         allowed = mute_permissions(request.user)
@@ -132,7 +135,8 @@ class BulkResultsView(ApiView):
                 [
                     {
                         "field": "outcome",
-                        "message": f"Choose an outcome of: {', '.join(RESULT_OUTCOMES)}.",
+                        "message": gettext("Choose an outcome of: %(outcomes)s.")
+                        % {"outcomes": ", ".join(RESULT_OUTCOMES)},
                         "code": "invalid_choice",
                     }
                 ]
@@ -145,7 +149,9 @@ class BulkResultsView(ApiView):
                 [
                     {
                         "field": "cursor",
-                        "message": "The cursor is damaged; start again from the first page.",
+                        "message": gettext(
+                            "The cursor is damaged; start again from the first page."
+                        ),
                         "code": "cursor",
                     }
                 ]

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ApiToken(models.Model):
@@ -14,10 +15,10 @@ class ApiToken(models.Model):
     """
 
     class Scope(models.TextChoices):
-        READ = "read", "Look up accounts"
-        CHANGE = "change", "Change mutes"
-        BULK = "bulk", "Bulk jobs"
-        AUDIT = "audit", "Audit log and mute report"
+        READ = "read", gettext_lazy("Look up accounts")
+        CHANGE = "change", gettext_lazy("Change mutes")
+        BULK = "bulk", gettext_lazy("Bulk jobs")
+        AUDIT = "audit", gettext_lazy("Audit log and mute report")
 
     name = models.CharField(max_length=64, unique=True)
     key_id = models.CharField(max_length=16, unique=True)

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -109,7 +110,7 @@ class MuteView(ApiView):
                 client_ip=self.client_ip,
                 app=app,
             )
-            raise PermissionDenied("The token's role may not change mutes.")
+            raise PermissionDenied(gettext("The token's role may not change mutes."))
         body.is_valid(raise_exception=True)
         form = MuteChangeForm(
             data=change_form_data(body.validated_data),
@@ -173,8 +174,11 @@ class MuteView(ApiView):
         body = {
             "request_id": filed.pk,
             "status": filed.status,
-            "detail": f"{why} Request #{filed.pk} is waiting for a Lead's approval; "
-            "nothing changes until one approves it.",
+            "detail": gettext(
+                "%(why)s Request #%(id)s is waiting for a Lead's approval; "
+                "nothing changes until one approves it."
+            )
+            % {"why": why, "id": filed.pk},
         }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -185,10 +189,11 @@ class MuteView(ApiView):
         return Problem(
             "stale-state",
             status=409,
-            detail=(
-                f"{exc} Nothing was sent. Look at the current state and send the change again "
+            detail=gettext(
+                "%(why)s Nothing was sent. Look at the current state and send the change again "
                 "with it as `expected`, or without `expected` to make it regardless."
-            ),
+            )
+            % {"why": exc},
             changed=list(exc.kinds),
             current=mute_state(exc.status, app=app, audit_id=query_id),
         )

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views import View
 
 from muteadmin.api.models import ApiToken
@@ -29,25 +31,32 @@ from muteadmin.team.roles import MANAGE_TEAM, ROLES
 class TokenForm(forms.Form):
     name = forms.CharField(
         max_length=64,
-        help_text="Letters, digits, - and _; calls are audited as token:<name>.",
-        error_messages={"required": "Name the token, for example spam-classifier."},
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("Letters, digits, - and _; calls are audited as token:<name>."),
+        error_messages={"required": gettext_lazy("Name the token, for example spam-classifier.")},
     )
     scopes = forms.MultipleChoiceField(
         choices=ApiToken.Scope.choices,
+        label=gettext_lazy("Scopes"),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Tick at least one scope the token may use."},
+        error_messages={"required": gettext_lazy("Tick at least one scope the token may use.")},
     )
     role = forms.ChoiceField(
         choices=[(role, role) for role in ROLES],
-        help_text="The token acts under this role's limits and permissions.",
-        error_messages={"invalid_choice": "Choose one of the roles: " + ", ".join(ROLES) + "."},
+        label=gettext_lazy("Role"),
+        help_text=gettext_lazy("The token acts under this role's limits and permissions."),
+        error_messages={
+            "invalid_choice": format_lazy(
+                "{}{}.", gettext_lazy("Choose one of the roles: "), ", ".join(ROLES)
+            )
+        },
     )
     days = forms.IntegerField(
         min_value=1,
         max_value=MAX_DAYS,
         initial=DEFAULT_DAYS,
-        label="Expires in (days)",
-        error_messages={"invalid": "Enter a whole number of days."},
+        label=gettext_lazy("Expires in (days)"),
+        error_messages={"invalid": gettext_lazy("Enter a whole number of days.")},
     )
 
 
@@ -82,7 +91,9 @@ class TokensView(PermissionRequiredMixin, View):
             except TokenChangeRefused as refused:
                 form.add_error("name", str(refused))
             else:
-                messages.success(request, f"Token {token.name} created; copy it now.")
+                messages.success(
+                    request, gettext("Token %(name)s created; copy it now.") % {"name": token.name}
+                )
                 return _page(request, TokenForm(), secret=secret)
         return _page(request, form, status=400)
 
@@ -99,5 +110,9 @@ class TokenRevokeView(PermissionRequiredMixin, View):
         except (TokenChangeRefused, PermissionDenied) as refused:
             messages.error(request, str(refused))
         else:
-            messages.success(request, f"Token {token.name} revoked; its next request is refused.")
+            messages.success(
+                request,
+                gettext("Token %(name)s revoked; its next request is refused.")
+                % {"name": token.name},
+            )
         return redirect("api_tokens:list")

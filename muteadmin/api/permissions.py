@@ -1,5 +1,6 @@
 """What a token may call: its scopes, then what its role may do (the pages' permissions)."""
 
+from django.utils.translation import gettext
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -26,12 +27,16 @@ class TokenScope(BasePermission):
         scope = view.scopes[method]
         if scope not in token.scopes:
             raise PermissionDenied(
-                f"This token lacks the {scope} scope; ask a Lead for a token that has it."
+                gettext("This token lacks the %(scope)s scope; ask a Lead for a token that has it.")
+                % {"scope": scope}
             )
         permission = getattr(view, "permissions", {}).get(method)
         if permission and not request.user.has_perm(permission):
             raise PermissionDenied(
-                f"The token's role ({token.role.name}) may not do this; a token of a role "
-                "that may is needed."
+                gettext(
+                    "The token's role (%(role)s) may not do this; a token of a role "
+                    "that may is needed."
+                )
+                % {"role": token.role.name}
             )
         return True

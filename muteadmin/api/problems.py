@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.forms import Form
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,20 +22,20 @@ CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "urn:muteadmin:problem:"
 # A problem type per kind of refusal, and the title every problem of that type carries.
 TITLES = {
-    "invalid": "The request is not valid",
-    "unauthenticated": "Authentication needed",
-    "forbidden": "Not allowed",
-    "not-found": "Not found",
-    "method-not-allowed": "Method not allowed",
-    "not-acceptable": "Not acceptable",
-    "unsupported-media-type": "Unsupported media type",
-    "rate-limited": "Too many requests",
-    "stale-state": "The mutes changed since you saw them",
-    "request-waiting": "A request is already waiting",
-    "idempotency-key-reused": "Idempotency-Key reused with another request",
-    "idempotency-key-in-use": "A request with this Idempotency-Key is still running",
-    "upstream": "Tencent could not complete the call",
-    "not-finished": "The job is not finished",
+    "invalid": gettext_lazy("The request is not valid"),
+    "unauthenticated": gettext_lazy("Authentication needed"),
+    "forbidden": gettext_lazy("Not allowed"),
+    "not-found": gettext_lazy("Not found"),
+    "method-not-allowed": gettext_lazy("Method not allowed"),
+    "not-acceptable": gettext_lazy("Not acceptable"),
+    "unsupported-media-type": gettext_lazy("Unsupported media type"),
+    "rate-limited": gettext_lazy("Too many requests"),
+    "stale-state": gettext_lazy("The mutes changed since you saw them"),
+    "request-waiting": gettext_lazy("A request is already waiting"),
+    "idempotency-key-reused": gettext_lazy("Idempotency-Key reused with another request"),
+    "idempotency-key-in-use": gettext_lazy("A request with this Idempotency-Key is still running"),
+    "upstream": gettext_lazy("Tencent could not complete the call"),
+    "not-finished": gettext_lazy("The job is not finished"),
 }
 _BY_EXCEPTION = (
     (exceptions.ValidationError, "invalid"),
@@ -68,13 +69,18 @@ def problem_response(
     kind: str, *, status: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> Response:
     """A problem details response of `kind`."""
-    body = {"type": TYPE_BASE + kind, "title": TITLES[kind], "status": status, "detail": detail}
+    body = {
+        "type": TYPE_BASE + kind,
+        "title": str(TITLES[kind]),
+        "status": status,
+        "detail": detail,
+    }
     return Response(body | extra, status=status, headers=headers, content_type=CONTENT_TYPE)
 
 
 def invalid(errors: list[dict[str, str | None]]) -> Problem:
     """A 400 listing what is wrong with each field (`field` None: the request as a whole)."""
-    first = errors[0]["message"] if errors else "The request is not valid."
+    first = errors[0]["message"] if errors else gettext("The request is not valid.")
     return Problem("invalid", status=400, detail=str(first), errors=errors)
 
 
@@ -122,9 +128,9 @@ def upstream(error: TencentError, *, detail: str, **extra: Any) -> Problem:
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler (its headers: WWW-Authenticate, Retry-After), answered as problem details."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("There is nothing at this address.")
+        exc = exceptions.NotFound(gettext("There is nothing at this address."))
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or "You may not do this.")
+        exc = exceptions.PermissionDenied(str(exc) or gettext("You may not do this."))
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -140,11 +146,13 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     kind = next((kind for cls, kind in _BY_EXCEPTION if isinstance(exc, cls)), "invalid")
     if isinstance(exc, exceptions.ValidationError):
         errors = list(_flattened(exc.detail))
-        detail = errors[0]["message"] if errors else "The request is not valid."
+        detail = errors[0]["message"] if errors else gettext("The request is not valid.")
         return problem_response(
             kind, status=status.HTTP_400_BAD_REQUEST, detail=detail, headers=headers, errors=errors
         )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(exc, exceptions.Throttled):
-        detail = f"This token sent too many requests; try again in {exc.wait or 1:.0f} seconds."
+        detail = gettext("This token sent too many requests; try again in %(seconds)s seconds.") % {
+            "seconds": f"{exc.wait or 1:.0f}"
+        }
     return problem_response(kind, status=response.status_code, detail=str(detail), headers=headers)

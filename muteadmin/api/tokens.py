@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from muteadmin.api.models import ApiToken
 from muteadmin.audit.models import AuditEntry
@@ -59,15 +60,26 @@ def api_token_operator(name: str) -> str:
 def _checked(*, name: str, scopes: Sequence[str], role: str, days: int) -> Group:
     if not NAME_PATTERN.fullmatch(name):
         raise TokenChangeRefused(
-            "Name the token with 1 to 64 letters, digits, - or _, starting with a letter or digit."
+            gettext(
+                "Name the token with 1 to 64 letters, digits, - or _, "
+                "starting with a letter or digit."
+            )
         )
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown or not scopes:
-        raise TokenChangeRefused(f"Give the token one or more scopes of: {', '.join(SCOPES)}.")
+        raise TokenChangeRefused(
+            gettext("Give the token one or more scopes of: %(scopes)s.")
+            % {"scopes": ", ".join(SCOPES)}
+        )
     if role not in ROLES:
-        raise TokenChangeRefused(f"There is no role called {role!r}; choose {', '.join(ROLES)}.")
+        raise TokenChangeRefused(
+            gettext("There is no role called %(role)s; choose %(roles)s.")
+            % {"role": repr(role), "roles": ", ".join(ROLES)}
+        )
     if not 1 <= days <= MAX_DAYS:
-        raise TokenChangeRefused(f"A token lasts from 1 to {MAX_DAYS} days.")
+        raise TokenChangeRefused(
+            gettext("A token lasts from 1 to %(days)s days.") % {"days": MAX_DAYS}
+        )
     return Group.objects.get(name=role)
 
 
@@ -86,7 +98,7 @@ def api_token_create(
     someone who may not manage the team, TokenChangeRefused for a name taken or a bad value.
     """
     if operator is not None and not operator.has_perm(MANAGE_TEAM):
-        raise PermissionDenied("Only Leads may create API tokens.")
+        raise PermissionDenied(gettext("Only Leads may create API tokens."))
     group = _checked(name=name, scopes=scopes, role=role, days=days)
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
@@ -110,8 +122,11 @@ def api_token_create(
             _audit(operator, token, change="token_created", client_ip=client_ip)
     except IntegrityError:
         raise TokenChangeRefused(
-            f"A token named {name} exists already (revoked tokens keep their names); "
-            "choose another name."
+            gettext(
+                "A token named %(name)s exists already (revoked tokens keep their names); "
+                "choose another name."
+            )
+            % {"name": name}
         ) from None
     return token, secret
 
@@ -121,11 +136,11 @@ def api_token_revoke(
 ) -> ApiToken:
     """Revoke a token at once: its next request is refused. Revoking it again changes nothing."""
     if operator is not None and not operator.has_perm(MANAGE_TEAM):
-        raise PermissionDenied("Only Leads may revoke API tokens.")
+        raise PermissionDenied(gettext("Only Leads may revoke API tokens."))
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(name=name).first()
         if token is None:
-            raise TokenChangeRefused(f"There is no token named {name}.")
+            raise TokenChangeRefused(gettext("There is no token named %(name)s.") % {"name": name})
         if token.revoked_at is not None:
             return token
         token.revoked_at = timezone.now()
@@ -170,14 +185,19 @@ def api_token_authenticate(raw: str) -> ApiToken:
         )
     stored = token.secret_hash if token is not None else _hash("")
     if not hmac.compare_digest(stored, _hash(raw)) or token is None:
-        raise TokenRefused("That token is not one this server issued; check it was copied whole.")
+        raise TokenRefused(
+            gettext("That token is not one this server issued; check it was copied whole.")
+        )
     now = timezone.now()
     if token.revoked_at is not None or not token.user.is_active:
-        raise TokenRefused(f"The token {token.name} was revoked; ask a Lead for a new one.")
+        raise TokenRefused(
+            gettext("The token %(name)s was revoked; ask a Lead for a new one.")
+            % {"name": token.name}
+        )
     if token.expires_at <= now:
         raise TokenRefused(
-            f"The token {token.name} expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
-            "ask a Lead for a new one."
+            gettext("The token %(name)s expired at %(expired)s UTC; ask a Lead for a new one.")
+            % {"name": token.name, "expired": f"{token.expires_at:%Y-%m-%d %H:%M}"}
         )
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

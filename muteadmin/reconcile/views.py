@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -37,10 +38,20 @@ class WatchlistView(PermissionRequiredMixin, AppRequestedMixin, View):
             client_ip=client_ip(request),
         )
         skipped = len(form.cleaned_data["accounts"]) - len(added)
-        said = f"{len(added):,} account{'s' if len(added) != 1 else ''} added to the watchlist"
+        words = {"added": f"{len(added):,}", "skipped": f"{skipped:,}"}
         if skipped:
-            said += f"; {skipped:,} already on it"
-        messages.success(request, f"{said}.")
+            said = ngettext(
+                "%(added)s account added to the watchlist; %(skipped)s already on it.",
+                "%(added)s accounts added to the watchlist; %(skipped)s already on it.",
+                len(added),
+            )
+        else:
+            said = ngettext(
+                "%(added)s account added to the watchlist.",
+                "%(added)s accounts added to the watchlist.",
+                len(added),
+            )
+        messages.success(request, said % words)
         return redirect(reverse("reconcile:watchlist") + app_query(self.app.name))
 
     def page(self, form: WatchlistAddForm, *, status: int = 200) -> HttpResponse:
@@ -64,7 +75,10 @@ class WatchlistRemoveView(PermissionRequiredMixin, AppRequestedMixin, View):
         back = reverse("reconcile:watchlist") + app_query(self.app.name)
         if not form.is_valid():
             return HttpResponse(
-                "That is not an account on the watchlist; go back to the watchlist and pick one.",
+                gettext(
+                    "That is not an account on the watchlist; "
+                    "go back to the watchlist and pick one."
+                ),
                 status=400,
                 content_type="text/plain; charset=utf-8",
             )
@@ -72,7 +86,12 @@ class WatchlistRemoveView(PermissionRequiredMixin, AppRequestedMixin, View):
         if watchlist_remove(
             operator=request.user, account=account, app=self.app.name, client_ip=client_ip(request)
         ):
-            messages.success(request, f"{account} is no longer on the watchlist.")
+            messages.success(
+                request,
+                gettext("%(account)s is no longer on the watchlist.") % {"account": account},
+            )
         else:
-            messages.info(request, f"{account} was not on the watchlist.")
+            messages.info(
+                request, gettext("%(account)s was not on the watchlist.") % {"account": account}
+            )
         return redirect(back)

@@ -7,6 +7,7 @@ changing a destination, the stored ones are kept.
 from urllib.parse import parse_qs, urlsplit
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from muteadmin.robots.models import EVENT_CHOICES, Destination
 from muteadmin.robots.services import DestinationSettings
@@ -31,35 +32,47 @@ def _printable(value: str) -> bool:
 
 
 class DestinationForm(forms.Form):
-    name = forms.CharField(max_length=64, strip=True)
-    kind = forms.ChoiceField(choices=Destination.Kind.choices, label="Service")
+    name = forms.CharField(max_length=64, strip=True, label=gettext_lazy("Name"))
+    kind = forms.ChoiceField(choices=Destination.Kind.choices, label=gettext_lazy("Service"))
     url = forms.CharField(
         max_length=MAX_URL,
         required=False,
-        label="Address (webhook URL)",
+        label=gettext_lazy("Address (webhook URL)"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
     secret = forms.CharField(
         max_length=MAX_SECRET,
         required=False,
-        label="Signing secret",
+        label=gettext_lazy("Signing secret"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
-    remove_secret = forms.BooleanField(required=False, label="Remove the signing secret")
-    language = forms.ChoiceField(choices=Destination.Language.choices)
+    remove_secret = forms.BooleanField(
+        required=False, label=gettext_lazy("Remove the signing secret")
+    )
+    language = forms.ChoiceField(
+        choices=Destination.Language.choices, label=gettext_lazy("Language")
+    )
     events = forms.MultipleChoiceField(
-        choices=EVENT_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        choices=EVENT_CHOICES,
+        required=False,
+        label=gettext_lazy("Events"),
+        widget=forms.CheckboxSelectMultiple,
     )
 
     error_messages = {
-        "url_needed": "Give the destination's address (its webhook URL).",
-        "url_shape": "Enter the full address, starting with https:// (or http:// for a webhook).",
-        "url_service": "A {service} address starts with {example}; copy it from the robot's "
-        "settings.",
-        "secret_needed": "A webhook is signed: give it a signing secret.",
-        "secret_shape": "A signing secret is printable characters without spaces.",
-        "secret_unused": "{service} takes no signing secret: its address is the secret.",
-        "name_shape": "A name is printable characters.",
+        "url_needed": gettext_lazy("Give the destination's address (its webhook URL)."),
+        "url_shape": gettext_lazy(
+            "Enter the full address, starting with https:// (or http:// for a webhook)."
+        ),
+        "url_service": gettext_lazy(
+            "A %(service)s address starts with %(example)s; copy it from the robot's settings."
+        ),
+        "secret_needed": gettext_lazy("A webhook is signed: give it a signing secret."),
+        "secret_shape": gettext_lazy("A signing secret is printable characters without spaces."),
+        "secret_unused": gettext_lazy(
+            "%(service)s takes no signing secret: its address is the secret."
+        ),
+        "name_shape": gettext_lazy("A name is printable characters."),
     }
 
     def __init__(self, *args, instance: Destination | None = None, **kwargs) -> None:
@@ -73,8 +86,10 @@ class DestinationForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         if instance is not None:
-            self.fields["url"].help_text = "Leave blank to keep the address set now."
-            self.fields["secret"].help_text = "Leave blank to keep the secret set now."
+            self.fields["url"].help_text = gettext_lazy("Leave blank to keep the address set now.")
+            self.fields["secret"].help_text = gettext_lazy(
+                "Leave blank to keep the secret set now."
+            )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
@@ -129,18 +144,19 @@ class DestinationForm(forms.Form):
             fits = False
         if not fits:
             example = f"https://{hosts[0]}{path}" + (f"?{parameter}=" if parameter else "")
-            message = self.error_messages["url_service"].format(
-                service=Destination.Kind(kind).label, example=example
-            )
+            message = self.error_messages["url_service"] % {
+                "service": Destination.Kind(kind).label,
+                "example": example,
+            }
             self.add_error("url", forms.ValidationError(message))
 
     def _secret_checked(self, kind: str, data: dict) -> None:
         secret = data.get("secret", "")
         kept = bool(self.instance and self.instance.secret and not data.get("remove_secret"))
         if kind in NO_SECRET and secret:
-            message = self.error_messages["secret_unused"].format(
-                service=Destination.Kind(kind).label
-            )
+            message = self.error_messages["secret_unused"] % {
+                "service": Destination.Kind(kind).label
+            }
             self.add_error("secret", forms.ValidationError(message))
         elif kind == "webhook" and not (secret or kept):
             self.add_error("secret", forms.ValidationError(self.error_messages["secret_needed"]))

@@ -1,6 +1,7 @@
 """Chat-robot destinations the team is told of events through, and each message's delivery."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 # What a destination may be told of; each destination picks its own.
 EVENT_PERMANENT_MUTE = "permanent_mute"
@@ -18,14 +19,17 @@ EVENT_REVIEW_DUE = "review_due"
 EVENT_TEST = "test"
 
 EVENT_CHOICES = [
-    (EVENT_PERMANENT_MUTE, "Permanent mute"),
-    (EVENT_REQUEST_WAITING, "Request awaiting approval"),
-    (EVENT_BULK_FINISHED, "Bulk job finished or failed"),
-    (EVENT_AUDIT_VERIFY_FAILED, "Audit verification failed"),
-    (EVENT_LIMITER_SATURATED, "Rate limiter saturated for over a minute"),
-    (EVENT_CHECKPOINT_WRITTEN, "Chain checkpoint written"),
-    (EVENT_DRIFT, "Mutes changed outside muteadmin (a scheduled change skipped for it too)"),
-    (EVENT_REVIEW_DUE, "A review reminder came due"),
+    (EVENT_PERMANENT_MUTE, gettext_lazy("Permanent mute")),
+    (EVENT_REQUEST_WAITING, gettext_lazy("Request awaiting approval")),
+    (EVENT_BULK_FINISHED, gettext_lazy("Bulk job finished or failed")),
+    (EVENT_AUDIT_VERIFY_FAILED, gettext_lazy("Audit verification failed")),
+    (EVENT_LIMITER_SATURATED, gettext_lazy("Rate limiter saturated for over a minute")),
+    (EVENT_CHECKPOINT_WRITTEN, gettext_lazy("Chain checkpoint written")),
+    (
+        EVENT_DRIFT,
+        gettext_lazy("Mutes changed outside muteadmin (a scheduled change skipped for it too)"),
+    ),
+    (EVENT_REVIEW_DUE, gettext_lazy("A review reminder came due")),
 ]
 EVENTS = tuple(code for code, _ in EVENT_CHOICES)
 
@@ -38,15 +42,15 @@ class Destination(models.Model):
     """
 
     class Kind(models.TextChoices):
-        WECOM = "wecom", "WeCom group robot"
-        DINGTALK = "dingtalk", "DingTalk robot"
-        FEISHU = "feishu", "Feishu / Lark custom bot"
-        SLACK = "slack", "Slack incoming webhook"
-        WEBHOOK = "webhook", "Webhook (signed JSON)"
+        WECOM = "wecom", gettext_lazy("WeCom group robot")
+        DINGTALK = "dingtalk", gettext_lazy("DingTalk robot")
+        FEISHU = "feishu", gettext_lazy("Feishu / Lark custom bot")
+        SLACK = "slack", gettext_lazy("Slack incoming webhook")
+        WEBHOOK = "webhook", gettext_lazy("Webhook (signed JSON)")
 
     class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        SIMPLIFIED_CHINESE = "zh-hans", "Simplified Chinese"
+        ENGLISH = "en", gettext_lazy("English")
+        SIMPLIFIED_CHINESE = "zh-hans", gettext_lazy("Simplified Chinese")
 
     name = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=Kind)
@@ -80,12 +84,12 @@ class Delivery(models.Model):
     """One message to one destination: waiting, sent, or failed after its attempts."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        RETRYING = "retrying", "Waiting to retry"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Not sent (paused)"
+        QUEUED = "queued", gettext_lazy("Queued")
+        SENDING = "sending", gettext_lazy("Sending")
+        RETRYING = "retrying", gettext_lazy("Waiting to retry")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Not sent (paused)")
 
     destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="+")
     event = models.CharField(max_length=32)

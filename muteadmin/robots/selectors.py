@@ -3,11 +3,13 @@ each one's recent deliveries."""
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 from muteadmin.robots.masking import mask_secret, mask_url
 from muteadmin.robots.models import EVENT_CHOICES, Delivery, Destination
 
 DELIVERY_LOG_SIZE = 50
-EVENT_LABELS = dict(EVENT_CHOICES) | {"test": "Test message"}
+EVENT_LABELS = dict(EVENT_CHOICES) | {"test": gettext_lazy("Test message")}
 
 
 @dataclass(frozen=True)

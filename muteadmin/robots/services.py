@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -48,7 +49,7 @@ class DestinationSettings:
 
 def _checked(operator: AbstractBaseUser) -> None:
     if not operator.has_perm(MANAGE_PERMISSION):
-        raise PermissionDenied("Only Leads may configure notifications.")
+        raise PermissionDenied(gettext("Only Leads may configure notifications."))
 
 
 def _shown(name: str, value: Any) -> Any:
@@ -82,7 +83,7 @@ def destination_create(
     """A new destination, audited; DestinationInvalid if its name is taken."""
     _checked(operator)
     if not settings.url:
-        raise DestinationInvalid("Give the destination's address.")
+        raise DestinationInvalid(gettext("Give the destination's address."))
     now = robots_now()
     try:
         with transaction.atomic():
@@ -93,7 +94,8 @@ def destination_create(
             _audit(operator, destination, "created", changed=changed, client_ip=client_ip)
     except IntegrityError:
         raise DestinationInvalid(
-            f"There is already a destination called {settings.name}; choose another name."
+            gettext("There is already a destination called %(name)s; choose another name.")
+            % {"name": settings.name}
         ) from None
     return destination
 
@@ -123,7 +125,8 @@ def destination_update(
             _audit(operator, destination, "updated", changed=changed, client_ip=client_ip)
     except IntegrityError:
         raise DestinationInvalid(
-            f"There is already a destination called {settings.name}; choose another name."
+            gettext("There is already a destination called %(name)s; choose another name.")
+            % {"name": settings.name}
         ) from None
     return destination
 

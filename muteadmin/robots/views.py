@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -29,7 +30,7 @@ MAX_ID = 2**63 - 1
 def _destination(pk: int) -> Destination:
     destination = Destination.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if destination is None:
-        raise Http404("There is no such destination.")
+        raise Http404(gettext("There is no such destination."))
     return destination
 
 
@@ -51,7 +52,10 @@ class DestinationListView(PermissionRequiredMixin, View):
             except DestinationInvalid as exc:
                 form.add_error("name", str(exc))
             else:
-                messages.success(request, f"Added {destination.name}. Send it a test message.")
+                messages.success(
+                    request,
+                    gettext("Added %(name)s. Send it a test message.") % {"name": destination.name},
+                )
                 return redirect(reverse("robots:detail", args=[destination.pk]))
         return self.page(form, status=400)
 
@@ -83,7 +87,7 @@ class DestinationDetailView(PermissionRequiredMixin, View):
             except DestinationInvalid as exc:
                 form.add_error("name", str(exc))
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, gettext("Saved."))
                 return redirect(reverse("robots:detail", args=[destination.pk]))
         return self.page(destination, form, status=400)
 
@@ -108,8 +112,10 @@ class DestinationTestView(PermissionRequiredMixin, View):
         destination_test(operator=request.user, destination_id=destination.pk)
         messages.success(
             request,
-            "A test message is queued; its outcome appears in the delivery log below "
-            "within moments (reload the page).",
+            gettext(
+                "A test message is queued; its outcome appears in the delivery log below "
+                "within moments (reload the page)."
+            ),
         )
         return redirect(reverse("robots:detail", args=[destination.pk]))
 
@@ -124,7 +130,10 @@ class DestinationResumeView(PermissionRequiredMixin, View):
         destination_resume(
             operator=request.user, destination_id=destination.pk, client_ip=client_ip(request)
         )
-        messages.success(request, f"{destination.name} is sent notifications again.")
+        messages.success(
+            request,
+            gettext("%(name)s is sent notifications again.") % {"name": destination.name},
+        )
         return redirect(reverse("robots:detail", args=[destination.pk]))
 
 
@@ -138,5 +147,5 @@ class DestinationDeleteView(PermissionRequiredMixin, View):
         destination_delete(
             operator=request.user, destination_id=destination.pk, client_ip=client_ip(request)
         )
-        messages.success(request, f"Deleted {destination.name}.")
+        messages.success(request, gettext("Deleted %(name)s.") % {"name": destination.name})
         return redirect(reverse("robots:list"))
