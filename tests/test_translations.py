@@ -125,3 +125,13 @@ def test_commands_speak_language_code_and_english_by_default(settings, capsys):
         call_command("audit_verify", "--batch-size", "0")
     assert "创建、列出或吊销 API 令牌" in _command_help("muteadmin.api", "api_token")
     assert "每次查询读取的记录数（默认：5000）" in _command_help("muteadmin.audit", "audit_verify")  # noqa: RUF001
+
+
+def test_an_account_id_refused_is_explained_in_the_readers_language(client, moderator):
+    client.force_login(moderator)
+    english = client.get("/mutes/", {"account": "x" * 40}).content.decode()
+    assert "An account ID is at most 32 characters long." in english
+    chinese = client.get(
+        "/mutes/", {"account": "x" * 40}, headers={"Accept-Language": "zh-CN"}
+    ).content.decode()
+    assert "账号 ID 最长 32 个字符。" in chinese

@@ -11,8 +11,11 @@ class UpstreamConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext
 
+        from muteadmin.tencent.accounts import InvalidAccount
         from muteadmin.tencent.errors import TencentError
         from muteadmin.upstream import checks  # noqa: F401  (registers the system checks)
 
-        # The client's sentences (muteadmin/tencent/errors.py) in the reader's language.
+        # The client's sentences (muteadmin/tencent/errors.py, accounts.py) in the reader's
+        # language.
         TencentError.translate = staticmethod(gettext)
+        InvalidAccount.translate = staticmethod(gettext)
