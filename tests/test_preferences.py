@@ -49,6 +49,21 @@ def test_the_saved_choice_beats_the_browser(as_lead, lead):
     assert "审计日志" in nav(html)
 
 
+def test_the_choices_are_read_with_the_signed_in_user_in_one_statement(as_lead, lead):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Preference.objects.create(user=lead, language="zh-hans", time_zone="Asia/Shanghai")
+    with CaptureQueriesContext(connection) as read:
+        response = as_lead.get(reverse("preferences:edit"))
+    assert '<html lang="zh-hans"' in response.content.decode()
+    reading = [q["sql"] for q in read.captured_queries if "preferences_preference" in q["sql"]]
+    assert len(reading) == 1 and "auth_user" in reading[0]
+    # Another browser of the same user follows a choice saved elsewhere at its next page.
+    Preference.objects.filter(user=lead).update(language="en")
+    assert '<html lang="en"' in as_lead.get(reverse("preferences:edit")).content.decode()
+
+
 def test_the_switch_in_the_navigation_saves_the_choice_and_goes_back(as_lead, lead):
     page = as_lead.get(reverse("audit:list")).content.decode()
     switch = re.search(r"<form[^>]*data-language-switch.*?</form>", page, re.S).group(0)

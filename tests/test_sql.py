@@ -61,6 +61,35 @@ def test_counter_add_adds_to_the_matching_row_only():
     assert counts == {"query": 5, "change": 1}
 
 
+def test_counters_add_counts_each_in_one_statement_and_reports_the_missing(
+    django_assert_num_queries,
+):
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from muteadmin.audit.models import AuditHourlyCount, AuditOperatorHourlyCount
+    from muteadmin.core.sql import counters_add
+
+    hour = datetime(2026, 12, 6, 4, tzinfo=UTC)
+    where = {"hour": hour, "action": "query", "outcome": "ok", "app": "default"}
+    AuditHourlyCount.objects.create(**where, count=3)
+    AuditOperatorHourlyCount.objects.create(**where, operator_username="mod1", count=1)
+    counters = [
+        (AuditHourlyCount, where, 2),
+        (AuditOperatorHourlyCount, {**where, "operator_username": "mod1"}, 4),
+        (AuditOperatorHourlyCount, {**where, "operator_username": "mod2"}, 1),
+    ]
+    statements = 1 if connection.vendor == "postgresql" else len(counters)
+    with django_assert_num_queries(statements):
+        changed = counters_add(counters, field="count", using="default")
+    assert changed == [1, 1, 0]
+    assert AuditHourlyCount.objects.get().count == 5
+    assert dict(AuditOperatorHourlyCount.objects.values_list("operator_username", "count")) == {
+        "mod1": 5
+    }
+
+
 def test_row_where_reads_a_row_as_the_orm_reads_it():
     from muteadmin.core.sql import row_where
 

@@ -404,6 +404,24 @@ def test_each_card_says_who_set_its_mute_when_and_why(session_a, session_b, mod_
     assert reverse("audit:detail", args=[entry.pk]) not in moderator_page
 
 
+def test_the_setter_and_recent_changes_survive_a_timeline_full_of_notes(session_b, mod_b):
+    from muteadmin.mutes.notes import account_note_add
+    from muteadmin.mutes.selectors import RECENT_CHANGES, TIMELINE_EVENTS
+
+    submit(session_b, session_b.get(url()), c2c_seconds="86400", reason="spam")
+    submit(session_b, session_b.get(url()), group_seconds="3600", reason="group check")
+    for n in range(TIMELINE_EVENTS + 1):
+        account_note_add(operator=mod_b, account=ACCOUNT, text=f"note {n}", app="default")
+
+    page = session_b.get(url()).content.decode()
+
+    c2c = re.search(r'<article[^>]*data-mute="c2c".*?</article>', page, re.S).group(0)
+    assert "Set by <strong>modb</strong>" in c2c and "spam" in c2c
+    recent = re.search(r"<section[^>]*data-recent-changes.*?</section>", page, re.S).group(0)
+    assert recent.count("<tr") - 1 == 2 <= RECENT_CHANGES
+    assert "group check" in recent and "spam" in recent
+
+
 def test_a_mute_no_recorded_change_explains_is_set_outside_muteadmin(session_a, session_b):
     submit(session_b, session_b.get(url()), c2c_seconds="600", reason="spam")
     nospeaking_set(tim_client(), ACCOUNT, c2c=86400)

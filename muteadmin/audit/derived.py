@@ -25,7 +25,7 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
-from muteadmin.core.sql import counter_add, row_where, update_each
+from muteadmin.core.sql import counters_add, row_where, update_each
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -58,9 +58,10 @@ def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
             operator = ("operator_username", row["operator_username"])
             counted[AuditOperatorHourlyCount, (*key, operator)] += 1
     # Race-free without an upsert: every completion holds the chain lock (chain_lock).
-    for (model, key), count in counted.items():
-        fields = dict(key)
-        if not counter_add(model, where=fields, field="count", amount=count):
+    counters = [(model, dict(key), count) for (model, key), count in counted.items()]
+    changed = counters_add(counters, field="count", using=AuditHourlyCount.objects.db)
+    for (model, fields, count), rows in zip(counters, changed, strict=True):
+        if not rows:
             model.objects.create(**fields, count=count)
 
 

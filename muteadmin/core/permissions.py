@@ -1,14 +1,17 @@
 """Django's model permissions and the signed-in user, each read in one plain query."""
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
 
-from muteadmin.core.sql import row_where
+from muteadmin.core.sql import row_where, rows_as_read
 
 
 class OneQueryModelBackend(ModelBackend):
@@ -31,18 +34,61 @@ class OneQueryModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         """The signed-in user (every request reads it), read with one plain SELECT.
 
-        As ModelBackend's: None when there is none or they may not sign in.
+        With settings.AUTH_USER_READ_WITH naming a model that has a one-to-one field to the
+        user, and some of its fields, the same SELECT reads the user's row of it too (as
+        `user.read_with`, a dict of those fields, or None when the user has no row): a page
+        that needs it on every request then costs no second query. As ModelBackend's: None
+        when there is no such user or they may not sign in.
         """
         user_model = get_user_model()
         names = [field.attname for field in user_model._meta.concrete_fields]
-        meta = user_model._meta
-        read = row_where(user_model, names, where={meta.pk.name: user_id})
+        joined = getattr(settings, "AUTH_USER_READ_WITH", None)
+        if joined:
+            read, extra = _user_and_joined(user_model, names, user_id, *joined)
+        else:
+            read = row_where(user_model, names, where={user_model._meta.pk.name: user_id})
         if read is None:
             return None
         user = user_model.from_db(
             user_model._default_manager.db, names, [read[name] for name in names]
         )
+        if joined:
+            user.read_with = extra
         return user if self.user_can_authenticate(user) else None
+
+
+def _user_and_joined(
+    user_model: Any, names: list[str], user_id: Any, label: str, fields: Sequence[str]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The user's `names` and, LEFT JOINed, `fields` of their row of the model `label`."""
+    joined = apps.get_model(label)
+    connection = connections[user_model._default_manager.db]
+    qn = connection.ops.quote_name
+    users, rows = qn(user_model._meta.db_table), qn(joined._meta.db_table)
+    link = next(
+        field
+        for field in joined._meta.concrete_fields
+        if field.one_to_one and field.related_model is user_model
+    )
+    pk = user_model._meta.pk
+    selected = [f"{users}.{qn(user_model._meta.get_field(name).column)}" for name in names]
+    selected += [f"{rows}.{qn(joined._meta.get_field(name).column)}" for name in fields]
+    # Only quoted names from the models are formatted in; the user is a parameter.
+    sql = (
+        f"SELECT {rows}.{qn(link.column)}, {', '.join(selected)} FROM {users}"  # noqa: S608
+        f" LEFT JOIN {rows} ON {rows}.{qn(link.column)} = {users}.{qn(pk.column)}"
+        f" WHERE {users}.{qn(pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk.get_db_prep_value(user_id, connection)])
+        stored = cursor.fetchone()
+    if stored is None:
+        return None, None
+    (read,) = rows_as_read(user_model, names, [stored[1 : len(names) + 1]], connection=connection)
+    if stored[0] is None:
+        return read, None
+    (extra,) = rows_as_read(joined, fields, [stored[len(names) + 1 :]], connection=connection)
+    return read, extra
 
 
 def _permission_names(user: Any) -> set[str]:

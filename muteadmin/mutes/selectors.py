@@ -1,6 +1,8 @@
 """What the account page reads besides Tencent: the account's recent changes from the audit log."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
@@ -68,6 +70,8 @@ TIMELINE_LOOKUPS = 60
 TIMELINE_FIELDS = (
     "id",
     "created_at",
+    # Read for who set the current mutes (mutes/setters.py), from the same rows.
+    "completed_at",
     "operator_username",
     "on_behalf_of",
     "action",
@@ -127,3 +131,48 @@ def mute_timeline(
     read = rows_as_read(AuditEntry, TIMELINE_FIELDS, rows, connection=connection)
     read.sort(key=lambda row: row["id"], reverse=True)
     return read
+
+
+@dataclass(frozen=True)
+class AccountHistory:
+    """The account's timeline rows (mute_timeline), and what else its page reads from them.
+
+    The page lists the latest changes and credits the current mutes to the changes that set
+    them; all of those are among the timeline's steps unless the steps were cut short, and only
+    then are they read on their own.
+    """
+
+    account: str
+    app: str
+    rows: list[dict[str, Any]]
+    steps_cut: bool
+
+    def _changes(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["action"] == AuditEntry.Action.CHANGE]
+
+    def recent_changes(self, *, limit: int = RECENT_CHANGES) -> list[dict[str, Any]]:
+        """As mute_recent_changes."""
+        changes = self._changes()
+        if len(changes) >= limit or not self.steps_cut:
+            return changes[:limit]
+        return mute_recent_changes(account=self.account, app=self.app, limit=limit)
+
+    def latest_changes(self, kinds: Sequence[str]) -> dict[str, dict[str, Any]] | None:
+        """The latest successful change setting each of `kinds`; None when they must be read."""
+        found: dict[str, dict[str, Any]] = {}
+        for row in self._changes():
+            if row["outcome"] != AuditEntry.Outcome.OK:
+                continue
+            for kind in kinds:
+                if kind not in found and row[f"{kind}_requested"] is not None:
+                    found[kind] = row
+        if self.steps_cut and len(found) < len(kinds):
+            return None
+        return found
+
+
+def account_history(*, account: str, app: str = DEFAULT_APP) -> AccountHistory:
+    """The account's latest steps and lookups, read once for its page."""
+    rows = mute_timeline(account=account, app=app)
+    steps = sum(1 for row in rows if row["action"] != LOOKUP_ACTION)
+    return AccountHistory(account=account, app=app, rows=rows, steps_cut=steps >= TIMELINE_EVENTS)

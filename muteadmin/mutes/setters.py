@@ -16,6 +16,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
 from muteadmin.core.sql import rows_as_read
 from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
+from muteadmin.mutes.selectors import AccountHistory
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -41,17 +42,25 @@ class MuteSetter:
 
 
 def mute_setters(
-    *, account: str, seconds: Mapping[str, int], at: datetime, app: str = DEFAULT_APP
+    *,
+    account: str,
+    seconds: Mapping[str, int],
+    at: datetime,
+    app: str = DEFAULT_APP,
+    history: AccountHistory | None = None,
 ) -> dict[str, MuteSetter | None]:
     """For each kind muted in `seconds` (seconds left at `at`), its setter, or None if outside.
 
-    Kinds not muted are left out. One statement, and none when nothing is muted: the account
-    page asks on every visit (bench/README.md, the account page).
+    Kinds not muted are left out. One statement, and none when nothing is muted or when the
+    account's `history`, read for its page already, holds the changes: the account page asks
+    on every visit (bench/README.md, the account page).
     """
     muted = [kind for kind in KINDS if seconds.get(kind, 0) > 0]
     if not muted:
         return {}
-    latest = _latest_changes(account=account, app=app, kinds=muted)
+    latest = history.latest_changes(muted) if history is not None else None
+    if latest is None:
+        latest = _latest_changes(account=account, app=app, kinds=muted)
     setters: dict[str, MuteSetter | None] = {}
     for kind in muted:
         change = latest.get(kind)
@@ -66,11 +75,13 @@ def mute_setters(
 
 
 def mute_status_setters(
-    *, status: MuteStatus, app: str = DEFAULT_APP
+    *, status: MuteStatus, app: str = DEFAULT_APP, history: AccountHistory | None = None
 ) -> dict[str, MuteSetter | None]:
     """mute_setters for the mutes of a status Tencent returned."""
     seconds = {kind: getattr(status, f"{kind}_seconds") for kind in KINDS}
-    return mute_setters(account=status.account, seconds=seconds, at=status.observed_at, app=app)
+    return mute_setters(
+        account=status.account, seconds=seconds, at=status.observed_at, app=app, history=history
+    )
 
 
 def mute_lifters(

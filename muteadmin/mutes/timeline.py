@@ -1,6 +1,6 @@
 """The account page's timeline as it lists it: every value put into words once, here.
 
-mute_timeline reads the rows; this turns them into entries, runs of lookups collapsed into
+account_history reads the rows; this turns them into entries, runs of lookups collapsed into
 one ("12 lookups by mod1, mod2"), and templates/mutes/timeline.jinja only places them.
 """
 
@@ -16,7 +16,7 @@ from muteadmin.core.durations import requested_in_words
 from muteadmin.core.fragments import fragment
 from muteadmin.core.moments import moment_text
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH
-from muteadmin.mutes.selectors import LOOKUP_ACTION, TIMELINE_EVENTS, mute_timeline
+from muteadmin.mutes.selectors import LOOKUP_ACTION, AccountHistory
 
 _ACTION_LABELS = dict(AuditEntry.Action.choices)
 _OUTCOME_LABELS = dict(AuditEntry.Outcome.choices)
@@ -149,11 +149,9 @@ def _lookups(run: TimelineLookups) -> TimelineEntry:
     )
 
 
-def timeline_context(*, account: str, app: str, note: tuple[str, str]) -> dict[str, object]:
+def timeline_context(*, history: AccountHistory, note: tuple[str, str]) -> dict[str, object]:
     """The timeline section's values: its entries drawn, and the note form's text and error."""
-    rows = mute_timeline(account=account, app=app)
-    steps = sum(1 for row in rows if row["action"] != "query")
-    entries = timeline_entries(rows, steps_cut=steps >= TIMELINE_EVENTS)
+    entries = timeline_entries(history.rows, steps_cut=history.steps_cut)
     return {
         "timeline": fragment("mutes/timeline.jinja", entries=entries) if entries else "",
         "note_text": note[0],

@@ -34,7 +34,7 @@ from muteadmin.mutes.notify import NoticeMixin
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
-from muteadmin.mutes.selectors import mute_recent_changes
+from muteadmin.mutes.selectors import account_history
 from muteadmin.mutes.services import (
     MuteChangeNotSent,
     mute_change,
@@ -341,9 +341,10 @@ class AccountView(
                 )
             except TencentError as exc:
                 error = exc
+        history = account_history(account=account, app=self.app.name)
         if status is not None and setters is None:
-            setters = mute_status_setters(status=status, app=self.app.name)
-        rows = recent_change_rows(mute_recent_changes(account=account, app=self.app.name))
+            setters = mute_status_setters(status=status, app=self.app.name, history=history)
+        rows = recent_change_rows(history.recent_changes())
         context = {
             "account": account,
             "cards": mute_cards(status, setters, self.drift(account))
@@ -356,7 +357,7 @@ class AccountView(
             "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
             "notice_preview": notice_preview(form) if form is not None else None,
         }
-        context |= timeline_context(account=account, app=self.app.name, note=note)
+        context |= timeline_context(history=history, note=note)
         context |= self.change_context(
             form,
             status=status,

@@ -18,7 +18,12 @@ class Chosen:
 
 
 def preference_get(*, user: AbstractBaseUser) -> Chosen:
-    """The user's saved choices (all blank when they never saved any), in one query."""
+    """The user's saved choices (all blank when they never saved any), in one query.
+
+    None at all when the user was read with them (settings.AUTH_USER_READ_WITH).
+    """
+    if hasattr(user, "read_with"):
+        return Chosen(**user.read_with) if user.read_with else Chosen()
     row = (
         Preference.objects.filter(user_id=user.pk)
         .values_list("language", "time_zone", "csv_bom")
@@ -33,6 +38,8 @@ def preference_set(*, user: AbstractBaseUser, **changes: str | bool) -> None:
     if unknown:
         raise TypeError(f"not a preference: {sorted(unknown)}")
     Preference.objects.update_or_create(user_id=user.pk, defaults=changes)
+    if hasattr(user, "read_with"):
+        del user.read_with  # read with the user before the change: read afresh from now on
 
 
 def language_codes() -> frozenset[str]:

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Subquery
+from django.db import connections
 
 from muteadmin.audit.models import AccountMuteState, AuditEntry
-from muteadmin.audit.selectors import audit_app_matches
+from muteadmin.audit.selectors import audit_app_condition
+from muteadmin.core.sql import rows_as_read
 from muteadmin.reconcile.drift import RECONCILE_OPERATOR
 from muteadmin.reconcile.models import ReconcileRun, WatchedAccount
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -25,6 +26,8 @@ STATE_FIELDS = (
     "observed_entry_id",
     "last_change_entry_id",
 )
+# What the account page shows of a drift.
+_DRIFT_FIELDS = ("id", "created_at", "details", "error_info")
 
 
 def reconcile_accounts(*, app: str, now: datetime) -> list[str]:
@@ -112,27 +115,42 @@ def drifts_latest(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Drif
 def drift_since_change(*, app: str, account: str) -> DriftMark | None:
     """The account's latest drift, unless a change made here since has superseded it.
 
-    One query on every visit to the account page: its latest drift row (the (account, -id)
-    index) with the account's last change here beside it.
+    One statement on every visit to the account page: its latest drift row (the (account, -id)
+    index) with the account's last change here beside it. Written out, not built by the ORM,
+    whose query costs more to build than to run (bench/README.md, the account page).
     """
-    changed = AccountMuteState.objects.filter(app=app, account=account).values("last_change_at")
-    row = (
-        AuditEntry.objects.filter(
-            audit_app_matches(app),
-            action=AuditEntry.Action.DRIFT,
-            outcome=AuditEntry.Outcome.OK,
-            operator_username=RECONCILE_OPERATOR.name,
-            account=account,
-        )
-        .annotate(changed_at=Subquery(changed[:1]))
-        .order_by("-id")
-        .values_list("id", "created_at", "details", "error_info", "changed_at")
-        .first()
+    connection = connections[AuditEntry.objects.db]
+    qn = connection.ops.quote_name
+    entries, states = AuditEntry._meta, AccountMuteState._meta
+
+    def column(meta: Any, name: str) -> str:
+        return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+
+    in_app, app_params = audit_app_condition(app, column=column(entries, "app"))
+    # Only quoted names from the models are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT {', '.join(column(entries, name) for name in _DRIFT_FIELDS)},"  # noqa: S608
+        f" (SELECT {column(states, 'last_change_at')} FROM {qn(states.db_table)}"
+        f" WHERE {column(states, 'app')} = %s AND {column(states, 'account')} = %s)"
+        f" FROM {qn(entries.db_table)} WHERE {column(entries, 'account')} = %s"
+        f" AND {column(entries, 'action')} = %s AND {column(entries, 'outcome')} = %s"
+        f" AND {column(entries, 'operator_username')} = %s AND {in_app}"
+        f" ORDER BY {column(entries, 'id')} DESC LIMIT 1"
     )
-    if row is None:
+    params = [app, account, account, AuditEntry.Action.DRIFT.value, AuditEntry.Outcome.OK.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, RECONCILE_OPERATOR.name, *app_params])
+        stored = cursor.fetchone()
+    if stored is None:
         return None
-    entry_id, noticed_at, details, sentence, changed_at = row
+    (read,) = rows_as_read(AuditEntry, _DRIFT_FIELDS, [stored[:-1]], connection=connection)
+    (state,) = rows_as_read(
+        AccountMuteState, ["last_change_at"], [stored[-1:]], connection=connection
+    )
+    changed_at, noticed_at = state["last_change_at"], read["created_at"]
     if changed_at is not None and changed_at > noticed_at:
         return None
-    kinds = tuple((details or {}).get("kinds", []))
-    return DriftMark(noticed_at=noticed_at, kinds=kinds, entry_id=entry_id, sentence=sentence)
+    kinds = tuple((read["details"] or {}).get("kinds", []))
+    return DriftMark(
+        noticed_at=noticed_at, kinds=kinds, entry_id=read["id"], sentence=read["error_info"]
+    )
