@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.db import connections
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -23,8 +24,18 @@ _ORDINALS = {
 
 
 def rules_active() -> list[Rule]:
-    """The rules a change may be made under (not retired), by code."""
-    return list(Rule.objects.filter(retired_at__isnull=True).order_by("code"))
+    """The rules a change may be made under (not retired), by code.
+
+    Written out: every page with the change form asks, and the ORM's query costs more to build
+    than to run.
+    """
+    connection = connections[Rule.objects.db]
+    meta = Rule._meta
+    qn = connection.ops.quote_name
+    retired, code = (qn(meta.get_field(name).column) for name in ("retired_at", "code"))
+    # Only quoted names from the model are formatted in.
+    sql = f"SELECT * FROM {qn(meta.db_table)} WHERE {retired} IS NULL ORDER BY {code}"  # noqa: S608
+    return list(Rule.objects.raw(sql))
 
 
 def rules_all() -> list[Rule]:
