@@ -60,6 +60,8 @@ def test_the_docs_page_lists_every_operation_of_the_schema_with_its_parameters(a
         for status, answer in operation["responses"].items():
             assert f'data-status="{status}"' in part and escape(answer["description"]) in part
     assert article(html, "mutes_change").count('data-field="expected.c2c.remaining_seconds"') == 1
+    # Every parameter, body field and answer field says what it is.
+    assert '<td class="reason"></td>' not in html
     assert "Authorization: Bearer &lt;token&gt;" in html
 
 
@@ -120,9 +122,16 @@ def test_the_docs_page_speaks_the_language_of_the_readers_profile(client, lead):
     assert "Start a bulk job" not in html
 
 
-def test_every_text_of_the_schema_is_written_in_chinese_too():
+def test_every_text_of_the_schema_is_written_and_written_in_chinese_too():
     api = api_as("Lead", "read")
-    english, chinese = operations(schema(api)), operations(schema(api, **ZH))
+    en_schema, zh_schema = schema(api), schema(api, **ZH)
+    assert zh_schema["info"]["description"] != en_schema["info"]["description"]
+    for name, component in en_schema["components"]["schemas"].items():
+        for field, described in component.get("properties", {}).items():
+            zh_field = zh_schema["components"]["schemas"][name]["properties"][field]
+            assert described.get("description"), f"{name}.{field} says nothing of itself"
+            assert zh_field["description"] != described["description"], (name, field)
+    english, chinese = operations(en_schema), operations(zh_schema)
     for (_, _, en), (_, _, zh) in zip(english, chinese, strict=True):
         assert zh["summary"] != en["summary"] and zh["description"] != en["description"]
         for ours, theirs in zip(en.get("parameters", []), zh.get("parameters", []), strict=True):

@@ -16,6 +16,14 @@ SECONDS_HELP = _(
     "Seconds from now: 0 lifts the mute, 4294967295 is permanent; omitted or null: untouched."
 )
 
+# Texts several answers' fields share.
+OBSERVED = _("Seconds left that Tencent answered; null: not asked.")
+REQUESTED = _("Seconds asked for; null: untouched.")
+TENCENT_CODE = _("Tencent's ErrorCode, for a failed call.")
+TENCENT_INFO = _("Tencent's ErrorInfo, for a failed call.")
+STATE = _("muted, permanent or none.")
+EXPIRES = _("When it runs out; null: never, or no mute.")
+
 
 class MuteKindSerializer(serializers.Serializer):
     remaining_seconds = serializers.IntegerField(
@@ -23,10 +31,8 @@ class MuteKindSerializer(serializers.Serializer):
         max_value=PERMANENT,
         help_text=_("Seconds left: 0 is no mute, 4294967295 a permanent one."),
     )
-    permanent = serializers.BooleanField(read_only=True)
-    ends_at = serializers.DateTimeField(
-        read_only=True, allow_null=True, help_text=_("When it runs out; null: never, or no mute.")
-    )
+    permanent = serializers.BooleanField(read_only=True, help_text=_("Whether it never runs out."))
+    ends_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text=EXPIRES)
 
 
 class ExpectedKindSerializer(serializers.Serializer):
@@ -38,8 +44,8 @@ class ExpectedKindSerializer(serializers.Serializer):
 class ExpectedSerializer(serializers.Serializer):
     """The state the caller saw (a GET's answer will do): a change is refused if it moved."""
 
-    c2c = ExpectedKindSerializer()
-    group = ExpectedKindSerializer()
+    c2c = ExpectedKindSerializer(help_text=_("The C2C mute."))
+    group = ExpectedKindSerializer(help_text=_("The group mute."))
     observed_at = serializers.DateTimeField(help_text=_("When that state was read."))
 
 
@@ -142,15 +148,21 @@ class BulkJobRequest(MuteChangeFields):
 
 
 class BulkStatusSerializer(serializers.Serializer):
-    state = serializers.CharField()
-    total = serializers.IntegerField()
-    done = serializers.IntegerField()
-    ok = serializers.IntegerField()
-    errors = serializers.IntegerField()
-    not_sent = serializers.IntegerField()
-    calls_per_second = serializers.FloatField()
-    eta_seconds = serializers.IntegerField(allow_null=True)
-    cancel_requested = serializers.BooleanField()
+    state = serializers.CharField(
+        help_text=_("scheduled, queued, running, done or cancelled."),
+    )
+    total = serializers.IntegerField(help_text=_("Accounts in the job."))
+    done = serializers.IntegerField(help_text=_("Accounts tried so far."))
+    ok = serializers.IntegerField(help_text=_("Accounts whose call succeeded."))
+    errors = serializers.IntegerField(help_text=_("Accounts whose call failed."))
+    not_sent = serializers.IntegerField(
+        help_text=_("Accounts never tried, once the job is over (cancelled or cut off).")
+    )
+    calls_per_second = serializers.FloatField(help_text=_("The recent rate of calls."))
+    eta_seconds = serializers.IntegerField(
+        allow_null=True, help_text=_("Seconds left at that rate; null: unknown or over.")
+    )
+    cancel_requested = serializers.BooleanField(help_text=_("Whether someone cancelled it."))
 
 
 class BulkJobAnswer(BulkStatusSerializer):
@@ -158,55 +170,65 @@ class BulkJobAnswer(BulkStatusSerializer):
 
 
 class BulkResultSerializer(serializers.Serializer):
-    position = serializers.IntegerField()
-    account = serializers.CharField()
-    outcome = serializers.CharField()
-    error_code = serializers.IntegerField(allow_null=True)
-    error_info = serializers.CharField()
-    c2c_observed = serializers.IntegerField(allow_null=True)
-    group_observed = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField(help_text=_("The account's place in the list, from 1."))
+    account = serializers.CharField(help_text=_("The account's UserID."))
+    outcome = serializers.CharField(help_text=_("ok, error or not_sent."))
+    error_code = serializers.IntegerField(allow_null=True, help_text=TENCENT_CODE)
+    error_info = serializers.CharField(help_text=TENCENT_INFO)
+    c2c_observed = serializers.IntegerField(allow_null=True, help_text=OBSERVED)
+    group_observed = serializers.IntegerField(allow_null=True, help_text=OBSERVED)
 
 
 class AuditRowSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    completed_at = serializers.DateTimeField(allow_null=True)
-    operator = serializers.CharField()
-    on_behalf_of = serializers.CharField(allow_null=True)
-    action = serializers.CharField()
-    account = serializers.CharField()
-    app = serializers.CharField()
-    c2c_requested = serializers.IntegerField(allow_null=True)
-    group_requested = serializers.IntegerField(allow_null=True)
-    c2c_observed = serializers.IntegerField(allow_null=True)
-    group_observed = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField()
-    rule = serializers.CharField()
-    outcome = serializers.CharField()
-    error_code = serializers.IntegerField(allow_null=True)
-    error_info = serializers.CharField()
-    job_id = serializers.IntegerField(allow_null=True)
-    correlation_id = serializers.UUIDField(allow_null=True)
+    id = serializers.IntegerField(help_text=_("The row's number."))
+    created_at = serializers.DateTimeField(help_text=_("When it was written, before any call."))
+    completed_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the call answered; null: still pending.")
+    )
+    operator = serializers.CharField(help_text=_("Who did it: a username, or token:<name>."))
+    on_behalf_of = serializers.CharField(
+        allow_null=True, help_text=_("Whose approved request it carried out; null: nobody's.")
+    )
+    action = serializers.CharField(help_text=_("What was done: query, change, denied..."))
+    account = serializers.CharField(help_text=_("The account's UserID."))
+    app = serializers.CharField(help_text=_("The app's name."))
+    c2c_requested = serializers.IntegerField(allow_null=True, help_text=REQUESTED)
+    group_requested = serializers.IntegerField(allow_null=True, help_text=REQUESTED)
+    c2c_observed = serializers.IntegerField(allow_null=True, help_text=OBSERVED)
+    group_observed = serializers.IntegerField(allow_null=True, help_text=OBSERVED)
+    reason = serializers.CharField(help_text=_("The reason given."))
+    rule = serializers.CharField(help_text=_("The policy rule's code; empty: none."))
+    outcome = serializers.CharField(help_text=_("pending, ok, error or unknown."))
+    error_code = serializers.IntegerField(allow_null=True, help_text=TENCENT_CODE)
+    error_info = serializers.CharField(help_text=TENCENT_INFO)
+    job_id = serializers.IntegerField(
+        allow_null=True, help_text=_("The bulk job it was part of; null: none.")
+    )
+    correlation_id = serializers.UUIDField(
+        allow_null=True, help_text=_("The same on every row of one operation.")
+    )
 
 
 class ReportRowSerializer(serializers.Serializer):
-    app = serializers.CharField()
-    account = serializers.CharField()
-    c2c_state = serializers.CharField()
-    c2c_expires_at = serializers.DateTimeField(allow_null=True)
-    group_state = serializers.CharField()
-    group_expires_at = serializers.DateTimeField(allow_null=True)
-    last_change_at = serializers.DateTimeField(allow_null=True)
-    last_operator = serializers.CharField()
-    last_reason = serializers.CharField()
-    rule = serializers.CharField()
-    observed_at = serializers.DateTimeField()
+    app = serializers.CharField(help_text=_("The app's name."))
+    account = serializers.CharField(help_text=_("The account's UserID."))
+    c2c_state = serializers.CharField(help_text=STATE)
+    c2c_expires_at = serializers.DateTimeField(allow_null=True, help_text=EXPIRES)
+    group_state = serializers.CharField(help_text=STATE)
+    group_expires_at = serializers.DateTimeField(allow_null=True, help_text=EXPIRES)
+    last_change_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("The last change made here; null: none seen.")
+    )
+    last_operator = serializers.CharField(help_text=_("Who made that change."))
+    last_reason = serializers.CharField(help_text=_("The reason they gave."))
+    rule = serializers.CharField(help_text=_("The policy rule's code; empty: none."))
+    observed_at = serializers.DateTimeField(help_text=_("When the state was last seen."))
 
 
 def paged(name: str, row: type[serializers.Serializer]) -> type[serializers.Serializer]:
     """A page of `row`s with the URLs of the pages on either side (null: none there)."""
     fields = {
-        "results": row(many=True),
+        "results": row(many=True, help_text=_("This page's rows.")),
         "next": serializers.CharField(
             allow_null=True, help_text=_("The following page's address; null: none.")
         ),
@@ -234,9 +256,5 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text=_("For a 400: one {field, message, code} per problem (field null: the request)."),
     )
-    error_code = serializers.IntegerField(
-        required=False, allow_null=True, help_text=_("Tencent's ErrorCode, for a failed call.")
-    )
-    error_info = serializers.CharField(
-        required=False, help_text=_("Tencent's ErrorInfo, for a failed call.")
-    )
+    error_code = serializers.IntegerField(required=False, allow_null=True, help_text=TENCENT_CODE)
+    error_info = serializers.CharField(required=False, help_text=TENCENT_INFO)
