@@ -4,7 +4,9 @@
 import pytest
 from django.urls import reverse
 
+from muteadmin.mutes.services import mute_change
 from tests.api_support import ApiClient, api_as, problem, token_for
+from tests.conftest import user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +67,17 @@ def test_an_unknown_address_and_a_bad_key_answer_in_chinese():
         "message": "不是可用的键。",
         "code": "invalid",
     }
+
+
+def test_a_change_on_a_stale_state_is_refused_in_chinese_for_a_chinese_client():
+    api = api_as("Moderator", "read", "change")
+    seen = api.get(url()).json()
+    mute_change(account="alice", operator=user_in("lead", "Lead"), reason="x", c2c_seconds=600)
+    body = {"group_seconds": 3600, "reason": "spam", "expected": seen}
+    chinese = problem(api.post(url(), body, **ZH), 409)
+    assert chinese["title"] == "禁言状态在你查看之后已发生变化"
+    assert chinese["detail"].startswith("单聊禁言在你查看之后已发生变化。未发送任何请求。")
+    assert chinese["changed"] == ["c2c"]
+    english = problem(api.post(url(), body), 409)
+    assert english["title"] == "The mutes changed since you saw them"
+    assert english["detail"].startswith("The C2C mute changed since it was seen. Nothing was sent.")

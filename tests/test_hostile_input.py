@@ -364,8 +364,8 @@ PAGES: dict[str, Page] = {
     # Any other address under /api/v1/.
     "api:not_found": Page(path={"rest": "nowhere"}, bearer=True),
     "api:schema": Page(get=("format", "lang"), bearer=True),
-    # The docs page is the site's (signed in); its ?script= is its start-up script.
-    "api:docs": Page(get=("script", "lang")),
+    # The docs page is the site's (signed in), drawn from the schema; it reads no parameter.
+    "api:docs": Page(),
     "api_tokens:list": Page(
         post=("name", "scopes", "role", "days"),
         valid_post={"name": "bot", "scopes": "read", "role": "Moderator", "days": "30"},

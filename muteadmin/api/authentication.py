@@ -1,6 +1,6 @@
 """`Authorization: Bearer <token>` for the API; a session cookie authenticates nothing here."""
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -43,5 +43,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (mta_...) a Lead made on the team page.",
+            "description": gettext_lazy(
+                "An API token (mta_...) a Lead made on the team page, sent as "
+                "Authorization: Bearer <token>."
+            ),
         }

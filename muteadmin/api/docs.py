@@ -1,17 +1,20 @@
-"""The OpenAPI schema and its docs page, served from this server (no CDN, the site's CSP intact).
+"""The OpenAPI schema and its docs page.
 
-The docs page is Swagger UI from drf-spectacular-sidecar's vendored files, its start-up script
-fetched as a file of its own (SpectacularSwaggerSplitView) and its layout rules from our static
-CSS, so the page needs no inline script or style and no exemption from the CSP. The page is
-for people signed in to the dashboard; the schema answers them and any valid token.
+The docs page is one of the site's pages (its layout, navigation and language), drawn on the
+server from the same schema: no script, nothing from elsewhere. It is for people signed in to
+the dashboard; the schema answers them and any valid token.
 """
 
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from typing import Any
+
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
 from muteadmin.api.authentication import BearerTokenAuthentication
+from muteadmin.api.reference import api_reference
 
 
 class SchemaView(SpectacularAPIView):
@@ -35,19 +38,10 @@ def schema_view():
     return view
 
 
-class DocsView(SpectacularSwaggerSplitView):
-    """Swagger UI over the schema; the sign-in pages guard it as every page of the site."""
+class DocsView(TemplateView):
+    """Each operation of the schema, its parameters, body and answers, in the reader's language."""
 
     template_name = "api/docs.html"
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [AllowAny]
-    throttle_classes = []
-    url_name = "api:schema"
-    title = "muteadmin API"
 
-
-def docs_view():
-    view = DocsView.as_view()
-    # REST framework's views leave sign-in to themselves; this page is the site's, signed in.
-    view.login_required = True
-    return view
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(**kwargs) | {"reference": api_reference()}

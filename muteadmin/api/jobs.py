@@ -3,15 +3,17 @@
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from muteadmin.api.base import ApiView
 from muteadmin.api.idempotency import idempotent
-from muteadmin.api.mutes import PROBLEM, change_form_data
+from muteadmin.api.mutes import change_form_data
+from muteadmin.api.openapi import APP, IDEMPOTENCY_KEY, INVALID, NEXT_CURSOR, refused
 from muteadmin.api.problems import Problem, form_errors, invalid
 from muteadmin.api.serializers import (
     BulkJobAnswer,
@@ -40,6 +42,14 @@ from muteadmin.rules.selectors import rules_active
 RUN_BULK = "bulk.run_bulk"
 # The bulk form's field names as the API names them.
 FIELD_NAMES = {"accounts": "accounts", "file": "accounts"}
+JOB_ID = OpenApiParameter(
+    "job_id",
+    OpenApiTypes.INT,
+    OpenApiParameter.PATH,
+    required=True,
+    description=_("The job's number: the id its start answered."),
+)
+NO_JOB = refused(_("No bulk job of that number."))
 
 
 class BulkJobsView(ApiView):
@@ -49,8 +59,22 @@ class BulkJobsView(ApiView):
 
     @extend_schema(
         operation_id="bulk_create",
+        summary=_("Start a bulk job"),
+        description=_(
+            "A lookup, a change or a lift over a list of accounts, run as the bulk page runs it: "
+            "the same limits (no requests for approval: a length above them is refused) and "
+            "audit rows. Needs the bulk scope; send Idempotency-Key to retry safely."
+        ),
+        parameters=[APP, IDEMPOTENCY_KEY],
         request=BulkJobRequest,
-        responses={201: BulkJobAnswer, 400: PROBLEM, 403: PROBLEM},
+        responses={
+            201: OpenApiResponse(
+                BulkJobAnswer,
+                description=_("The job is queued; the Location header holds its address."),
+            ),
+            400: INVALID,
+            403: refused(_("The token's role may not run bulk jobs, or not by this much.")),
+        },
     )
     def post(self, request: Request) -> Response:
         app = self.app.name
@@ -101,7 +125,16 @@ class BulkJobView(ApiView):
     scopes = {"GET": "bulk"}
     permissions = {"GET": RUN_BULK}
 
-    @extend_schema(operation_id="bulk_status", responses={200: BulkStatusSerializer, 404: PROBLEM})
+    @extend_schema(
+        operation_id="bulk_status",
+        summary=_("A bulk job's progress"),
+        description=_("The same fields as the job page's status. Needs the bulk scope."),
+        parameters=[JOB_ID],
+        responses={
+            200: OpenApiResponse(BulkStatusSerializer, description=_("The job's progress.")),
+            404: NO_JOB,
+        },
+    )
     def get(self, request: Request, job_id: int) -> Response:
         job = get_object_or_404(BulkJob, pk=job_id)
         # As polling the page's status.json does, a job whose workers died is queued again.
@@ -119,11 +152,27 @@ class BulkResultsView(ApiView):
 
     @extend_schema(
         operation_id="bulk_results",
+        summary=_("A bulk job's results"),
+        description=_(
+            "Each account's outcome in list order, 100 a page, once the job is over. Needs the "
+            "bulk scope."
+        ),
         parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` page's cursor."),
-            OpenApiParameter("outcome", OpenApiTypes.STR, enum=list(RESULT_OUTCOMES)),
+            JOB_ID,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description=NEXT_CURSOR),
+            OpenApiParameter(
+                "outcome",
+                OpenApiTypes.STR,
+                enum=list(RESULT_OUTCOMES),
+                description=_("Only the accounts with this outcome."),
+            ),
         ],
-        responses={200: BulkResultsPage, 400: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+        responses={
+            200: OpenApiResponse(BulkResultsPage, description=_("A page of results.")),
+            400: INVALID,
+            404: NO_JOB,
+            409: refused(_("The job is not finished yet; ask again once it is.")),
+        },
     )
     def get(self, request: Request, job_id: int) -> Response:
         job = get_object_or_404(BulkJob, pk=job_id)

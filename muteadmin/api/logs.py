@@ -5,13 +5,14 @@ from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from muteadmin.api.base import ApiView
-from muteadmin.api.mutes import PROBLEM
+from muteadmin.api.openapi import INVALID, NEXT_CURSOR, PREVIOUS_CURSOR
 from muteadmin.api.problems import form_errors, invalid
 from muteadmin.api.serializers import AuditPage, ReportPage
 from muteadmin.audit.filters import FILTER_NAMES as AUDIT_FILTERS
@@ -27,11 +28,37 @@ from muteadmin.upstream.registry import DEFAULT_APP
 VIEW_AUDIT_LOG = "audit.view_audit_log"
 
 
-def _parameters(names: tuple[str, ...]) -> list[OpenApiParameter]:
-    described = [OpenApiParameter(name, OpenApiTypes.STR, many=name == "action") for name in names]
+# What each filter does, as the audit and report pages read it.
+FILTER_HELP = {
+    "account": _("Only rows about this account (a UserID)."),
+    "operator": _("Only rows by this operator: a username, or token:<name>."),
+    "action": _("Only rows of these actions; repeat the parameter for several."),
+    "outcome": _("Only rows with this outcome."),
+    "since": _(
+        "From this date (2026-11-25) or moment (2026-11-25 14:30) on, in the server's time zone "
+        "unless it carries an offset."
+    ),
+    "until": _("Up to this moment, or to the end of this date."),
+    "q": _("Only rows whose reason contains this text."),
+    "job": _("Only rows of this bulk job (its number)."),
+    "app": _("Only this app, by its name."),
+    "rule": _("Only this policy rule, by its code."),
+    "include_expired": _("1 to include mutes that have run out as well."),
+}
+
+
+def _parameters(names: tuple[str, ...], *, forward: str = "before") -> list[OpenApiParameter]:
+    """The filters `names`, and the two cursors: `forward` is the one the next link carries."""
+    described = [
+        OpenApiParameter(
+            name, OpenApiTypes.STR, many=name == "action", description=FILTER_HELP[name]
+        )
+        for name in names
+    ]
+    backward = "after" if forward == "before" else "before"
     cursors = [
-        OpenApiParameter("before", OpenApiTypes.STR, description="The `next` page's cursor."),
-        OpenApiParameter("after", OpenApiTypes.STR, description="The `previous` page's cursor."),
+        OpenApiParameter(forward, OpenApiTypes.STR, description=NEXT_CURSOR),
+        OpenApiParameter(backward, OpenApiTypes.STR, description=PREVIOUS_CURSOR),
     ]
     return described + cursors
 
@@ -68,8 +95,16 @@ class AuditView(ApiView):
 
     @extend_schema(
         operation_id="audit_list",
+        summary=_("The audit log"),
+        description=_(
+            "Audit rows newest first, 50 a page, filtered as on the audit page: the next page "
+            "holds older rows, the previous one newer. Needs the audit scope."
+        ),
         parameters=_parameters(AUDIT_FILTERS),
-        responses={200: AuditPage, 400: PROBLEM},
+        responses={
+            200: OpenApiResponse(AuditPage, description=_("A page of audit rows.")),
+            400: INVALID,
+        },
     )
     def get(self, request: Request) -> Response:
         form = AuditFilterForm(data=request.query_params)
@@ -96,8 +131,16 @@ class MuteReportView(ApiView):
 
     @extend_schema(
         operation_id="reports_mutes",
-        parameters=_parameters(REPORT_FILTERS),
-        responses={200: ReportPage, 400: PROBLEM},
+        summary=_("The mute report"),
+        description=_(
+            "Accounts muted now (and, with include_expired, those whose mute ran out), "
+            "soonest-ending first, filtered as on the report page. Needs the audit scope."
+        ),
+        parameters=_parameters(REPORT_FILTERS, forward="after"),
+        responses={
+            200: OpenApiResponse(ReportPage, description=_("A page of the report.")),
+            400: INVALID,
+        },
     )
     def get(self, request: Request) -> Response:
         form = MuteReportPageForm(data=request.query_params)

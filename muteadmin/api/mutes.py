@@ -10,20 +10,22 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from muteadmin.api.base import ApiView, mute_state
 from muteadmin.api.idempotency import idempotent
+from muteadmin.api.openapi import APP, IDEMPOTENCY_KEY, INVALID, UPSTREAM, refused
 from muteadmin.api.problems import Problem, form_errors, invalid, upstream
 from muteadmin.api.serializers import (
     ApprovalRequestAnswer,
     MuteChangeAnswer,
     MuteChangeRequest,
     MuteStateSerializer,
-    ProblemSerializer,
 )
 from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.audit.models import AuditEntry
@@ -40,7 +42,15 @@ from muteadmin.tencent.accounts import InvalidAccount
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.nospeaking import MuteStatus
 
-PROBLEM = OpenApiResponse(ProblemSerializer, description="Problem details (RFC 9457).")
+ACCOUNT = OpenApiParameter(
+    "account",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    required=True,
+    pattern="^[^/]+$",
+    description=_("The account's UserID, percent-encoded twice as on the pages (for a /)."),
+)
+NO_ACCOUNT = refused(_("No such account, or no app of that name."))
 
 
 def change_form_data(fields: dict[str, Any]) -> dict[str, str]:
@@ -66,7 +76,19 @@ class MuteView(ApiView):
 
     @extend_schema(
         operation_id="mutes_read",
-        responses={200: MuteStateSerializer, 404: PROBLEM, 502: PROBLEM},
+        summary=_("An account's mutes"),
+        description=_(
+            "Asks Tencent now for the account's C2C and group mutes, and answers them with the "
+            "audit row of that query. Needs the read scope."
+        ),
+        parameters=[ACCOUNT, APP],
+        responses={
+            200: OpenApiResponse(
+                MuteStateSerializer, description=_("The mutes as Tencent answered them.")
+            ),
+            404: NO_ACCOUNT,
+            502: UPSTREAM,
+        },
     )
     def get(self, request: Request, account: str) -> Response:
         self.account_checked(account)
@@ -82,14 +104,35 @@ class MuteView(ApiView):
 
     @extend_schema(
         operation_id="mutes_change",
+        summary=_("Change an account's mutes"),
+        description=_(
+            "Changes the mutes as the account page's form does: the same lengths, rule and "
+            "reason, role limits, notice and audit rows. Above the token role's limit nothing "
+            "changes: a request for a Lead's approval is filed (202). Needs the change scope; "
+            "send Idempotency-Key to retry safely."
+        ),
+        parameters=[ACCOUNT, APP, IDEMPOTENCY_KEY],
         request=MuteChangeRequest,
         responses={
-            200: MuteChangeAnswer,
-            202: ApprovalRequestAnswer,
-            400: PROBLEM,
-            403: PROBLEM,
-            409: PROBLEM,
-            502: PROBLEM,
+            200: OpenApiResponse(
+                MuteChangeAnswer,
+                description=_("Done (or nothing to do): the mutes after, and before, the change."),
+            ),
+            202: OpenApiResponse(
+                ApprovalRequestAnswer,
+                description=_("Above the role's limit: a request for approval is waiting."),
+            ),
+            400: INVALID,
+            403: refused(_("The token's role may not change mutes, or not by this much.")),
+            404: NO_ACCOUNT,
+            409: refused(
+                _(
+                    "The mutes moved since expected was read (current holds them now, changed "
+                    "which moved), a request for the account is already waiting, or a request "
+                    "with this Idempotency-Key is still running."
+                )
+            ),
+            502: UPSTREAM,
         },
     )
     def post(self, request: Request, account: str) -> Response:

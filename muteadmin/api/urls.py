@@ -14,6 +14,6 @@ urlpatterns = [
     path("audit", logs.AuditView.as_view(), name="audit"),
     path("reports/mutes", logs.MuteReportView.as_view(), name="report_mutes"),
     path("schema", docs.schema_view(), name="schema"),
-    path("docs", docs.docs_view(), name="docs"),
+    path("docs", docs.DocsView.as_view(), name="docs"),
     re_path(r"^(?P<rest>.*)$", NotFoundView.as_view(), name="not_found"),
 ]

@@ -8,9 +8,17 @@ changed it since, here or outside muteadmin.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
 
 KINDS = ("c2c", "group")
+# What moved, in words, by the kinds that moved.
+MOVED = {
+    ("c2c",): _("The C2C mute changed since it was seen."),
+    ("group",): _("The group mute changed since it was seen."),
+    ("c2c", "group"): _("The C2C and group mutes changed since they were seen."),
+}
 
 # How far an observed mute may be from the one expected before it counts as changed, in seconds.
 # Three whole seconds, one for each rounding between two honest readings: the page writes the
@@ -43,7 +51,11 @@ class StaleMuteState(Exception):
         self.status = status
         self.seen = seen
         self.kinds = kinds
-        super().__init__(f"The {' and '.join(kinds)} mute changed since the page was drawn.")
+        super().__init__(*kinds)
+
+    def __str__(self) -> str:
+        """What moved, as a sentence in the active language."""
+        return str(MOVED.get(self.kinds, MOVED[KINDS]))
 
 
 def run_down(seconds: int, *, elapsed: float) -> int:
