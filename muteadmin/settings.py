@@ -158,9 +158,9 @@ CACHES = {
     }
 }
 
-# ModelBackend, with each request's permissions read in one query instead of two.
+# ModelBackend, with each request's permissions read in one query instead of two, and the
+# user's chosen language and zone (every page draws in them) read with the user.
 AUTHENTICATION_BACKENDS = ["muteadmin.core.permissions.OneQueryModelBackend"]
-# Every page draws in the user's chosen language and zone: read with the user, in one SELECT.
 AUTH_USER_READ_WITH = ("preferences.Preference", ("language", "time_zone", "csv_bom"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -372,8 +372,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # What the schema says comes from texts marked for translation, never from docstrings (which
-    # are written for the code's readers, in English only).
+    # The schema says what texts marked for translation say, never the (English-only) docstrings.
     "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     # A field's choices are listed by the docs page, not appended to its description as Markdown.
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
