@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connections
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import operator_label
 from muteadmin.audit.selectors import audit_app_condition
 from muteadmin.core.sql import rows_as_read
 from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
@@ -104,7 +105,7 @@ def mute_lifters(
 def _setter(change: Mapping[str, Any]) -> MuteSetter:
     return MuteSetter(
         entry_id=change["id"],
-        operator=change["operator_username"],
+        operator=operator_label(change["operator_username"]),
         at=change["created_at"],
         reason=change["reason"],
     )

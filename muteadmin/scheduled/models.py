@@ -38,6 +38,16 @@ class ScheduledChange(models.Model):
     )
     # Kept beside the foreign key so the list still names them after the user is deleted.
     created_by_username = models.CharField(max_length=150)
+    # A change above its scheduler's limit waits as a mute request; the Lead who approved it,
+    # whose limit it then runs within (on the scheduler's behalf). Blank: within their own.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_by_username = models.CharField(max_length=150, blank=True, default="")
     seen_c2c = models.BigIntegerField()
     seen_group = models.BigIntegerField()
     seen_at = models.DateTimeField()
