@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
 from muteadmin.bulk.schedule import bulk_jobs_start_due
 from muteadmin.bulk.tasks import task_queue
-from muteadmin.audit.models import AuditEntry
 from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.periodic.registry import periodic_specs
 from muteadmin.robots.texts import message_render

@@ -59,14 +59,22 @@ def mute_request_ttl() -> timedelta:
 
 
 def _asked_checked(
-    c2c_seconds: int | None, group_seconds: int | None, *, reason: str, notice_language: str
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    *,
+    reason: str,
+    notice: str,
+    at: datetime | None,
 ) -> None:
+    """ValueError (ScheduleRefused for the time `at`) when the request cannot be filed as asked."""
     if c2c_seconds is None and group_seconds is None:
         raise ValueError(_("Choose a new C2C or group mute, or both."))
     if not reason.strip():
         raise ValueError(_("Give a reason: the Lead deciding the request reads it."))
-    if notice_language and not notice_language_valid(notice_language):
+    if notice and not notice_language_valid(notice):
         raise ValueError(_("Choose English or Simplified Chinese for the notice."))
+    if at is not None:
+        scheduled_time_checked(at, now=timezone.now())
 
 
 def mute_request_file(
@@ -86,18 +94,15 @@ def mute_request_file(
     `notice_language`, the account is sent a notice in it once the change is made; with
     `run_at`, approving schedules the change for then (muteadmin.scheduled) instead of making it.
 
-    Raises PermissionDenied for someone who may not change mutes, InvalidAccount, KeyError
-    for an app not configured, ValueError when nothing is asked or no reason given, and
-    RequestClosed while another request for the account is still waiting. A `run_at` too
-    soon or too far is ScheduleRefused (a ValueError).
+    Raises PermissionDenied for someone who may not change mutes, InvalidAccount, KeyError for
+    an app not configured, ValueError when nothing is asked, no reason given or `run_at` is not
+    between a minute and a year away, and RequestClosed while another request waits for it.
     """
     if not mute_permissions(requester).change:
         raise PermissionDenied(_("You may not change mutes, so you may not request a change."))
     validate_account(account)
     app_name = tim_app(app).name
-    _asked_checked(c2c_seconds, group_seconds, reason=reason, notice_language=notice_language)
-    if run_at is not None:
-        scheduled_time_checked(run_at, now=timezone.now())
+    _asked_checked(c2c_seconds, group_seconds, reason=reason, notice=notice_language, at=run_at)
     mute_requests_expire()
     now = mute_request_now()
     try:
@@ -151,11 +156,10 @@ class ApprovalResult:
 def mute_request_approve(
     *, request_id: int, approver: AbstractBaseUser, client_ip: str | None = None
 ) -> ApprovalResult:
-    """Approve a pending request and carry its change out as `approver` for its requester.
+    """Approve a pending request and carry it out (or schedule it) as `approver` for its requester.
 
-    Raises PermissionDenied for someone who may not decide requests, for the requester
-    themselves, and when the approver's own limit does not cover the change (the request
-    stays pending then); RequestClosed when it was decided already or has expired.
+    Raises PermissionDenied for a non-Lead, the requester themselves, and an approver whose own
+    limit does not cover it (it stays pending then); RequestClosed once decided or expired.
     """
     request = _decidable(
         request_id=request_id, decider=approver, asked="approve", client_ip=client_ip

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
-from muteadmin.audit.operators import SCHEDULER
+from muteadmin.audit.operators import SCHEDULER, operator_label
 from muteadmin.audit.selectors import audit_app_matches
 from muteadmin.audit.services import audit_record
 from muteadmin.bulk.models import BulkJob
@@ -23,6 +24,7 @@ from muteadmin.core.moments import moment_text
 from muteadmin.robots.events import notify_event
 from muteadmin.robots.models import EVENT_DRIFT
 
+ACTION_LABELS = dict(AuditEntry.Action.choices)
 # At most this many accounts are named in a batch's notification; the job's results list all.
 NAMED_IN_NOTIFICATION = 10
 
@@ -79,11 +81,16 @@ def bulk_skips_record(*, job: BulkJob, changed: Sequence[ChangedSince]) -> dict[
     sentences = {}
     with transaction.atomic():
         for found in changed:
-            sentence = (
-                f"Skipped: the account changed after the job was scheduled ({found.action} "
-                f"by {found.operator or 'nobody'} at {found.at}, audit row {found.entry_id}); "
-                "it was not overwritten. Start a new job for it if it is still wanted."
-            )
+            sentence = _(
+                "Skipped: the account changed after the job was scheduled (%(action)s by "
+                "%(operator)s at %(at)s, audit row %(row)s); it was not overwritten. Start a new "
+                "job for it if it is still wanted."
+            ) % {
+                "action": ACTION_LABELS.get(found.action, found.action),
+                "operator": operator_label(found.operator) or _("nobody"),
+                "at": found.at,
+                "row": found.entry_id,
+            }
             sentences[found.account] = sentence
             audit_record(
                 operator=SCHEDULER,

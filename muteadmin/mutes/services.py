@@ -148,8 +148,7 @@ def mute_change(
     muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     Both share a correlation id: a bulk job's, else `correlation_id` or a new one. `app` is a
-    name from TIM_APPS (KeyError if not configured). `on_behalf_of`, `rule` and
-    `by_scheduler`: see mute_change_many.
+    name from TIM_APPS (KeyError if not configured); for the rest see mute_change_many.
     """
     # A refusal here is audited: what was asked, of which account, and why it was refused.
     audited = dict(account=account, reason=reason, client_ip=client_ip, app=app)
@@ -159,13 +158,11 @@ def mute_change(
     before = None
     not_muted: tuple[str, ...] = ()
     # What the query before and the change have in common, on their audit rows too.
-    common = dict(operator=operator, client_ip=client_ip, job_id=job_id, app=app)
-    common |= dict(correlation_id=correlation_id, on_behalf_of=on_behalf_of)
+    common = dict(operator=operator, on_behalf_of=on_behalf_of, by_scheduler=by_scheduler)
+    common |= dict(client_ip=client_ip, job_id=job_id, app=app, correlation_id=correlation_id)
     if query_before:
         before = _state_before(
-            account=account,
-            deadline=min(BEFORE_CHANGE_DEADLINE, deadline),
-            **common | _audited_as(operator, on_behalf_of, by_scheduler=by_scheduler),
+            account=account, deadline=min(BEFORE_CHANGE_DEADLINE, deadline), **common
         )
         c2c_seconds, group_seconds, not_muted = _still_to_send(
             before, expected=expected, c2c_seconds=c2c_seconds, group_seconds=group_seconds
@@ -180,7 +177,6 @@ def mute_change(
         group_seconds=group_seconds,
         deadline=deadline - (clock().monotonic() - started),
         before={account: before} if before is not None else None,
-        by_scheduler=by_scheduler,
         **common,
     )
     if call.error is not None:
@@ -188,8 +184,11 @@ def mute_change(
     return replace(call.change, not_muted=not_muted)
 
 
-def _state_before(**query: Any) -> MuteStatus:
+def _state_before(*, by_scheduler: bool, **query: Any) -> MuteStatus:
     """mute_get for the query before a change; its failure means the change was never sent."""
+    query["operator"], query["on_behalf_of"] = _audited_as(
+        query["operator"], query["on_behalf_of"], by_scheduler=by_scheduler
+    )
     try:
         return mute_get(**query)
     except TencentError as exc:
@@ -254,14 +253,10 @@ def mute_change_many(
 ) -> list[MuteCall]:
     """The same change to each account of `app`, the calls side by side on `executor`.
 
-    Nothing is queried first; a mute left alone is reported as run down from `before` (the
-    state an earlier query saw, by account) where there is one, else as unknown (None). The
-    rows share `correlation_id` (by default the bulk job's, else a new one) and name `rule`, the
-    code of the policy rule the change is made under, and `on_behalf_of`, the requester whose
-    approved request the operator carries out. `by_scheduler`: the worker makes it for a
-    scheduled change, within `operator`'s limits; the rows name the scheduler as operator, on
-    behalf of `on_behalf_of` (else `operator`). Raises PermissionDenied (ApprovalRequired above
-    the operator's limit) before writing.
+    Nothing is queried first: a mute left alone is run down from `before` (an earlier query's
+    state, by account), else None. Rows share `correlation_id` (by default the job's) and name
+    `rule` and `on_behalf_of` (an approved request's requester), or with `by_scheduler` the
+    scheduler for them or `operator`. Raises PermissionDenied (ApprovalRequired) before writing.
     """
     _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     before, target = before or {}, tim_app(app)
@@ -277,12 +272,12 @@ def mute_change_many(
         )
         return result
 
-    audited_as = _audited_as(operator, on_behalf_of, by_scheduler=by_scheduler)
+    names = _audited_as(operator, on_behalf_of, by_scheduler=by_scheduler)
     made = audited_calls(
         accounts,
         call,
         executor=executor,
-        operator=audited_as["operator"],
+        operator=names[0],
         action=AuditEntry.Action.CHANGE,
         client_ip=client_ip,
         job_id=job_id,
@@ -291,7 +286,7 @@ def mute_change_many(
         reason=reason,
         correlation_id=correlation_id,
         app=target.name,
-        on_behalf_of=_username(audited_as["on_behalf_of"]),
+        on_behalf_of=_username(names[1]),
         rule=rule,
     )
     if job_id is None and PERMANENT in (c2c_seconds, group_seconds):
@@ -327,11 +322,12 @@ def _change_checked(
 
 def _audited_as(
     operator: AbstractBaseUser, on_behalf_of: AbstractBaseUser | None, *, by_scheduler: bool
-) -> dict[str, AbstractBaseUser | None]:
-    """Whom a change's rows name: the scheduler for its person, when the worker makes it."""
+) -> tuple[AbstractBaseUser, AbstractBaseUser | None]:
+    """Whom a change's rows name, operator and on behalf of: the scheduler for its person, when
+    the worker makes it."""
     if by_scheduler:
-        return {"operator": SCHEDULER, "on_behalf_of": on_behalf_of or operator}
-    return {"operator": operator, "on_behalf_of": on_behalf_of}
+        return SCHEDULER, on_behalf_of or operator
+    return operator, on_behalf_of
 
 
 def _username(user: AbstractBaseUser | None) -> str | None:

@@ -223,7 +223,7 @@ def _run(scheduled: ScheduledChange) -> None:
         # An approved change runs within its approver's limit, on the scheduler's behalf.
         approved = bool(scheduled.approved_by_username)
         if approved and scheduled.approved_by is None:
-            raise PermissionDenied("The account of the Lead who approved it no longer exists.")
+            raise PermissionDenied(_("The account of the Lead who approved it no longer exists."))
         mute_change(
             account=scheduled.account,
             operator=scheduled.approved_by if approved else scheduled.created_by,
