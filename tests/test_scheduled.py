@@ -243,5 +243,6 @@ def test_the_audit_log_and_the_timeline_say_the_scheduler_made_it_for_its_person
     assert 'data-field="operator">scheduler' in detail and "user since deleted" not in detail
     timeline = client.get("/mutes/raider/").content.decode()
     assert "by scheduler for mod" in timeline
+    assert "Set by <strong>scheduler</strong>" in timeline
     chinese = client.get("/audit/?action=change", HTTP_ACCEPT_LANGUAGE="zh-hans").content
     assert "调度器" in chinese.decode()

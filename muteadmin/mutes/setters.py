@@ -41,6 +41,11 @@ class MuteSetter:
     at: datetime
     reason: str
 
+    @property
+    def operator_label(self) -> str:
+        """Who made it as pages say it: the scheduler named in the reader's language."""
+        return operator_label(self.operator)
+
 
 def mute_setters(
     *,
@@ -105,7 +110,7 @@ def mute_lifters(
 def _setter(change: Mapping[str, Any]) -> MuteSetter:
     return MuteSetter(
         entry_id=change["id"],
-        operator=operator_label(change["operator_username"]),
+        operator=change["operator_username"],
         at=change["created_at"],
         reason=change["reason"],
     )

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ScheduledChange(models.Model):
-    """One change of an account's mutes at `run_at`, made by the worker as the person who asked.
+    """One change of an account's mutes at `run_at`, made by the worker for the person who asked.
 
     The state seen when it was scheduled (`seen_*`) guards it: if the account's mutes moved
     otherwise than by running down in between, the change is skipped, not made blindly.

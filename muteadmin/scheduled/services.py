@@ -1,7 +1,9 @@
 """Scheduling mute changes, cancelling them, and the worker's run of those whose time has come.
 
 A scheduled change is checked against the scheduler's limits when it is made and again when it
-runs (it runs in their name: a role taken away in between stops it). The account's mutes are
+runs (a role taken away in between stops it); above them it waits as a mute request, and once
+a Lead approves it, it is checked against the approver's limits instead. The worker's calls are
+audited as the scheduler, on behalf of the person who scheduled it. The account's mutes are
 queried when it is scheduled; when it runs, the change is made only if they are still what that
 query saw, run down by the time since (the account page's stale guard): a change made
 elsewhere in between skips it, with a `drift` audit row saying what was expected and found.
