@@ -6,13 +6,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from muteadmin.audit.models import AuditEntry
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.runner import RunnerConfig, bulk_job_run
 from muteadmin.bulk.schedule import bulk_jobs_start_due
 from muteadmin.bulk.tasks import task_queue
-from muteadmin.mutes.services import mute_get
+from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.periodic.registry import periodic_specs
-from tests.test_bulk_views import bulk_tasks, confirm_fields, preview
+from muteadmin.robots.texts import message_render
+from muteadmin.tencent.nospeaking import PERMANENT
+from tests.test_bulk_views import bulk_tasks, confirm_fields, preview, results_csv
+from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +87,52 @@ def test_a_start_too_soon_is_a_form_error(as_lead):
 def test_the_worker_looks_for_due_jobs_every_half_minute():
     spec = {spec.name: spec for spec in periodic_specs()}["bulk_jobs_start_due"]
     assert spec.every <= 30
+
+
+def run_at_its_time(job: BulkJob) -> None:
+    at = job.starts_at + timedelta(seconds=1)
+    assert bulk_jobs_start_due(queue=task_queue, now=at) == [job.pk]
+    bulk_job_run(job_id=job.pk, worker="test:1:a", config=RunnerConfig(threads=1))
+    job.refresh_from_db()
+
+
+def test_an_account_changed_before_the_start_is_skipped_not_overwritten(as_lead, lead):
+    listening("drift")
+    start_later(as_lead)
+    job = BulkJob.objects.get()
+    # Someone mutes alice permanently while the job waits: its hour must not replace that.
+    mute_change(account="alice", operator=lead, reason="worse", c2c_seconds=PERMANENT)
+    run_at_its_time(job)
+    assert (job.state, job.ok, job.errors) == ("done", 1, 1)
+    assert mute_get(account="alice", operator=lead).c2c_seconds == PERMANENT
+    assert 3500 < mute_get(account="bob", operator=lead).c2c_seconds <= 3600
+    page = as_lead.get(f"/bulk/{job.pk}/").content.decode()
+    assert 'data-account="alice" data-outcome="skipped"' in page
+    assert "Skipped: the account changed" in page and "not overwritten" in page
+    skipped = as_lead.get(f"/bulk/{job.pk}/?outcome=skipped").content.decode()
+    assert 'data-account="alice"' in skipped and 'data-account="bob"' not in skipped
+    rows = {row[0]: row for row in results_csv(as_lead, job)[1:]}
+    assert rows["alice"][1] == "skipped" and "not overwritten" in rows["alice"][3]
+    drift = AuditEntry.objects.get(action="drift")
+    assert (drift.account, drift.job_id) == ("alice", job.pk)
+    assert (drift.operator_username, drift.on_behalf_of) == ("(scheduler)", "lead")
+    assert not AuditEntry.objects.filter(action="change", job_id=job.pk, account="alice").exists()
+    (facts,) = queued("drift")
+    assert (facts["bulk_job"], facts["accounts"], facts["skipped"]) == (f"#{job.pk}", "alice", 1)
+    text = message_render("drift", facts, language="en").text
+    assert "skipped 1 accounts whose mutes changed after it was scheduled: alice" in text
+
+
+def test_a_lookup_made_in_between_does_not_skip_an_account(as_lead, lead):
+    start_later(as_lead)
+    job = BulkJob.objects.get()
+    mute_get(account="alice", operator=lead)
+    run_at_its_time(job)
+    assert (job.ok, job.errors) == (2, 0)
+    assert not AuditEntry.objects.filter(action="drift").exists()
+
+
+def test_a_job_started_at_once_has_no_guard_to_read(as_lead, lead):
+    page = preview(as_lead, operation="set", c2c_seconds="3600", reason="raid")
+    as_lead.post("/bulk/", confirm_fields(page.content.decode()))
+    assert BulkJob.objects.get().seen_audit_id is None

@@ -81,8 +81,14 @@ def test_at_its_time_the_worker_makes_the_change_in_the_schedulers_name(moderato
     assert scheduled.state == "done"
     status = mute_get(account="raider", operator=moderator)
     assert HOUR - 60 < status.c2c_seconds <= HOUR
-    change = AuditEntry.objects.get(action="change", correlation_id=scheduled.correlation_id)
-    assert (change.operator_username, change.outcome, change.c2c_requested) == ("mod", "ok", HOUR)
+    rows = AuditEntry.objects.filter(correlation_id=scheduled.correlation_id).order_by("id")
+    # The worker's calls name the scheduler, on behalf of the person who scheduled them.
+    assert [(row.action, row.operator_username, row.on_behalf_of) for row in rows][2:] == [
+        ("query", "(scheduler)", "mod"),
+        ("change", "(scheduler)", "mod"),
+    ]
+    change = rows.get(action="change")
+    assert (change.operator_id, change.outcome, change.c2c_requested) == (None, "ok", HOUR)
     assert change.client_ip is None
     # Run again, by this worker or another after a restart: nothing runs twice.
     assert scheduled_run_due(now=later(12)) == []
@@ -111,7 +117,7 @@ def test_a_change_made_in_between_skips_it_with_a_drift_row(moderator, lead):
     assert "changed after it was scheduled" in scheduled.outcome_message
     assert mute_get(account="troll", operator=lead).c2c_seconds == PERMANENT
     drift = AuditEntry.objects.get(action="drift")
-    assert drift.on_behalf_of == "lead"
+    assert (drift.operator_username, drift.on_behalf_of) == ("(scheduler)", "lead")
     assert drift.details["found"]["c2c"] == PERMANENT
     assert DAY - 60 < drift.details["expected"]["c2c"] <= DAY
     assert drift.correlation_id == scheduled.correlation_id
@@ -122,9 +128,12 @@ def test_a_change_made_in_between_skips_it_with_a_drift_row(moderator, lead):
     assert "Changed outside muteadmin" in page or "Drift" in page
 
 
-def test_above_the_limit_is_refused_and_audited(moderator, lead):
+def test_above_the_limit_is_refused_audited_and_offered_as_a_request(moderator, lead):
     response = schedule(signed_in(moderator), c2c_seconds=str(PERMANENT))
     assert response.status_code == 400
+    page = response.content.decode()
+    assert "data-approval-notice" in page and "data-request-approval" in page
+    assert "You may not mute accounts permanently" in page
     assert not ScheduledChange.objects.exists()
     assert (
         signed_in(lead)
@@ -220,3 +229,20 @@ def test_a_skipped_change_is_told_to_the_destinations_that_chose_drift(lead):
     text = message_render("drift", facts, language="en").text
     assert "was skipped: the account's mutes changed after it was scheduled" in text
     assert "found permanent" in text
+
+
+def test_the_audit_log_and_the_timeline_say_the_scheduler_made_it_for_its_person(moderator, lead):
+    schedule(signed_in(moderator))
+    scheduled_run_due(now=later(11))
+    change = AuditEntry.objects.get(action="change")
+    client = signed_in(lead)
+    listing = client.get("/audit/?action=change").content.decode()
+    assert "scheduler <span" in listing and "data-on-behalf-of>for mod</span>" in listing
+    assert "(scheduler)" not in listing
+    detail = client.get(f"/audit/{change.pk}/").content.decode()
+    assert 'data-field="operator">scheduler' in detail and "user since deleted" not in detail
+    timeline = client.get("/mutes/raider/").content.decode()
+    assert "by scheduler for mod" in timeline
+    assert "Set by <strong>scheduler</strong>" in timeline
+    chinese = client.get("/audit/?action=change", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert "调度器" in chinese.decode()

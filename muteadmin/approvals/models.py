@@ -32,6 +32,9 @@ class MuteRequest(models.Model):
     rule = models.CharField(max_length=32, blank=True, default="")
     # The language of the notice the account is sent once the change is made ("": no notice).
     notice_language = models.CharField(max_length=8, blank=True, default="")
+    # A scheduled change (muteadmin.scheduled): approving it schedules it for this moment, or
+    # for the worker's next pass once the moment has passed. Null: the change is made at once.
+    run_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from muteadmin.approvals.announcements import request_filed_announced
 from muteadmin.approvals.models import MuteRequest
+from muteadmin.approvals.notices import request_notice_send
 from muteadmin.audit.denials import audit_denied
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -27,9 +29,10 @@ from muteadmin.mutes.services import (
     MuteChangeNotSent,
     MuteChangeResult,
     mute_change,
-    notice_send,
 )
-from muteadmin.notices.services import NoticeUnavailable, notice_language_valid, notice_render
+from muteadmin.notices.services import notice_language_valid
+from muteadmin.scheduled.models import ScheduledChange
+from muteadmin.scheduled.services import scheduled_from_request, scheduled_time_checked
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.upstream.registry import tim_app
@@ -56,14 +59,22 @@ def mute_request_ttl() -> timedelta:
 
 
 def _asked_checked(
-    c2c_seconds: int | None, group_seconds: int | None, *, reason: str, notice_language: str
+    c2c_seconds: int | None,
+    group_seconds: int | None,
+    *,
+    reason: str,
+    notice: str,
+    at: datetime | None,
 ) -> None:
+    """ValueError (ScheduleRefused for the time `at`) when the request cannot be filed as asked."""
     if c2c_seconds is None and group_seconds is None:
         raise ValueError(_("Choose a new C2C or group mute, or both."))
     if not reason.strip():
         raise ValueError(_("Give a reason: the Lead deciding the request reads it."))
-    if notice_language and not notice_language_valid(notice_language):
+    if notice and not notice_language_valid(notice):
         raise ValueError(_("Choose English or Simplified Chinese for the notice."))
+    if at is not None:
+        scheduled_time_checked(at, now=timezone.now())
 
 
 def mute_request_file(
@@ -77,19 +88,21 @@ def mute_request_file(
     client_ip: str | None = None,
     rule: str | None = None,
     notice_language: str = "",
+    run_at: datetime | None = None,
 ) -> MuteRequest:
     """File a request for a change above the requester's limit, for a Lead to decide; with
-    `notice_language`, the account is sent a notice in it once the change is made.
+    `notice_language`, the account is sent a notice in it once the change is made; with
+    `run_at`, approving schedules the change for then (muteadmin.scheduled) instead of making it.
 
-    Raises PermissionDenied for someone who may not change mutes, InvalidAccount, KeyError
-    for an app not configured, ValueError when nothing is asked or no reason given, and
-    RequestClosed while another request for the account is still waiting.
+    Raises PermissionDenied for someone who may not change mutes, InvalidAccount, KeyError for
+    an app not configured, ValueError when nothing is asked, no reason given or `run_at` is not
+    between a minute and a year away, and RequestClosed while another request waits for it.
     """
     if not mute_permissions(requester).change:
         raise PermissionDenied(_("You may not change mutes, so you may not request a change."))
     validate_account(account)
     app_name = tim_app(app).name
-    _asked_checked(c2c_seconds, group_seconds, reason=reason, notice_language=notice_language)
+    _asked_checked(c2c_seconds, group_seconds, reason=reason, notice=notice_language, at=run_at)
     mute_requests_expire()
     now = mute_request_now()
     try:
@@ -102,6 +115,7 @@ def mute_request_file(
                 reason=reason,
                 rule=rule or "",
                 notice_language=notice_language,
+                run_at=run_at,
                 requested_by=requester,
                 requested_by_username=requester.get_username(),
                 created_at=now,
@@ -135,16 +149,17 @@ class ApprovalResult:
     # The notice the request asked for: sent, or why not (None: none was asked for).
     notice_sent: bool = False
     notice_error: Exception | None = None
+    # A request with a time: the change scheduled for it, instead of `change`.
+    scheduled: ScheduledChange | None = None
 
 
 def mute_request_approve(
     *, request_id: int, approver: AbstractBaseUser, client_ip: str | None = None
 ) -> ApprovalResult:
-    """Approve a pending request and carry its change out as `approver` for its requester.
+    """Approve a pending request and carry it out (or schedule it) as `approver` for its requester.
 
-    Raises PermissionDenied for someone who may not decide requests, for the requester
-    themselves, and when the approver's own limit does not cover the change (the request
-    stays pending then); RequestClosed when it was decided already or has expired.
+    Raises PermissionDenied for a non-Lead, the requester themselves, and an approver whose own
+    limit does not cover it (it stays pending then); RequestClosed once decided or expired.
     """
     request = _decidable(
         request_id=request_id, decider=approver, asked="approve", client_ip=client_ip
@@ -172,6 +187,8 @@ def mute_request_approve(
             operator=approver,
             client_ip=client_ip,
         )
+    if request.run_at is not None:
+        return _scheduled_after(request, approver=approver, client_ip=client_ip)
     try:
         change = mute_change(
             account=request.account,
@@ -193,47 +210,25 @@ def mute_request_approve(
         )
         request.refresh_from_db()
         return ApprovalResult(request=request, change=None, error=exc)
-    error = _notice_after(request, change=change, approver=approver, client_ip=client_ip)
+    error = request_notice_send(request, change=change, approver=approver, client_ip=client_ip)
     sent = bool(request.notice_language) and error is None
     return ApprovalResult(request, change, None, notice_sent=sent, notice_error=error)
 
 
-def _notice_after(
-    request: MuteRequest,
-    *,
-    change: MuteChangeResult,
-    approver: AbstractBaseUser,
-    client_ip: str | None,
-) -> Exception | None:
-    """Send the notice the request asked for, once its change is made; why it failed, if so.
-
-    Its own audited call (sharing the request's correlation id); its failure never undoes the
-    change.
-    """
-    if not request.notice_language or change.change is None:
-        return None
+def _scheduled_after(
+    request: MuteRequest, *, approver: AbstractBaseUser, client_ip: str | None
+) -> ApprovalResult:
+    """Carry out an approved request with a time: schedule its change (FAILED if that fails)."""
     try:
-        text = notice_render(
-            c2c_seconds=request.c2c_seconds,
-            group_seconds=request.group_seconds,
-            reason=request.reason,
-            now=change.change.observed_at,
-            language=request.notice_language,
-            rule_code=request.rule,
+        scheduled = scheduled_from_request(request=request, approver=approver, client_ip=client_ip)
+    except CHANGE_FAILURES as exc:
+        message = getattr(exc, "moderator_message", None) or str(exc)
+        MuteRequest.objects.filter(pk=request.pk).update(
+            status=MuteRequest.Status.FAILED, outcome_message=message
         )
-        notice_send(
-            account=request.account,
-            text=text,
-            language=request.notice_language,
-            rule=request.rule or None,
-            operator=approver,
-            correlation_id=request.correlation_id,
-            client_ip=client_ip,
-            app=request.app,
-        )
-    except (NoticeUnavailable, TencentError, ValueError) as exc:
-        return exc
-    return None
+        request.refresh_from_db()
+        return ApprovalResult(request=request, change=None, error=exc)
+    return ApprovalResult(request=request, change=None, error=None, scheduled=scheduled)
 
 
 def mute_request_reject(

@@ -5,6 +5,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -15,10 +16,12 @@ from muteadmin.approvals.services import (
     ApprovalResult,
     RequestClosed,
     mute_request_approve,
+    mute_request_now,
     mute_request_reject,
     mute_requests_expire,
 )
 from muteadmin.core.http import client_ip
+from muteadmin.core.moments import moment_text
 from muteadmin.upstream.selection import several_apps
 
 
@@ -44,6 +47,7 @@ class RequestListView(PermissionRequiredMixin, View):
             "rows": rows,
             "recent": mute_requests_recent(),
             "show_app": several_apps(),
+            "now": mute_request_now(),
         }
         return render(self.request, "approvals/list.html", context, status=status)
 
@@ -71,6 +75,8 @@ class RequestApproveView(PermissionRequiredMixin, View):
                 )
                 % {"number": item.pk, "account": item.account, "why": item.outcome_message},
             )
+        elif result.scheduled is not None:
+            self.scheduled_said(result)
         else:
             messages.success(
                 request,
@@ -83,6 +89,27 @@ class RequestApproveView(PermissionRequiredMixin, View):
             )
             self.notice_said(result)
         return redirect("approvals:list")
+
+    def scheduled_said(self, result: ApprovalResult) -> None:
+        """Where the change an approved request with a time went: to the scheduled changes."""
+        scheduled = result.scheduled
+        facts = {
+            "number": result.request.pk,
+            "scheduled": scheduled.pk,
+            "account": scheduled.account,
+            "when": moment_text(scheduled.run_at),
+        }
+        if scheduled.run_at <= timezone.now():
+            text = _(
+                "Request #%(number)s approved: its time (%(when)s) has passed, so scheduled "
+                "change #%(scheduled)s for %(account)s is made on the worker's next pass."
+            )
+        else:
+            text = _(
+                "Request #%(number)s approved: scheduled change #%(scheduled)s for %(account)s "
+                "is made at %(when)s."
+            )
+        messages.success(self.request, text % facts)
 
     def notice_said(self, result: ApprovalResult) -> None:
         """How the notice the request asked for went, if it asked for one."""

@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import operator_label
 from muteadmin.core.account_paths import AccountUrls
 from muteadmin.core.durations import describe_seconds, duration
 from muteadmin.core.moments import moment_cell
@@ -117,7 +118,7 @@ def audit_list_rows(entries: Sequence[AuditEntry]) -> list[AuditListRow]:
                 pk=str(entry.pk),
                 time_iso=local.isoformat(),
                 time=moment_cell(local),
-                operator=entry.operator_username or NO_VALUE,
+                operator=operator_label(entry.operator_username) or NO_VALUE,
                 on_behalf_of=entry.on_behalf_of or "",
                 rule=entry.rule or "",
                 action=ACTION_LABELS.get(entry.action, entry.action),

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from muteadmin.audit.operators import SCHEDULER_USERNAME, operator_label
+
 
 class AuditRowLocked(Exception):
     """A completed audit row may not be changed or deleted."""
@@ -226,6 +228,17 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditRowLocked("Audit rows cannot be deleted.")
+
+    @property
+    def operator_label(self) -> str:
+        """The operator as pages show it: the scheduler named in the reader's language."""
+        return operator_label(self.operator_username)
+
+    @property
+    def operator_deleted(self) -> bool:
+        """Whether the row names a user since deleted (the scheduler is no user)."""
+        named = self.operator_username not in ("", SCHEDULER_USERNAME)
+        return named and self.operator_id is None
 
     @property
     def is_completed(self) -> bool:

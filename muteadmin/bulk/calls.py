@@ -12,6 +12,7 @@ from muteadmin.bulk.leases import Claimed, Leases
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.outcomes import Outcome, outcome_failed
 from muteadmin.bulk.rechecks import change_applied, change_may_have_left, change_recorded
+from muteadmin.bulk.stale_guard import bulk_changed_since, bulk_skips_record
 from muteadmin.mutes.services import MuteCall, mute_change_many, mute_get_many, notice_send
 from muteadmin.notices.services import NoticeUnavailable, notice_render
 from muteadmin.tencent.accounts import InvalidAccount
@@ -70,6 +71,9 @@ class JobCalls:
         A fault on our side is raised once the others are appended; its item is handed back to
         be re-checked, since whether its call left is unknown.
         """
+        items = self._unchanged(items, outcomes)
+        if not items:
+            return
         try:
             calls = self._calls([item.account for item in items])
         except PermissionDenied as exc:
@@ -90,6 +94,21 @@ class JobCalls:
         self._notices(calls)
         if faults:
             raise faults[0]
+
+    def _unchanged(
+        self, items: list[Claimed], outcomes: list[tuple[Claimed, Outcome]]
+    ) -> list[Claimed]:
+        """The items to send: those of a job started later whose account changed since it was
+        scheduled are settled as skipped (bulk/stale_guard.py) and left out."""
+        changed = bulk_changed_since(job=self.job, accounts=[item.account for item in items])
+        if not changed:
+            return items
+        sentences = bulk_skips_record(job=self.job, changed=list(changed.values()))
+        for item in items:
+            if item.account in changed:
+                outcome = Outcome(ok=False, skipped=True, error_info=sentences[item.account])
+                outcomes.append((item, outcome))
+        return [item for item in items if item.account not in changed]
 
     def _notices(self, calls: list[MuteCall]) -> None:
         """The job's notice to each account whose change went through, through the limiter.

@@ -21,6 +21,7 @@ RESULTS_XLSX_TITLE = _("Results")
 _OUTCOME_WORDS = {
     "ok": BulkItem.State.OK.label,
     "error": BulkItem.State.ERROR.label,
+    "skipped": BulkItem.State.SKIPPED.label,
     "not_sent": BulkItem.State.TODO.label,
 }
 _OUTCOME = RESULTS_CSV_HEADER.index("outcome")

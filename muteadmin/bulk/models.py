@@ -45,6 +45,9 @@ class BulkJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # "Start at": a job that waits for this moment before it sends anything; null starts at once.
     starts_at = models.DateTimeField(null=True, blank=True)
+    # A job started later: the audit log's last row when it was scheduled. An account with a
+    # change or a drift recorded after it is skipped, not overwritten (bulk/stale_guard.py).
+    seen_audit_id = models.PositiveBigIntegerField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     # done = ok + errors; accounts never sent (a cancelled job's rest) are total - done.
@@ -107,6 +110,8 @@ class BulkItem(models.Model):
         IN_FLIGHT = "in_flight", _("In flight")
         OK = "ok", _("OK")
         ERROR = "error", _("Error")
+        # A job started later found the account changed since it was scheduled: not sent.
+        SKIPPED = "skipped", _("Skipped: the account changed")
 
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
     # The account's place in the deduplicated list, from 1: results are shown in this order.
@@ -155,7 +160,7 @@ class BulkItem(models.Model):
 
     @property
     def outcome(self) -> str:
-        """ok, error, or not_sent for an account the job never got to (cancelled)."""
-        if self.state in (self.State.OK, self.State.ERROR):
+        """ok, error, skipped, or not_sent for an account the job never got to (cancelled)."""
+        if self.state in (self.State.OK, self.State.ERROR, self.State.SKIPPED):
             return self.state
         return "not_sent"

@@ -30,6 +30,8 @@ class Outcome:
     error_info: str = ""
     audit_entry_id: int | None = None
     retry_after: float | None = None
+    # Not sent: a job started later found the account changed since it was scheduled.
+    skipped: bool = False
 
 
 def outcome_failed(
@@ -88,7 +90,7 @@ def outcomes_record(
             continue
         finished[outcome.ok].append(
             (
-                BulkItem.State.OK if outcome.ok else BulkItem.State.ERROR,
+                _finished_state(outcome),
                 now,
                 None,
                 outcome.error_code,
@@ -110,6 +112,12 @@ def outcomes_record(
             BulkJob.objects.filter(pk=job_id).update(
                 done=F("done") + ok + errors, ok=F("ok") + ok, errors=F("errors") + errors
             )
+
+
+def _finished_state(outcome: Outcome) -> str:
+    if outcome.skipped:
+        return BulkItem.State.SKIPPED
+    return BulkItem.State.OK if outcome.ok else BulkItem.State.ERROR
 
 
 def _rescheduled_row(item: Claimed, outcome: Outcome, *, now: datetime) -> tuple:
@@ -175,7 +183,8 @@ def job_finish(*, job_id: int, now: datetime) -> bool:
         )
         counts = items.aggregate(
             ok=Count("id", filter=Q(state=BulkItem.State.OK)),
-            errors=Count("id", filter=Q(state=BulkItem.State.ERROR)),
+            # A skipped account was not changed: counted with the failures.
+            errors=Count("id", filter=Q(state__in=(BulkItem.State.ERROR, BulkItem.State.SKIPPED))),
         )
         job.state = BulkJob.State.CANCELLED if stopped_early else BulkJob.State.DONE
         job.finished_at = now

@@ -88,14 +88,17 @@ RESULTS_NOT_READY = gettext_lazy("The results are ready when the job is done or 
 
 
 def bulk_item_outcome(state: str) -> str:
-    """An account's outcome as results name it: ok, error, or not_sent (never tried, or cut off)."""
-    return state if state in (BulkItem.State.OK, BulkItem.State.ERROR) else "not_sent"
+    """An account's outcome as results name it: ok, error, skipped (changed since it was
+    scheduled), or not_sent (never tried, or cut off)."""
+    finished = (BulkItem.State.OK, BulkItem.State.ERROR, BulkItem.State.SKIPPED)
+    return state if state in finished else "not_sent"
 
 
 # The results table's ?outcome= filter: each outcome and the item states it covers.
 RESULT_OUTCOMES = {
     "ok": (BulkItem.State.OK,),
     "error": (BulkItem.State.ERROR,),
+    "skipped": (BulkItem.State.SKIPPED,),
     "not_sent": (BulkItem.State.TODO, BulkItem.State.IN_FLIGHT),
 }
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
 from muteadmin.bulk.models import BulkItem, BulkJob
+from muteadmin.bulk.stale_guard import audit_head_id
 from muteadmin.mutes.permissions import mute_change_checked
 from muteadmin.tencent.accounts import validate_account
 from muteadmin.upstream.registry import tim_app
@@ -103,6 +104,7 @@ def bulk_job_create(
             total=len(accounts),
             follow_up_of=follow_up_of,
             starts_at=starts_at,
+            seen_audit_id=audit_head_id() if starts_at is not None else None,
             state=BulkJob.State.SCHEDULED if starts_at is not None else BulkJob.State.QUEUED,
         )
         BulkItem.objects.bulk_create(

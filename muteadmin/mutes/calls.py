@@ -3,9 +3,11 @@
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from muteadmin.audit.services import AuditCall, audit_calls
+from muteadmin.mutes.seen import run_down
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.nospeaking import MuteChange, MuteStatus
 
@@ -87,3 +89,29 @@ def audited_calls[T](
     for account, exc in invalid.items():
         by_account[account] = (MuteCall(account=account, entry_id=None, error=exc), None)
     return [by_account[account] for account in accounts]
+
+
+def change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
+    """What a change left behind: as requested, or run down from the state seen before it."""
+    return MuteChangeResult(
+        before=before,
+        change=change,
+        c2c_after=_after(
+            requested=change.c2c_seconds, before=before, kind="c2c", now=change.observed_at
+        ),
+        group_after=_after(
+            requested=change.group_seconds, before=before, kind="group", now=change.observed_at
+        ),
+    )
+
+
+def _after(
+    *, requested: int | None, before: MuteStatus | None, kind: str, now: datetime
+) -> int | None:
+    """One mute's seconds left after a change: as requested, or run down from the query before."""
+    if requested is not None:
+        return requested
+    if before is None:
+        return None
+    seconds = getattr(before, f"{kind}_seconds")
+    return run_down(seconds, elapsed=(now - before.observed_at).total_seconds())

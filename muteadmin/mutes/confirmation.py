@@ -106,7 +106,7 @@ def setter_in_words(setter: MuteSetter | None, *, now: datetime) -> str:
 
 def _by(setter: MuteSetter, *, now: datetime) -> str:
     return _("%(operator)s %(ago)s: '%(reason)s'") % {
-        "operator": setter.operator,
+        "operator": setter.operator_label,
         "ago": ago_in_words(setter.at, now=now),
         "reason": setter.reason,
     }

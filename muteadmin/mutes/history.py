@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import operator_label
 from muteadmin.core.durations import requested_in_words
 from muteadmin.core.moments import moment_cell
 
@@ -34,7 +35,7 @@ def recent_change_rows(changes: Iterable[Mapping[str, Any]]) -> list[RecentChang
     return [
         RecentChangeRow(
             time=moment_cell(change["created_at"]),
-            operator=change["operator_username"],
+            operator=operator_label(change["operator_username"]),
             c2c=requested_in_words(change["c2c_requested"]),
             group=requested_in_words(change["group_requested"]),
             reason=change["reason"],

@@ -4,25 +4,24 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import SCHEDULER
 from muteadmin.audit.services import AuditCall, audit_call
 from muteadmin.core.clock import clock
 from muteadmin.mutes.announcements import permanent_mutes_announced
-from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls
+from muteadmin.mutes.calls import MuteCall, MuteChangeResult, audited_calls, change_result
 from muteadmin.mutes.permissions import mute_change_checked
-from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed, run_down
+from muteadmin.mutes.seen import SeenMutes, StaleMuteState, kinds_changed
 from muteadmin.tencent.accounts import validate_account
 from muteadmin.tencent.errors import TencentError
 from muteadmin.tencent.messages import SentMessage, message_send, validate_text
 from muteadmin.tencent.nospeaking import (
     PERMANENT,
-    MuteChange,
     MuteStatus,
     nospeaking_get,
     nospeaking_set,
@@ -139,6 +138,7 @@ def mute_change(
     on_behalf_of: AbstractBaseUser | None = None,
     correlation_id: uuid.UUID | None = None,
     rule: str | None = None,
+    by_scheduler: bool = False,
 ) -> MuteChangeResult:
     """Set either or both mutes in `app` (None leaves one alone), auditing query and change.
 
@@ -148,8 +148,7 @@ def mute_change(
     muted is not sent, and when nothing is left to send the result's `change` is None.
     With `query_before=False` (bulk jobs) the state before is not asked for: one call, not two.
     Both share a correlation id: a bulk job's, else `correlation_id` or a new one. `app` is a
-    name from TIM_APPS (KeyError if not configured). `on_behalf_of` and `rule`: see
-    mute_change_many.
+    name from TIM_APPS (KeyError if not configured); for the rest see mute_change_many.
     """
     # A refusal here is audited: what was asked, of which account, and why it was refused.
     audited = dict(account=account, reason=reason, client_ip=client_ip, app=app)
@@ -159,8 +158,8 @@ def mute_change(
     before = None
     not_muted: tuple[str, ...] = ()
     # What the query before and the change have in common, on their audit rows too.
-    common = dict(operator=operator, client_ip=client_ip, job_id=job_id, app=app)
-    common |= dict(correlation_id=correlation_id, on_behalf_of=on_behalf_of)
+    common = dict(operator=operator, on_behalf_of=on_behalf_of, by_scheduler=by_scheduler)
+    common |= dict(client_ip=client_ip, job_id=job_id, app=app, correlation_id=correlation_id)
     if query_before:
         before = _state_before(
             account=account, deadline=min(BEFORE_CHANGE_DEADLINE, deadline), **common
@@ -185,8 +184,11 @@ def mute_change(
     return replace(call.change, not_muted=not_muted)
 
 
-def _state_before(**query: Any) -> MuteStatus:
+def _state_before(*, by_scheduler: bool, **query: Any) -> MuteStatus:
     """mute_get for the query before a change; its failure means the change was never sent."""
+    query["operator"], query["on_behalf_of"] = _audited_as(
+        query["operator"], query["on_behalf_of"], by_scheduler=by_scheduler
+    )
     try:
         return mute_get(**query)
     except TencentError as exc:
@@ -247,15 +249,14 @@ def mute_change_many(
     app: str | None = None,
     on_behalf_of: AbstractBaseUser | None = None,
     rule: str | None = None,
+    by_scheduler: bool = False,
 ) -> list[MuteCall]:
     """The same change to each account of `app`, the calls side by side on `executor`.
 
-    Nothing is queried first; a mute left alone is reported as run down from `before` (the
-    state an earlier query saw, by account) where there is one, else as unknown (None). The
-    rows share `correlation_id` (by default the bulk job's, else a new one) and name `rule`, the
-    code of the policy rule the change is made under, and `on_behalf_of`, the requester whose
-    approved request the operator carries out. Raises PermissionDenied (ApprovalRequired above
-    the operator's limit) before writing.
+    Nothing is queried first: a mute left alone is run down from `before` (an earlier query's
+    state, by account), else None. Rows share `correlation_id` (by default the job's) and name
+    `rule` and `on_behalf_of` (an approved request's requester), or with `by_scheduler` the
+    scheduler for them or `operator`. Raises PermissionDenied (ApprovalRequired) before writing.
     """
     _change_checked(operator, c2c_seconds, group_seconds, on_behalf_of)
     before, target = before or {}, tim_app(app)
@@ -263,7 +264,7 @@ def mute_change_many(
     def call(account: str, audit: AuditCall) -> MuteChangeResult:
         lengths = {"c2c": c2c_seconds, "group": group_seconds}
         change = nospeaking_set(tim_client(target.name), account, **lengths, deadline=deadline)
-        result = _change_result(change, before=before.get(account))
+        result = change_result(change, before=before.get(account))
         audit.ok(
             request_random=change.random,
             c2c_observed=result.c2c_after,
@@ -271,11 +272,12 @@ def mute_change_many(
         )
         return result
 
+    names = _audited_as(operator, on_behalf_of, by_scheduler=by_scheduler)
     made = audited_calls(
         accounts,
         call,
         executor=executor,
-        operator=operator,
+        operator=names[0],
         action=AuditEntry.Action.CHANGE,
         client_ip=client_ip,
         job_id=job_id,
@@ -284,7 +286,7 @@ def mute_change_many(
         reason=reason,
         correlation_id=correlation_id,
         app=target.name,
-        on_behalf_of=_username(on_behalf_of),
+        on_behalf_of=_username(names[1]),
         rule=rule,
     )
     if job_id is None and PERMANENT in (c2c_seconds, group_seconds):
@@ -318,34 +320,18 @@ def _change_checked(
     )
 
 
+def _audited_as(
+    operator: AbstractBaseUser, on_behalf_of: AbstractBaseUser | None, *, by_scheduler: bool
+) -> tuple[AbstractBaseUser, AbstractBaseUser | None]:
+    """Whom a change's rows name, operator and on behalf of: the scheduler for its person, when
+    the worker makes it."""
+    if by_scheduler:
+        return SCHEDULER, on_behalf_of or operator
+    return operator, on_behalf_of
+
+
 def _username(user: AbstractBaseUser | None) -> str | None:
     return user.get_username() if user is not None else None
-
-
-def _change_result(change: MuteChange, *, before: MuteStatus | None) -> MuteChangeResult:
-    """What a change left behind: as requested, or run down from the state seen before it."""
-    return MuteChangeResult(
-        before=before,
-        change=change,
-        c2c_after=_after(
-            requested=change.c2c_seconds, before=before, kind="c2c", now=change.observed_at
-        ),
-        group_after=_after(
-            requested=change.group_seconds, before=before, kind="group", now=change.observed_at
-        ),
-    )
-
-
-def _after(
-    *, requested: int | None, before: MuteStatus | None, kind: str, now: datetime
-) -> int | None:
-    """One mute's seconds left after a change: as requested, or run down from the query before."""
-    if requested is not None:
-        return requested
-    if before is None:
-        return None
-    seconds = getattr(before, f"{kind}_seconds")
-    return run_down(seconds, elapsed=(now - before.observed_at).total_seconds())
 
 
 def notice_send(

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connections
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import operator_label
 from muteadmin.audit.selectors import audit_app_condition
 from muteadmin.core.sql import rows_as_read
 from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
@@ -39,6 +40,11 @@ class MuteSetter:
     operator: str
     at: datetime
     reason: str
+
+    @property
+    def operator_label(self) -> str:
+        """Who made it as pages say it: the scheduler named in the reader's language."""
+        return operator_label(self.operator)
 
 
 def mute_setters(

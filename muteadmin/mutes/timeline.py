@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import operator_label
 from muteadmin.core.durations import requested_in_words
 from muteadmin.core.fragments import fragment
 from muteadmin.core.moments import moment_text
@@ -38,7 +39,7 @@ class TimelineLookups:
     oldest: Mapping[str, Any] | None = None
 
     def add(self, row: Mapping[str, Any]) -> None:
-        name = row["operator_username"] or _("someone")
+        name = operator_label(row["operator_username"]) or _("someone")
         self.by[name] = self.by.get(name, 0) + 1
         self.newest = self.newest or row
         self.oldest = row
@@ -101,7 +102,7 @@ def _step(row: Mapping[str, Any]) -> TimelineEntry:
         kind=_KINDS.get(action, "request"),
         time=_when(row),
         title=_title(row),
-        operator=row["operator_username"],
+        operator=operator_label(row["operator_username"]),
         on_behalf_of=row["on_behalf_of"] or "",
         detail=detail,
         reason=row["reason"],

@@ -182,7 +182,12 @@ def _drift(facts: dict[str, Any]) -> Message:
                 }
             )
     numbers = _Defaulted(facts, kinds=pgettext("list separator", ", ").join(kinds) or "-")
-    if facts.get("scheduled"):
+    if facts.get("bulk_job"):
+        text = gettext(
+            "Bulk job %(bulk_job)s (app %(app)s) skipped %(skipped)s accounts whose mutes "
+            "changed after it was scheduled: %(accounts)s."
+        )
+    elif facts.get("scheduled"):
         text = gettext(
             "Scheduled change %(scheduled)s for %(account)s (app %(app)s) was skipped: the "
             "account's mutes changed after it was scheduled (%(kinds)s)."

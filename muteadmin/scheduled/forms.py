@@ -8,7 +8,7 @@ from muteadmin.mutes.forms import AccountField, MuteChangeForm
 
 
 class ScheduleForm(MuteChangeForm):
-    """A change to make at `run_at`: within the user's own limits (no approval path here)."""
+    """A change to make at `run_at`; above the user's limits the page offers a request instead."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

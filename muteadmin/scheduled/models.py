@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ScheduledChange(models.Model):
-    """One change of an account's mutes at `run_at`, made by the worker as the person who asked.
+    """One change of an account's mutes at `run_at`, made by the worker for the person who asked.
 
     The state seen when it was scheduled (`seen_*`) guards it: if the account's mutes moved
     otherwise than by running down in between, the change is skipped, not made blindly.
@@ -38,6 +38,16 @@ class ScheduledChange(models.Model):
     )
     # Kept beside the foreign key so the list still names them after the user is deleted.
     created_by_username = models.CharField(max_length=150)
+    # A change above its scheduler's limit waits as a mute request; the Lead who approved it,
+    # whose limit it then runs within (on the scheduler's behalf). Blank: within their own.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_by_username = models.CharField(max_length=150, blank=True, default="")
     seen_c2c = models.BigIntegerField()
     seen_group = models.BigIntegerField()
     seen_at = models.DateTimeField()

@@ -1,7 +1,9 @@
 """Scheduling mute changes, cancelling them, and the worker's run of those whose time has come.
 
 A scheduled change is checked against the scheduler's limits when it is made and again when it
-runs (it runs in their name: a role taken away in between stops it). The account's mutes are
+runs (a role taken away in between stops it); above them it waits as a mute request, and once
+a Lead approves it, it is checked against the approver's limits instead. The worker's calls are
+audited as the scheduler, on behalf of the person who scheduled it. The account's mutes are
 queried when it is scheduled; when it runs, the change is made only if they are still what that
 query saw, run down by the time since (the account page's stale guard): a change made
 elsewhere in between skips it, with a `drift` audit row saying what was expected and found.
@@ -15,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from muteadmin.approvals.models import MuteRequest
 from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.operators import SCHEDULER
 from muteadmin.audit.services import audit_record
 from muteadmin.core.durations import requested_in_words
 from muteadmin.mutes.permissions import mute_change_checked
@@ -63,7 +67,7 @@ def scheduled_create(
     """
     if c2c_seconds is None and group_seconds is None:
         raise ScheduleRefused(_("Choose a new C2C mute, a new group mute, or both."))
-    _time_checked(run_at, now=now or timezone.now())
+    scheduled_time_checked(run_at, now=now or timezone.now())
     target = tim_app(app).name
     mute_change_checked(
         operator=operator,
@@ -86,23 +90,70 @@ def scheduled_create(
         created_by=operator,
         created_by_username=operator.get_username(),
     )
+    return _guarded_save(scheduled, operator=operator, client_ip=client_ip)
+
+
+def scheduled_from_request(
+    *, request: MuteRequest, approver: AbstractBaseUser, client_ip: str | None = None
+) -> ScheduledChange:
+    """Schedule the change an approved request asked for at its time, within `approver`'s limit.
+
+    It runs as the scheduler on the requester's behalf, checked against the approver's limit
+    (as approving checks it). Its time may have passed while the request waited: it then runs
+    on the worker's next pass, its time kept as asked. The account's mutes are queried now to
+    guard it, so the query's error (TencentError) means nothing was scheduled.
+    """
+    scheduled = ScheduledChange(
+        app=request.app,
+        account=request.account,
+        c2c_seconds=request.c2c_seconds,
+        group_seconds=request.group_seconds,
+        reason=request.reason,
+        rule=request.rule,
+        run_at=request.run_at,
+        created_by=request.requested_by,
+        created_by_username=request.requested_by_username,
+        approved_by=approver,
+        approved_by_username=approver.get_username(),
+        correlation_id=request.correlation_id,
+    )
+    return _guarded_save(
+        scheduled, operator=approver, client_ip=client_ip, on_behalf_of=request.requested_by
+    )
+
+
+def _guarded_save(
+    scheduled: ScheduledChange,
+    *,
+    operator: AbstractBaseUser,
+    client_ip: str | None,
+    on_behalf_of: AbstractBaseUser | None = None,
+) -> ScheduledChange:
+    """Record the account's mutes now (the stale guard's picture), then save and audit it."""
     status = mute_get(
-        account=account,
+        account=scheduled.account,
         operator=operator,
         client_ip=client_ip,
-        app=target,
+        app=scheduled.app,
         correlation_id=scheduled.correlation_id,
+        on_behalf_of=on_behalf_of,
     )
     scheduled.seen_c2c = status.c2c_seconds
     scheduled.seen_group = status.group_seconds
     scheduled.seen_at = status.observed_at
     with transaction.atomic():
         scheduled.save()
-        _audit(scheduled, operator=operator, said=f"scheduled for {_moment(run_at)}")
+        _audit(
+            scheduled,
+            operator=operator,
+            said=f"scheduled for {_moment(scheduled.run_at)}",
+            client_ip=client_ip,
+        )
     return scheduled
 
 
-def _time_checked(run_at: datetime, *, now: datetime) -> None:
+def scheduled_time_checked(run_at: datetime, *, now: datetime) -> None:
+    """ScheduleRefused unless `run_at` is between a minute and a year from `now`."""
     if run_at < now + SOONEST:
         raise ScheduleRefused(
             _(
@@ -171,9 +222,15 @@ def _run(scheduled: ScheduledChange) -> None:
     try:
         if scheduled.created_by is None:
             raise PermissionDenied("Its scheduler's account no longer exists.")
+        # An approved change runs within its approver's limit, on the scheduler's behalf.
+        approved = bool(scheduled.approved_by_username)
+        if approved and scheduled.approved_by is None:
+            raise PermissionDenied(_("The account of the Lead who approved it no longer exists."))
         mute_change(
             account=scheduled.account,
-            operator=scheduled.created_by,
+            operator=scheduled.approved_by if approved else scheduled.created_by,
+            on_behalf_of=scheduled.created_by if approved else None,
+            by_scheduler=True,
             reason=scheduled.reason,
             c2c_seconds=scheduled.c2c_seconds,
             group_seconds=scheduled.group_seconds,
@@ -237,7 +294,7 @@ def _drift_audit(scheduled: ScheduledChange, exc: StaleMuteState, *, message: st
         **{f"found_{kind}": found[kind] for kind in exc.kinds},
     )
     audit_record(
-        operator=None,
+        operator=SCHEDULER,
         action=AuditEntry.Action.DRIFT,
         account=scheduled.account,
         app=scheduled.app,
@@ -264,8 +321,11 @@ def _audit(
     said: str,
     client_ip: str | None = None,
 ) -> None:
+    # An approved change's rows name its approver, on its scheduler's behalf.
+    requester = scheduled.created_by_username if scheduled.approved_by_username else None
     audit_record(
         operator=operator,
+        on_behalf_of=requester if requester != operator.get_username() else None,
         action=AuditEntry.Action.SCHEDULED,
         account=scheduled.account,
         app=scheduled.app,

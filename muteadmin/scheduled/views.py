@@ -8,8 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.core.http import client_ip
-from muteadmin.mutes.permissions import mute_permissions
+from muteadmin.core.moments import moment_text
+from muteadmin.mutes.permissions import ApprovalRequired, mute_permissions
 from muteadmin.mutes.services import MuteChangeNotSent
 from muteadmin.rules.selectors import rules_active
 from muteadmin.scheduled.forms import ScheduleForm
@@ -47,6 +49,8 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
             raise PermissionDenied
         if not form.is_valid():
             return self.render_list(form, status=400)
+        if request.POST.get("request_approval"):
+            return self.file_request(form)
         data = form.cleaned_data
         try:
             scheduled = scheduled_create(
@@ -60,6 +64,10 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
                 app=self.app.name,
                 client_ip=client_ip(request),
             )
+        except ApprovalRequired as exc:
+            # Above the user's limit (refused, and audited as such): offer a request instead.
+            form.approval_required(str(exc))
+            return self.render_list(form, status=400)
         except (ScheduleRefused, PermissionDenied, InvalidAccount) as exc:
             form.add_error(None, str(exc))
             return self.render_list(form, status=400)
@@ -81,6 +89,34 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
         )
         return redirect("scheduled:list")
 
+    def file_request(self, form: ScheduleForm) -> HttpResponse:
+        """File the change as a request for a Lead's approval, to be scheduled once approved."""
+        data = form.cleaned_data
+        try:
+            filed = mute_request_file(
+                requester=self.request.user,
+                account=data["account"],
+                reason=data["reason"],
+                rule=data.get("rule"),
+                c2c_seconds=data["c2c_seconds"],
+                group_seconds=data["group_seconds"],
+                app=self.app.name,
+                client_ip=client_ip(self.request),
+                run_at=data["run_at"],
+            )
+        except (RequestClosed, ValueError, InvalidAccount) as exc:
+            form.add_error(None, str(exc))
+            return self.render_list(form, status=400)
+        messages.success(
+            self.request,
+            _(
+                "Request #%(number)s for %(account)s is waiting for a Lead's approval; the "
+                "change is scheduled for %(when)s once one approves it."
+            )
+            % {"number": filed.pk, "account": filed.account, "when": moment_text(filed.run_at)},
+        )
+        return redirect("scheduled:list")
+
     def schedule_form(self, data=None) -> ScheduleForm | None:
         allowed = mute_permissions(self.request.user)
         if not allowed.change:
@@ -89,6 +125,7 @@ class ScheduledListView(PermissionRequiredMixin, AppRequestedMixin, View):
             data=data,
             can_mute_permanently=allowed.mute_permanently,
             allowed=allowed,
+            offer_requests=True,
             rules=rules_active(),
         )
 
