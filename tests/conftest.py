@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import responses
 from django.contrib.auth.models import Group, Permission, User
 from django.test.signals import template_rendered
 from django.utils import timezone, translation
@@ -16,6 +17,8 @@ from muteadmin.audit.services import audit_begin, audit_complete
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.services import bulk_job_create
 from muteadmin.bulk.tasks import task_queue
+from muteadmin.tencent.client import TencentClient
+from tests.tencent_fixtures import tencent_client
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -238,6 +241,19 @@ def clock(settings) -> FakeClock:
     """Time that passes only when a test says so or a retry waits: the door to Tencent's clock."""
     settings.MUTEADMIN_CLOCK = FakeClock()
     return settings.MUTEADMIN_CLOCK
+
+
+@pytest.fixture
+def stubbed_client(clock) -> TencentClient:
+    """A client of the example Tencent app (tests/tencent_fixtures.py) on the fake clock."""
+    return tencent_client(clock)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """Stubbed HTTP: a request no stub answers fails, and so does a stub left uncalled."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
 
 
 @pytest.fixture(autouse=True)
