@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 from django.contrib.auth.models import Group, Permission, User
+from django.test import Client
 from django.test.signals import template_rendered
 from django.utils import timezone, translation
 
@@ -28,6 +29,13 @@ def user_in(username: str, *groups: str) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
+
+
+def signed_in(user: User) -> Client:
+    """A test client of its own, signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def user_with(username: str, *codenames: str) -> User:
