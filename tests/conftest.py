@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import responses
 from django.contrib.auth.models import Group, Permission, User
+from django.test import Client
 from django.test.signals import template_rendered
 from django.utils import timezone, translation
 
@@ -16,6 +18,8 @@ from muteadmin.audit.services import audit_begin, audit_complete
 from muteadmin.bulk.models import BulkJob
 from muteadmin.bulk.services import bulk_job_create
 from muteadmin.bulk.tasks import task_queue
+from muteadmin.tencent.client import TencentClient
+from tests.tencent_fixtures import tencent_client
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -25,6 +29,13 @@ def user_in(username: str, *groups: str) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
+
+
+def signed_in(user: User) -> Client:
+    """A test client of its own, signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def user_with(username: str, *codenames: str) -> User:
@@ -238,6 +249,19 @@ def clock(settings) -> FakeClock:
     """Time that passes only when a test says so or a retry waits: the door to Tencent's clock."""
     settings.MUTEADMIN_CLOCK = FakeClock()
     return settings.MUTEADMIN_CLOCK
+
+
+@pytest.fixture
+def stubbed_client(clock) -> TencentClient:
+    """A client of the example Tencent app (tests/tencent_fixtures.py) on the fake clock."""
+    return tencent_client(clock)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """Stubbed HTTP: a request no stub answers fails, and so does a stub left uncalled."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
 
 
 @pytest.fixture(autouse=True)

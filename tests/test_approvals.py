@@ -24,7 +24,7 @@ from muteadmin.audit.models import AuditEntry
 from muteadmin.mutes.permissions import ApprovalRequired
 from muteadmin.mutes.services import mute_change, mute_get
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import user_in
+from tests.conftest import signed_in, user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,6 @@ REQUESTS_URL = "/requests/"
 
 def account_url(account: str) -> str:
     return reverse("mutes:account", kwargs={"account": account})
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

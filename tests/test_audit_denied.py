@@ -8,7 +8,6 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 
 from muteadmin.approvals.models import MuteRequest
@@ -19,17 +18,11 @@ from muteadmin.bulk.models import BulkJob
 from muteadmin.core.account_paths import account_url
 from muteadmin.mutes.services import mute_change
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import bulk_job, user_in
+from tests.conftest import bulk_job, signed_in, user_in
 
 pytestmark = pytest.mark.django_db
 
 DENIED_FIELDS = ("operator_username", "account", "c2c_requested", "outcome", "client_ip")
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def denied() -> list[AuditEntry]:

@@ -11,11 +11,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
 from muteadmin.audit.guard import postgres_guard_install
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AuditEntry
+from tests.audit_fixtures import raw, refused
 from tests.conftest import audit_begun, audit_completed
 
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's guard")
@@ -23,17 +24,6 @@ postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL's roles (CI runs this suite on PostgreSQL too)",
 )
-
-
-def raw(sql: str, params: list | None = None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def refused(sql: str, params: list | None = None) -> str:
-    with pytest.raises(IntegrityError) as caught, transaction.atomic():
-        raw(sql, params)
-    return str(caught.value)
 
 
 # SQLite

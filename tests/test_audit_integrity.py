@@ -1,17 +1,17 @@
 """The audit log cannot be quietly rewritten: the chain exposes edits, the database refuses them."""
 
 import threading
-from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection
 
 from muteadmin.audit.chain import GENESIS_HASH, chain_hash_keyed, chain_key
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
 from muteadmin.audit.services import audit_begin
+from tests.audit_fixtures import raw, refused, verify
 from tests.conftest import audit_begun, audit_completed, audit_finished
 
 # Transactional tests here use serialized_rollback, like the browser tests that run after them:
@@ -21,29 +21,6 @@ postgresql_only = pytest.mark.skipif(
     reason="needs PostgreSQL: SQLite's in-memory test database has no concurrent writers "
     "and no TRUNCATE (CI runs this suite on PostgreSQL too)",
 )
-
-
-def verify(*args: str) -> tuple[int, str, str]:
-    """Run audit_verify: its exit status, what it printed and what it reported as an error."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out, stderr=err)
-    except SystemExit as exit_:
-        return exit_.code, out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
-
-
-def raw(sql: str, params: list | None = None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def refused(sql: str, params: list | None = None) -> str:
-    """Run a statement the guard must refuse; the database's message."""
-    # Its own savepoint, so PostgreSQL's test transaction survives the error.
-    with pytest.raises(IntegrityError) as caught, transaction.atomic():
-        raw(sql, params)
-    return str(caught.value)
 
 
 # The chain

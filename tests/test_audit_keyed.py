@@ -1,28 +1,16 @@
 """The chain is keyed: who can write the database but lacks AUDIT_CHAIN_KEY cannot recompute it."""
 
-from io import StringIO
-
 import pytest
 from django.core import checks
-from django.core.management import call_command
 from django.db import connection
 
 from muteadmin.audit.chain import GENESIS_HASH, HASHED_FIELDS, chain_hash, chain_hash_keyed
 from muteadmin.audit.maintenance import audit_maintenance
 from muteadmin.audit.models import AuditEntry
+from tests.audit_fixtures import verify
 from tests.conftest import audit_completed
 
 TEST_KEY = b"test-audit-chain-key-that-must-never-appear-in-output"
-
-
-def verify(*args: str) -> tuple[int, str, str]:
-    """Run audit_verify: its exit status, what it printed and what it reported as an error."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("audit_verify", *args, stdout=out, stderr=err)
-    except SystemExit as exit_:
-        return exit_.code, out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
 
 
 def chained() -> list[dict]:

@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import responses
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -21,39 +20,15 @@ from muteadmin.sandbox.credentials import sandbox_credentials
 from muteadmin.sandbox.models import SandboxMessage
 from muteadmin.sandbox.services import sandbox_fault_push, sandbox_reset
 from muteadmin.tencent.apis import APIS, SEND_MSG
-from muteadmin.tencent.client import TencentClient
 from muteadmin.tencent.errors import TencentInvalidRequest
 from muteadmin.tencent.messages import MSG_BODY_MAX_BYTES, message_send
 from muteadmin.tencent.nospeaking import PERMANENT, nospeaking_get
 from muteadmin.upstream.clients import tim_client
 from tests.conftest import bulk_job
 from tests.sandbox_fixtures import signed_url
+from tests.tencent_fixtures import ADMIN, BASE_URL, OK, SDKAPPID, SECRET_KEY
 
-SDKAPPID = 1400000001
-SECRET_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
-ADMIN = "administrator"
-BASE_URL = "https://console.tim.qq.com"
 SEND_URL = f"{BASE_URL}/v4/openim/sendmsg"
-OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
-
-
-@pytest.fixture
-def stubbed_client(clock):
-    return TencentClient(
-        sdkappid=SDKAPPID,
-        secret_key=SECRET_KEY,
-        identifier=ADMIN,
-        base_url=BASE_URL,
-        clock=clock.time,
-        monotonic=clock.time,
-        sleep=clock.sleep,
-    )
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from muteadmin.policies.models import UNLIMITED, MuteLimit
 from muteadmin.policies.selectors import mute_limits_of
 from muteadmin.policies.services import mute_limits_set
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import user_in
+from tests.conftest import signed_in, user_in
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,6 @@ LIMITS_URL = "/policies/"
 
 def account_url(account: str) -> str:
     return reverse("mutes:account", kwargs={"account": account})
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def limits_post(client: Client, group: str, **fields) -> object:

@@ -34,11 +34,9 @@ from muteadmin.upstream.ratelimit import (
 )
 from muteadmin.upstream.slots import PENDING_POLL
 from muteadmin.upstream.slots_sqlite import SQLiteSlotTable
+from tests.tencent_fixtures import ADMIN, BASE_URL, SDKAPPID, SECRET_KEY, tencent_client
 
-BASE_URL = "https://console.tim.qq.com"
 GET_URL = f"{BASE_URL}/v4/openconfigsvr/getnospeaking"
-SDKAPPID = 1400000001
-ADMIN = "administrator"
 NOT_MUTED = {
     "ActionStatus": "OK",
     "ErrorCode": 0,
@@ -62,16 +60,7 @@ def rsps():
 
 
 def client_with(clock, before_attempt) -> TencentClient:
-    return TencentClient(
-        sdkappid=SDKAPPID,
-        secret_key="5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
-        identifier=ADMIN,
-        base_url=BASE_URL,
-        clock=clock.time,
-        monotonic=clock.time,
-        sleep=clock.sleep,
-        before_attempt=before_attempt,
-    )
+    return tencent_client(clock, before_attempt=before_attempt)
 
 
 def get_stub(rsps, **answer):
@@ -165,14 +154,9 @@ def test_the_hook_hears_once_per_attempt_that_its_request_went_out(clock, rsps):
 def test_a_request_that_never_started_still_reports_its_slot_gone(clock):
     """A slot is not left pending for a request the transport refused before sending."""
     gone = []
-    client = TencentClient(
-        sdkappid=SDKAPPID,
-        secret_key="5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
-        identifier=ADMIN,
+    client = tencent_client(
+        clock,
         base_url="htps://console.tim.qq.com",
-        clock=clock.time,
-        monotonic=clock.time,
-        sleep=clock.sleep,
         before_attempt=lambda api, seconds: lambda: gone.append(api.name),
     )
 
@@ -194,7 +178,7 @@ def test_a_request_counts_as_sent_once_written_after_any_handshake(tmp_path, mon
     ):
         client = TencentClient(
             sdkappid=SDKAPPID,
-            secret_key="5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
+            secret_key=SECRET_KEY,
             identifier=ADMIN,
             base_url=base_url,
             before_attempt=lambda api, seconds: lambda: sent.append(time.time()),

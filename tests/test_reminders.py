@@ -11,18 +11,12 @@ from muteadmin.reminders.models import Reminder
 from muteadmin.reminders.services import reminders_announce_due
 from muteadmin.robots.texts import message_render
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import user_in
+from tests.conftest import signed_in, user_in
 from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
 
 HOUR = 3600
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def change(client: Client, account: str = "raider", **fields):

@@ -125,6 +125,19 @@ def test_a_second_destination_of_the_same_name_is_refused(as_lead):
     assert "already a destination called ops group" in response.content.decode()
 
 
+def test_renaming_a_destination_to_a_name_taken_is_refused_and_changes_nothing(as_lead):
+    added(as_lead, WECOM)
+    destination = added(as_lead, DINGTALK)
+    rows = AuditEntry.objects.filter(action="robot").count()
+    form = DINGTALK | {"name": WECOM["name"]}
+    response = as_lead.post(reverse("robots:detail", args=[destination.pk]), form)
+    assert response.status_code == 400
+    assert "already a destination called ops group" in response.content.decode()
+    destination.refresh_from_db()
+    assert destination.name == "leads"
+    assert AuditEntry.objects.filter(action="robot").count() == rows
+
+
 @pytest.mark.parametrize("role", ["as_moderator", "as_auditor"])
 def test_only_leads_open_or_change_notifications(request, lead, role):
     client = request.getfixturevalue(role)

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.approvals.services import mute_request_approve, mute_request_file
@@ -29,18 +28,12 @@ from muteadmin.rules.services import (
     rule_update,
 )
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import audit_row, user_in
+from tests.conftest import audit_row, signed_in, user_in
 
 pytestmark = pytest.mark.django_db
 
 HOUR, DAY = 3600, 86400
 SPAM_LADDER = [HOUR, DAY, 7 * DAY, PERMANENT]
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def spam_rule(lead, **changes) -> Rule:

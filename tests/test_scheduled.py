@@ -15,7 +15,7 @@ from muteadmin.robots.texts import message_render
 from muteadmin.scheduled.models import ScheduledChange
 from muteadmin.scheduled.services import scheduled_create, scheduled_run_due
 from muteadmin.tencent.nospeaking import PERMANENT
-from tests.conftest import user_in
+from tests.conftest import signed_in, user_in
 from tests.test_robots_events import listening, queued
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.django_db
 URL = "/scheduled/"
 DAY = 86400
 HOUR = 3600
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def in_minutes(minutes: int) -> str:

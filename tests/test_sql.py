@@ -1,10 +1,10 @@
-"""core/sql: plain statements the ORM builds slowly (update_each, counter_add, row_where)."""
+"""core/sql: plain statements the ORM builds slowly, and the quoted names they are written with."""
 
 import pytest
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_begin
-from muteadmin.core.sql import update_each
+from muteadmin.core.sql import quoted_names, update_each
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +106,13 @@ def test_row_where_finds_nothing():
 
     begun("alice")
     assert row_where(AuditEntry, ("id",), where={"account": "bob"}) is None
+
+
+def test_quoted_names_name_the_table_and_columns_a_plain_select_reads():
+    entry = begun("alice")[0]
+    connection, table, column = quoted_names(AuditEntry)
+    sql = f"SELECT {column('account')} FROM {table} WHERE {column('id')} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [entry.pk])
+        assert cursor.fetchone() == ("alice",)
+    assert table == connection.ops.quote_name(AuditEntry._meta.db_table)

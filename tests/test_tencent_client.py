@@ -32,35 +32,18 @@ from muteadmin.tencent.redaction import RedactSecretsFilter, redact
 from muteadmin.tencent.regions import REGIONS, region_base_url
 from muteadmin.tencent.retry import RetryPolicy
 from muteadmin.tencent.usersig import usersig_decode
+from tests.tencent_fixtures import ADMIN, BASE_URL, OK, SDKAPPID, SECRET_KEY, tencent_client
 
-SDKAPPID = 1400000001
-SECRET_KEY = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
-ADMIN = "administrator"
-BASE_URL = "https://console.tim.qq.com"
 GET_URL = f"{BASE_URL}/v4/openconfigsvr/getnospeaking"
 SET_URL = f"{BASE_URL}/v4/openconfigsvr/setnospeaking"
 START = 1_700_000_000.0
-OK = {"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""}
 NOT_MUTED = {**OK, "C2CmsgNospeakingTime": 0, "GroupmsgNospeakingTime": 0}
 
 
 @pytest.fixture
-def client(clock):
-    return TencentClient(
-        sdkappid=SDKAPPID,
-        secret_key=SECRET_KEY,
-        identifier=ADMIN,
-        base_url=BASE_URL,
-        clock=clock.time,
-        monotonic=clock.time,
-        sleep=clock.sleep,
-    )
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
+def client(stubbed_client):
+    """The Tencent client under test: in this file `client` is it, not Django's test client."""
+    return stubbed_client
 
 
 def query(request) -> dict[str, str]:
@@ -191,10 +174,7 @@ def test_calls_go_through_the_one_session_the_client_holds(clock, rsps):
     sends = []
     original_send = session.send
     session.send = lambda *args, **kwargs: sends.append(kwargs) or original_send(*args, **kwargs)
-    client = TencentClient(
-        sdkappid=SDKAPPID, secret_key=SECRET_KEY, identifier=ADMIN, base_url=BASE_URL,
-        session=session, clock=clock.time, monotonic=clock.time, sleep=clock.sleep,
-    )  # fmt: skip
+    client = tencent_client(clock, session=session)
     get_stub(rsps, json=NOT_MUTED)
     stub(rsps, SET_URL, {"Set_Account": "alice", "C2CmsgNospeakingTime": 60}, json=OK)
 
@@ -468,11 +448,7 @@ def test_system_error_130014_is_retried(client, rsps):
 
 
 def test_retries_stop_at_the_deadline_and_shrink_the_last_read_timeout(clock, rsps):
-    client = TencentClient(
-        sdkappid=SDKAPPID, secret_key=SECRET_KEY, identifier=ADMIN, base_url=BASE_URL,
-        retry=RetryPolicy(max_attempts=100),
-        clock=clock.time, monotonic=clock.time, sleep=clock.sleep,
-    )  # fmt: skip
+    client = tencent_client(clock, retry=RetryPolicy(max_attempts=100))
     budgets = []
 
     def hang_until_timeout(request):

@@ -1,10 +1,10 @@
 """Reading mute requests: those waiting, those decided lately, an account's waiting one."""
 
-from django.db import connections
 from django.db.models import QuerySet
 
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.approvals.services import mute_request_now
+from muteadmin.core.sql import quoted_names
 
 RECENT_DECIDED = 20
 
@@ -33,19 +33,14 @@ def mute_request_waiting_for(*, account: str, app: str) -> MuteRequest | None:
     As mute_requests_waiting().filter(account=account, app=app).first(), written out: every
     account page asks, and the ORM's query costs more to build than to run.
     """
-    connection = connections[MuteRequest.objects.db]
-    meta = MuteRequest._meta
-    qn = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return qn(meta.get_field(name).column)
-
+    connection, table, column = quoted_names(MuteRequest)
     # Only quoted names from the model are formatted in; every value is a parameter.
     sql = (
-        f"SELECT * FROM {qn(meta.db_table)} WHERE {column('account')} = %s"  # noqa: S608
+        f"SELECT * FROM {table} WHERE {column('account')} = %s"  # noqa: S608
         f" AND {column('app')} = %s AND {column('status')} = %s AND {column('expires_at')} > %s"
         f" ORDER BY {column('created_at')}, {column('id')} LIMIT 1"
     )
-    expires = meta.get_field("expires_at").get_db_prep_value(mute_request_now(), connection)
+    expires_at = MuteRequest._meta.get_field("expires_at")
+    expires = expires_at.get_db_prep_value(mute_request_now(), connection)
     params = [account, app, MuteRequest.Status.PENDING.value, expires]
     return next(iter(MuteRequest.objects.raw(sql, params)), None)

@@ -25,10 +25,11 @@ from muteadmin.core.spreadsheets import (
 )
 from muteadmin.upstream.registry import tim_app
 
-AUDIT_EXPORT_HEADER = (
+# The model fields behind the CSV's columns, in order.
+AUDIT_EXPORT_COLUMNS = (
     "id",
-    "time_utc",
-    "operator",
+    "created_at",
+    "operator_username",
     "action",
     "account",
     "c2c_requested",
@@ -45,25 +46,9 @@ AUDIT_EXPORT_HEADER = (
     # The code of the policy rule a change was made under.
     "rule",
 )
-# The model fields behind each header name, in the same order.
-AUDIT_EXPORT_COLUMNS = (
-    "id",
-    "created_at",
-    "operator_username",
-    "action",
-    "account",
-    "c2c_requested",
-    "group_requested",
-    "c2c_observed",
-    "group_observed",
-    "reason",
-    "outcome",
-    "error_code",
-    "error_info",
-    "latency_ms",
-    "on_behalf_of",
-    "rule",
-)
+# The CSV's header: each column's field name, but for these two.
+_HEADER_NAMES = {"created_at": "time_utc", "operator_username": "operator"}
+AUDIT_EXPORT_HEADER = tuple(_HEADER_NAMES.get(name, name) for name in AUDIT_EXPORT_COLUMNS)
 # Cells anyone can type (usernames, an account id, a reason, Tencent's message) may start like
 # a formula; action and outcome are fixed words.
 _TEXT_COLUMNS = ("operator_username", "account", "reason", "error_info", "on_behalf_of", "rule")

@@ -1,9 +1,10 @@
 """Statements the ORM makes slowly: one UPDATE run for many rows, each with its own values."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def update_each(
@@ -172,3 +173,17 @@ def rows_as_read(
             values[name] = value
         read.append(values)
     return read
+
+
+def quoted_names(
+    model: type[models.Model],
+) -> tuple[BaseDatabaseWrapper, str, Callable[[str], str]]:
+    """The connection `model` is read from, its table's name and a field's column, quoted for it."""
+    connection = connections[model.objects.db]
+    meta = model._meta
+    qn = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return qn(meta.get_field(name).column)
+
+    return connection, qn(meta.db_table), column

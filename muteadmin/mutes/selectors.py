@@ -5,11 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
-
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import rows_as_read
+from muteadmin.core.sql import quoted_names, rows_as_read
 from muteadmin.upstream.registry import DEFAULT_APP
 
 RECENT_CHANGES = 10
@@ -33,18 +31,12 @@ def mute_recent_changes(
     Written out, not built by the ORM: every account page reads it, and the ORM's query costs
     more to build than this costs to run (bench/README.md, the account page).
     """
-    connection = connections[AuditEntry.objects.db]
-    meta = AuditEntry._meta
-    qn = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return qn(meta.get_field(name).column)
-
+    connection, table, column = quoted_names(AuditEntry)
     in_app, app_params = audit_app_condition(app, column=column("app"))
     # Only quoted names from the model are formatted in; every value is a parameter.
     sql = (
         f"SELECT {', '.join(column(name) for name in RECENT_CHANGE_FIELDS)}"  # noqa: S608
-        f" FROM {qn(meta.db_table)} WHERE {column('account')} = %s AND {column('action')} = %s"
+        f" FROM {table} WHERE {column('account')} = %s AND {column('action')} = %s"
         f" AND {in_app} ORDER BY {column('id')} DESC LIMIT %s"
     )
     with connection.cursor() as cursor:
@@ -106,17 +98,11 @@ def mute_timeline(
     Each half is limited on its own, both walking the (account, -id) index, so a flood of
     lookups never pushes the changes out. Written out like mute_recent_changes, for speed.
     """
-    connection = connections[AuditEntry.objects.db]
-    meta = AuditEntry._meta
-    qn = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return qn(meta.get_field(name).column)
-
+    connection, table, column = quoted_names(AuditEntry)
     in_app, app_params = audit_app_condition(app, column=column("app"))
     actions = timeline_actions()
     fields = ", ".join(column(name) for name in TIMELINE_FIELDS)
-    base = f"SELECT {fields} FROM {qn(meta.db_table)} WHERE {column('account')} = %s"  # noqa: S608
+    base = f"SELECT {fields} FROM {table} WHERE {column('account')} = %s"  # noqa: S608
     order = f"ORDER BY {column('id')} DESC LIMIT %s"
     steps = f"{base} AND {column('action')} IN ({', '.join(['%s'] * len(actions))})"
     # Only quoted names from the model are formatted in; every value is a parameter.

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections
-
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.operators import operator_label
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import rows_as_read
+from muteadmin.core.sql import quoted_names, rows_as_read
 from muteadmin.mutes.seen import KINDS, TOLERANCE_SECONDS, mutes_agree, run_down
 from muteadmin.mutes.selectors import AccountHistory
 from muteadmin.tencent.nospeaking import PERMANENT, MuteStatus
@@ -140,13 +138,7 @@ def _latest_changes(*, account: str, app: str, kinds: list[str]) -> dict[str, di
     walking the account's index (audit_account_recent) newest first, one LIMIT 1 branch a kind.
     The outcomes are ok, error and pending, so "not error nor pending" is "ok".
     """
-    connection = connections[AuditEntry.objects.db]
-    meta = AuditEntry._meta
-    qn = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return qn(meta.get_field(name).column)
-
+    connection, table, column = quoted_names(AuditEntry)
     in_app, app_params = audit_app_condition(app, column=column("app"))
     selected = ", ".join(column(name) for name in SETTER_FIELDS)
     branches = []
@@ -160,7 +152,7 @@ def _latest_changes(*, account: str, app: str, kinds: list[str]) -> dict[str, di
         # Only quoted names from the model and a kind from KINDS are formatted in; every value
         # is a parameter.
         branches.append(
-            f"SELECT '{kind}', {selected} FROM (SELECT {selected} FROM {qn(meta.db_table)}"  # noqa: S608
+            f"SELECT '{kind}', {selected} FROM (SELECT {selected} FROM {table}"  # noqa: S608
             f" WHERE {column('account')} = %s AND {column('action')} || '' = %s"
             f" AND {column('outcome')} NOT IN (%s, %s)"
             f" AND {column(f'{kind}_requested')} IS NOT NULL"

@@ -1,6 +1,8 @@
 """Configuring destinations: Leads create, change, resume, delete and test them; each change is
 an audit row (action `robot`) in the same transaction, its secrets masked."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +79,19 @@ def _audit(
     )
 
 
+@contextmanager
+def _named(name: str) -> Iterator[None]:
+    """A transaction that saves a destination called `name`: DestinationInvalid if it is taken."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise DestinationInvalid(
+            gettext("There is already a destination called %(name)s; choose another name.")
+            % {"name": name}
+        ) from None
+
+
 def destination_create(
     *, operator: AbstractBaseUser, settings: DestinationSettings, client_ip: str | None = None
 ) -> Destination:
@@ -85,18 +100,12 @@ def destination_create(
     if not settings.url:
         raise DestinationInvalid(gettext("Give the destination's address."))
     now = robots_now()
-    try:
-        with transaction.atomic():
-            destination = Destination.objects.create(
-                **settings.values(), created_at=now, updated_at=now
-            )
-            changed = {name: _shown(name, getattr(destination, name)) for name in SETTINGS}
-            _audit(operator, destination, "created", changed=changed, client_ip=client_ip)
-    except IntegrityError:
-        raise DestinationInvalid(
-            gettext("There is already a destination called %(name)s; choose another name.")
-            % {"name": settings.name}
-        ) from None
+    with _named(settings.name):
+        destination = Destination.objects.create(
+            **settings.values(), created_at=now, updated_at=now
+        )
+        changed = {name: _shown(name, getattr(destination, name)) for name in SETTINGS}
+        _audit(operator, destination, "created", changed=changed, client_ip=client_ip)
     return destination
 
 
@@ -109,25 +118,19 @@ def destination_update(
 ) -> Destination:
     """Change a destination; each changed setting is audited as [before, after], masked."""
     _checked(operator)
-    try:
-        with transaction.atomic():
-            destination = Destination.objects.select_for_update().get(pk=destination_id)
-            changed = {}
-            for name, value in settings.values().items():
-                before = getattr(destination, name)
-                if before != value:
-                    changed[name] = [_shown(name, before), _shown(name, value)]
-                    setattr(destination, name, value)
-            if not changed:
-                return destination
-            destination.updated_at = robots_now()
-            destination.save()
-            _audit(operator, destination, "updated", changed=changed, client_ip=client_ip)
-    except IntegrityError:
-        raise DestinationInvalid(
-            gettext("There is already a destination called %(name)s; choose another name.")
-            % {"name": settings.name}
-        ) from None
+    with _named(settings.name):
+        destination = Destination.objects.select_for_update().get(pk=destination_id)
+        changed = {}
+        for name, value in settings.values().items():
+            before = getattr(destination, name)
+            if before != value:
+                changed[name] = [_shown(name, before), _shown(name, value)]
+                setattr(destination, name, value)
+        if not changed:
+            return destination
+        destination.updated_at = robots_now()
+        destination.save()
+        _audit(operator, destination, "updated", changed=changed, client_ip=client_ip)
     return destination
 
 

@@ -5,13 +5,15 @@ The English texts are the msgids; the Chinese ones are in locale/zh_Hans/LC_MESS
 Times are written in UTC for English and in China Standard Time for Chinese readers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import translation
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from muteadmin.robots import models as robots_models
 from muteadmin.tencent.nospeaking import PERMANENT
@@ -135,39 +137,6 @@ def _operation(operation: str) -> str:
     return names.get(operation, operation)
 
 
-def _audit_verify_failed(facts: dict[str, Any]) -> Message:
-    text = (
-        gettext(
-            "The audit log did not verify: %(sentence)s\n"
-            "Someone may have changed or removed rows; keep the database as it is and check it."
-        )
-        % facts
-    )
-    return Message(pgettext("notification title", "Audit verification failed"), text)
-
-
-def _limiter_saturated(facts: dict[str, Any]) -> Message:
-    text = (
-        gettext(
-            "Calls to Tencent's %(api)s (app %(app)s) have waited for the rate limiter for "
-            "%(seconds)s seconds: pages and bulk jobs are slowed down."
-        )
-        % facts
-    )
-    return Message(pgettext("notification title", "Rate limiter saturated"), text)
-
-
-def _checkpoint_written(facts: dict[str, Any]) -> Message:
-    text = (
-        gettext(
-            "Audit chain checkpoint: %(rows)s rows chained, last row %(last_id)s, head hash "
-            "%(head)s."
-        )
-        % facts
-    )
-    return Message(pgettext("notification title", "Chain checkpoint written"), text)
-
-
 def _drift(facts: dict[str, Any]) -> Message:
     kinds = []
     for kind, name in (("c2c", pgettext("mute kind", "one-to-one")), ("group", _group_kind())):
@@ -219,27 +188,49 @@ def _group_kind() -> str:
     return pgettext("mute kind", "group")
 
 
-def _test(facts: dict[str, Any]) -> Message:
-    text = (
-        gettext(
-            "A test message from muteadmin to %(destination)s, sent by %(operator)s. "
-            "If you can read this, the destination works."
-        )
-        % facts
-    )
-    return Message(pgettext("notification title", "Test message"), text)
+def _sentence(title: Promise, text: Promise) -> Callable[[dict[str, Any]], Message]:
+    """A renderer whose message is `text` with the event's facts put in, under `title`."""
+
+    def render(facts: dict[str, Any]) -> Message:
+        return Message(str(title), text % facts)
+
+    return render
 
 
 RENDERERS = {
     robots_models.EVENT_PERMANENT_MUTE: _permanent_mute,
     robots_models.EVENT_REQUEST_WAITING: _request_waiting,
     robots_models.EVENT_BULK_FINISHED: _bulk_finished,
-    robots_models.EVENT_AUDIT_VERIFY_FAILED: _audit_verify_failed,
-    robots_models.EVENT_LIMITER_SATURATED: _limiter_saturated,
-    robots_models.EVENT_CHECKPOINT_WRITTEN: _checkpoint_written,
+    robots_models.EVENT_AUDIT_VERIFY_FAILED: _sentence(
+        pgettext_lazy("notification title", "Audit verification failed"),
+        gettext_lazy(
+            "The audit log did not verify: %(sentence)s\n"
+            "Someone may have changed or removed rows; keep the database as it is and check it."
+        ),
+    ),
+    robots_models.EVENT_LIMITER_SATURATED: _sentence(
+        pgettext_lazy("notification title", "Rate limiter saturated"),
+        gettext_lazy(
+            "Calls to Tencent's %(api)s (app %(app)s) have waited for the rate limiter for "
+            "%(seconds)s seconds: pages and bulk jobs are slowed down."
+        ),
+    ),
+    robots_models.EVENT_CHECKPOINT_WRITTEN: _sentence(
+        pgettext_lazy("notification title", "Chain checkpoint written"),
+        gettext_lazy(
+            "Audit chain checkpoint: %(rows)s rows chained, last row %(last_id)s, head hash "
+            "%(head)s."
+        ),
+    ),
     robots_models.EVENT_DRIFT: _drift,
     robots_models.EVENT_REVIEW_DUE: _review_due,
-    robots_models.EVENT_TEST: _test,
+    robots_models.EVENT_TEST: _sentence(
+        pgettext_lazy("notification title", "Test message"),
+        gettext_lazy(
+            "A test message from muteadmin to %(destination)s, sent by %(operator)s. "
+            "If you can read this, the destination works."
+        ),
+    ),
 }
 
 

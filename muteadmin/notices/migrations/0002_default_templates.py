@@ -1,7 +1,8 @@
 """The default notice texts in English and Simplified Chinese; Leads may edit notice texts."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from muteadmin.core.permission_grants import permissions_grant
 
 EDITORS = ["Lead"]
 DEFAULTS = [
@@ -25,16 +26,8 @@ def seed(apps, schema_editor):
         NoticeTemplate.objects.get_or_create(
             rule_code="", language=language, defaults={"time_zone": time_zone, "text": text}
         )
-    notices = apps.get_app_config("notices")
-    notices.models_module = True
-    create_permissions(notices, apps=apps, verbosity=0)
-    notices.models_module = None
-    Permission = apps.get_model("auth", "Permission")
-    change = Permission.objects.get(
-        content_type__app_label="notices", codename="change_noticetemplate"
-    )
-    for group in apps.get_model("auth", "Group").objects.filter(name__in=EDITORS):
-        group.permissions.add(change)
+    grant, _ = permissions_grant("notices", ["change_noticetemplate"], groups=EDITORS)
+    grant(apps, schema_editor)
 
 
 def unseed(apps, schema_editor):

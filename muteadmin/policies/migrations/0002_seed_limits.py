@@ -6,8 +6,9 @@ up to 7 days of each; any other (the Auditor) none. Leads get the permission to 
 limits; every role may read them.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from muteadmin.core.permission_grants import permissions_grant
 
 PERMANENT = 0xFFFFFFFF
 SEVEN_DAYS = 7 * 86400
@@ -26,11 +27,6 @@ def _permission(apps, dotted: str):
 
 
 def seed(apps, schema_editor) -> None:
-    policies = apps.get_app_config("policies")
-    policies.models_module = True
-    create_permissions(policies, apps=apps, verbosity=0)
-    policies.models_module = None
-
     Group = apps.get_model("auth", "Group")
     MuteLimit = apps.get_model("policies", "MuteLimit")
     permanent = _permission(apps, "mutes.mute_permanently")
@@ -47,12 +43,10 @@ def seed(apps, schema_editor) -> None:
             MuteLimit.objects.get_or_create(
                 group=group, kind=kind, defaults={"longest_seconds": longest}
             )
-    edit = _permission(apps, "policies.change_mutelimit")
-    view = _permission(apps, "policies.view_mutelimit")
-    for group in Group.objects.filter(name__in=EDITORS):
-        group.permissions.add(edit)
-    for group in Group.objects.filter(name__in=READERS):
-        group.permissions.add(view)
+    grant_edit, _ = permissions_grant("policies", ["change_mutelimit"], groups=EDITORS)
+    grant_view, _ = permissions_grant("policies", ["view_mutelimit"], groups=READERS)
+    grant_edit(apps, schema_editor)
+    grant_view(apps, schema_editor)
 
 
 def unseed(apps, schema_editor) -> None:
