@@ -384,9 +384,7 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {
-        "redact_secrets": {"()": "muteadmin.tencent.redaction.RedactSecretsFilter"},
-    },
+    "filters": {"redact_secrets": {"()": "muteadmin.tencent.redaction.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
     },
