@@ -1,5 +1,8 @@
 """The Simplified Chinese catalog: complete, compiled as committed, and used by every engine."""
 
+import re
+from pathlib import Path
+
 import pytest
 from babel.messages.mofile import read_mo
 from django.urls import reverse
@@ -43,6 +46,47 @@ def test_every_message_in_the_code_and_templates_has_a_translation(locale):
         + ":\n"
         + "\n".join(sorted(missing))
     )
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# What a template may write without a translation: the product's name, and code (<code>, <pre>).
+_UNTRANSLATED_OK = {"muteadmin"}
+_DROPPED = [
+    re.compile(r"\{%\s*blocktranslate\b.*?\{%\s*endblocktranslate\s*%\}", re.S),
+    re.compile(r"\{#.*?#\}", re.S),
+    re.compile(r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}", re.S),
+    re.compile(r"<(script|style|code|pre)\b.*?</\1>", re.S),
+    re.compile(r"\{%.*?%\}", re.S),
+    re.compile(r"\{\{.*?\}\}", re.S),
+]
+_WORDED_ATTRIBUTE = re.compile(r'\b(?:title|aria-label|placeholder|alt)="([^"]*)"')
+
+
+def _unmarked_words(source: str) -> list[str]:
+    """Words a template writes as they are, outside every translate tag, code and expression."""
+    for pattern in _DROPPED:
+        source = pattern.sub(" ", source)
+    found = _WORDED_ATTRIBUTE.findall(source)
+    found += re.sub(r"<[^>]*>", "\n", source).splitlines()
+    return [
+        text.strip() for text in found if set(re.findall(r"[A-Za-z]{2,}", text)) - _UNTRANSLATED_OK
+    ]
+
+
+def test_no_template_writes_words_outside_a_translate_tag():
+    unmarked = {
+        f"{path.relative_to(TEMPLATES)}: {text[:80]!r}"
+        for path in [*TEMPLATES.rglob("*.html"), *TEMPLATES.rglob("*.jinja")]
+        for text in _unmarked_words(path.read_text())
+    }
+    assert not unmarked, "words no translation reaches:\n" + "\n".join(sorted(unmarked))
+
+
+def test_the_template_check_finds_a_sentence_left_unmarked():
+    template = '<p><a href="{% url \'x\' %}">Schedule later</a> {% translate "Fine" %}</p>'
+    assert _unmarked_words(template) == ["Schedule later"]
+    assert _unmarked_words('<b title="Open it">{{ name }}</b>') == ["Open it"]
+    assert not _unmarked_words("<code>Authorization: Bearer</code> muteadmin")
 
 
 @pytest.mark.parametrize("locale", LOCALES)
