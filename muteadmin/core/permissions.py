@@ -11,7 +11,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
 
-from muteadmin.core.sql import row_where, rows_as_read
+from muteadmin.core.sql import row_where, rows_as_read, table_column
 
 
 class OneQueryModelBackend(ModelBackend):
@@ -71,8 +71,8 @@ def _user_and_joined(
         if field.one_to_one and field.related_model is user_model
     )
     pk = user_model._meta.pk
-    selected = [f"{users}.{qn(user_model._meta.get_field(name).column)}" for name in names]
-    selected += [f"{rows}.{qn(joined._meta.get_field(name).column)}" for name in fields]
+    selected = [table_column(connection, user_model._meta, name) for name in names]
+    selected += [table_column(connection, joined._meta, name) for name in fields]
     # Only quoted names from the models are formatted in; the user is a parameter.
     sql = (
         f"SELECT {rows}.{qn(link.column)}, {', '.join(selected)} FROM {users}"  # noqa: S608
@@ -105,7 +105,8 @@ def _permission_names(user: Any) -> set[str]:
 @cache
 def _user_permissions_sql(alias: str) -> str:
     """The app labels and codenames of a user's permissions: their own, then their groups'."""
-    qn = connections[alias].ops.quote_name
+    connection = connections[alias]
+    qn = connection.ops.quote_name
     user_model = get_user_model()
     user_permissions = user_model._meta.get_field("user_permissions").remote_field.through._meta
     user_groups = user_model._meta.get_field("groups").remote_field.through._meta
@@ -113,7 +114,7 @@ def _user_permissions_sql(alias: str) -> str:
     content_type = Permission._meta.get_field("content_type")
 
     def column(meta: Any, name: str) -> str:
-        return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+        return table_column(connection, meta, name)
 
     permission, types = Permission._meta, content_type.related_model._meta
     # Only quoted names from the models are formatted in; the user is a parameter.

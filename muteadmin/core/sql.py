@@ -175,6 +175,13 @@ def rows_as_read(
     return read
 
 
+def table_column(connection: BaseDatabaseWrapper, meta: Any, name: str) -> str:
+    """table.column of the field `name` of the model whose _meta is `meta`, quoted for
+    `connection`: for statements that join several tables."""
+    qn = connection.ops.quote_name
+    return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+
+
 def quoted_names(
     model: type[models.Model],
 ) -> tuple[BaseDatabaseWrapper, str, Callable[[str], str]]:

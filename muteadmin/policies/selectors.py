@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from muteadmin.core.durations import duration
+from muteadmin.core.sql import table_column
 from muteadmin.policies.models import NO_MUTES, UNLIMITED, MuteLimit
 
 KINDS = tuple(MuteLimit.Kind.values)
@@ -70,12 +71,13 @@ def mute_limits_of(*, user: AbstractBaseUser) -> MuteLimits:
 def _limits_sql(alias: str) -> str:
     """Each kind's longest limit among a user's groups, written out once: every page with the
     change form asks, and the ORM's join and aggregate cost more to build than to run."""
-    qn = connections[alias].ops.quote_name
+    connection = connections[alias]
+    qn = connection.ops.quote_name
     limits = MuteLimit._meta
     user_groups = get_user_model()._meta.get_field("groups").remote_field.through._meta
 
     def column(meta, name: str) -> str:
-        return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+        return table_column(connection, meta, name)
 
     # Only quoted names from the models are formatted in; the user is a parameter.
     return (

@@ -9,7 +9,7 @@ from django.db import connections
 
 from muteadmin.audit.models import AccountMuteState, AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import rows_as_read
+from muteadmin.core.sql import rows_as_read, table_column
 from muteadmin.reconcile.drift import RECONCILE_OPERATOR
 from muteadmin.reconcile.models import ReconcileRun, WatchedAccount
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -124,7 +124,7 @@ def drift_since_change(*, app: str, account: str) -> DriftMark | None:
     entries, states = AuditEntry._meta, AccountMuteState._meta
 
     def column(meta: Any, name: str) -> str:
-        return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+        return table_column(connection, meta, name)
 
     in_app, app_params = audit_app_condition(app, column=column(entries, "app"))
     # Only quoted names from the models are formatted in; every value is a parameter.

@@ -3,13 +3,13 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import connections
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.core.clock import clock
+from muteadmin.core.sql import quoted_names
 from muteadmin.rules.ladders import length_words
 from muteadmin.rules.models import KINDS, Rule
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -29,12 +29,12 @@ def rules_active() -> list[Rule]:
     Written out: every page with the change form asks, and the ORM's query costs more to build
     than to run.
     """
-    connection = connections[Rule.objects.db]
-    meta = Rule._meta
-    qn = connection.ops.quote_name
-    retired, code = (qn(meta.get_field(name).column) for name in ("retired_at", "code"))
+    _connection, table, column = quoted_names(Rule)
     # Only quoted names from the model are formatted in.
-    sql = f"SELECT * FROM {qn(meta.db_table)} WHERE {retired} IS NULL ORDER BY {code}"  # noqa: S608
+    sql = (
+        f"SELECT * FROM {table} WHERE {column('retired_at')} IS NULL"  # noqa: S608
+        f" ORDER BY {column('code')}"
+    )
     return list(Rule.objects.raw(sql))
 
 

@@ -307,9 +307,9 @@ def _drift_audit(scheduled: ScheduledChange, exc: StaleMuteState, *, message: st
         details={
             "scheduled": scheduled.pk,
             "by": "scheduler",
-            "expected": {"c2c": scheduled.seen_c2c, "group": scheduled.seen_group},
+            "expected": expected,
             "expected_at": scheduled.seen_at.isoformat(),
-            "found": {"c2c": exc.status.c2c_seconds, "group": exc.status.group_seconds},
+            "found": found,
         },
     )
 
