@@ -16,7 +16,7 @@ from muteadmin.audit.chain import (
     chain_hash,
     chain_serialise,
 )
-from muteadmin.audit.models import AuditEntry
+from muteadmin.audit.models import AccountMuteState, AuditEntry, AuditHourlyCount
 from muteadmin.audit.selectors import OPERATION_ROWS
 from muteadmin.audit.services import audit_begin, audit_call, audit_calls, job_correlation_id
 from muteadmin.mutes.services import mute_change, mute_change_many, mute_get, mute_get_many
@@ -261,3 +261,30 @@ def test_a_row_completed_in_one_statement_reads_back_as_the_orm_reads_it(moderat
         row = complete_returning(**target(done.pk), values=values)
     assert row is None
     assert AuditEntry.objects.get(pk=done.pk).latency_ms == done.latency_ms
+
+
+@pytest.mark.django_db
+def test_a_lone_completion_reads_once_and_writes_once_after_the_fill(moderator):
+    # The chain's head travels with the account's stored state, and the seal with the counts'
+    # and the state's UPDATEs: one round trip each on PostgreSQL (core.sql.statements_run).
+    with audit_call(account="alice", **query_fields(moderator)) as call:
+        call.ok(request_random=1, c2c_observed=60, group_observed=0)  # a state to update
+    batch = audit_calls(accounts=["alice"], **query_fields(moderator))
+    (call,) = batch.__enter__()
+    call.ok(request_random=2, c2c_observed=30, group_observed=0)
+    with CaptureQueriesContext(connection) as completed:
+        batch.__exit__(None, None, None)
+    sql = [query["sql"] for query in completed.captured_queries]
+    reads = [s for s in sql if "chain_seq" in s and s.startswith("SELECT")]
+    writes = [s for s in sql if s.startswith("UPDATE") and "chain_hash" in s]
+    if connection.vendor == "postgresql":
+        (read,) = reads
+        assert "audit_accountmutestate" in read
+        (write,) = writes
+        assert "audit_audithourlycount" in write and "audit_accountmutestate" in write
+        # SAVEPOINT, the fill, the read, the write, RELEASE SAVEPOINT
+        assert len(sql) == 5
+    state = AccountMuteState.objects.get(account="alice")
+    assert (state.c2c_seconds, state.observed_entry_id) == (30, call.entry.pk)
+    assert AuditHourlyCount.objects.get(action="query", outcome="ok").count == 2
+    assert audit_chain_verify().intact

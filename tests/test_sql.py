@@ -116,3 +116,61 @@ def test_quoted_names_name_the_table_and_columns_a_plain_select_reads():
         cursor.execute(sql, [entry.pk])
         assert cursor.fetchone() == ("alice",)
     assert table == connection.ops.quote_name(AuditEntry._meta.db_table)
+
+
+def test_insert_one_saves_a_new_row_as_save_does(django_assert_num_queries):
+    from muteadmin.core.sql import insert_one
+
+    entry = AuditEntry(operator=None, operator_username="mod1", action="query", account="alice")
+    with django_assert_num_queries(1):
+        insert_one(entry)
+    assert entry.pk is not None
+    assert not entry._state.adding
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    # Defaults and auto_now_add applied as save() applies them, on the object and in the row.
+    assert stored.outcome == entry.outcome == AuditEntry.Outcome.PENDING
+    assert stored.details == entry.details == {}
+    assert stored.created_at == entry.created_at
+    assert (stored.operator_username, stored.account) == ("mod1", "alice")
+
+
+def test_statements_run_returns_each_statements_rows_and_count(django_assert_num_queries):
+    from django.db import connection
+
+    from muteadmin.core.sql import Statement, statements_run
+
+    alice, bob = begun("alice", "bob")
+    _, table, column = quoted_names(AuditEntry)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    select = f"SELECT {column('account')} FROM {table} WHERE {column('id')} = %s"  # noqa: S608
+    latency, ids = column("latency_ms"), column("id")
+    update = f"UPDATE {table} SET {latency} = %s WHERE {ids} IN (%s, %s)"  # noqa: S608
+    none = f"SELECT {column('latency_ms')} FROM {table} WHERE {column('account')} = %s"  # noqa: S608
+    statements = [
+        Statement(select, [bob.pk]),
+        Statement(update, [9, alice.pk, bob.pk]),
+        Statement(none, ["nobody"]),
+    ]
+    # One round trip on PostgreSQL, one statement at a time elsewhere.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        selected, updated, empty = statements_run(statements, using="default")
+    assert (selected.rows, selected.rowcount) == ([("bob",)], 1)
+    assert (updated.rows, updated.rowcount) == ([], 2)
+    assert (empty.rows, empty.rowcount) == ([], 0)
+    assert set(AuditEntry.objects.values_list("latency_ms", flat=True)) == {9}
+
+
+def test_update_statements_set_what_update_each_sets():
+    from muteadmin.core.sql import statements_run, update_statements
+
+    entries = begun("alice", "bob", "carol")
+    rows = [(n, f"info {n}", entry.pk) for n, entry in enumerate(entries)]
+    statements = update_statements(
+        AuditEntry, ("latency_ms", "error_info"), rows, where={"account": "bob"}
+    )
+    assert [result.rowcount for result in statements_run(statements, using="default")] == [0, 1, 0]
+    assert dict(AuditEntry.objects.values_list("account", "error_info")) == {
+        "alice": "",
+        "bob": "info 1",
+        "carol": "",
+    }

@@ -48,6 +48,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from muteadmin.audit.models import AuditEntry
+from muteadmin.core.sql import Statement, StatementResult, statements_run
 
 GENESIS_HASH = "0" * 64
 # Put before the canonical bytes of a keyed row, so its HMAC can never be taken for another use
@@ -168,13 +169,20 @@ def _head_sql(connection) -> str:
 
 def chain_head(*, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
     """The last chain position and its hash, (0, GENESIS_HASH) while the chain is empty."""
+    (read,) = statements_run([chain_head_statement(using=using)], using=using)
+    return chain_head_of(read)
+
+
+def chain_head_statement(*, using: str = DEFAULT_DB_ALIAS) -> Statement:
+    """chain_head's query, to run with others (core.sql.statements_run); chain_head_of reads it."""
     # Written out: every completion reads it, and the ORM's query costs more to build
     # than this costs to run (bench/README.md, the account page).
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        cursor.execute(_head_sql(connection))
-        head = cursor.fetchone()
-    return head if head is not None else (0, GENESIS_HASH)
+    return Statement(_head_sql(connections[using]))
+
+
+def chain_head_of(read: StatementResult) -> tuple[int, str]:
+    """The head that chain_head_statement read."""
+    return read.rows[0] if read.rows else (0, GENESIS_HASH)
 
 
 @dataclass(frozen=True)

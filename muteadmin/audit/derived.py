@@ -6,17 +6,15 @@ lock, so none is lost or counted twice. All three are kept per app; a row writte
 had names (app null) counts for the default app.
 """
 
-import functools
 import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter, or_
+from operator import itemgetter
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import connections, models, transaction
 
 from muteadmin.audit.chain import chain_lock
 from muteadmin.audit.models import (
@@ -25,7 +23,13 @@ from muteadmin.audit.models import (
     AuditHourlyCount,
     AuditOperatorHourlyCount,
 )
-from muteadmin.core.sql import counters_add, row_where, update_each
+from muteadmin.core.sql import (
+    Statement,
+    StatementResult,
+    counter_statement,
+    rows_as_read,
+    update_statements,
+)
 from muteadmin.tencent.nospeaking import PERMANENT
 from muteadmin.upstream.registry import DEFAULT_APP
 
@@ -43,8 +47,10 @@ def _app(row: Mapping[str, Any]) -> str:
     return row["app"] or DEFAULT_APP
 
 
-def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
-    """Count completed rows in the hourly tables: one UPDATE (or INSERT) per hour and kind."""
+def _hourly_counters(
+    rows: Sequence[Mapping[str, Any]],
+) -> list[tuple[type[models.Model], dict[str, Any], int]]:
+    """What completed rows add to the hourly tables: (table, key, count) per hour and kind."""
     counted: Counter[tuple[type[models.Model], tuple[tuple[str, Any], ...]]] = Counter()
     for row in rows:
         key = (
@@ -57,12 +63,7 @@ def hourly_counts_add(rows: Sequence[Mapping[str, Any]]) -> None:
         if row["operator_username"]:
             operator = ("operator_username", row["operator_username"])
             counted[AuditOperatorHourlyCount, (*key, operator)] += 1
-    # Race-free without an upsert: every completion holds the chain lock (chain_lock).
-    counters = [(model, dict(key), count) for (model, key), count in counted.items()]
-    changed = counters_add(counters, field="count", using=AuditHourlyCount.objects.db)
-    for (model, fields, count), rows in zip(counters, changed, strict=True):
-        if not rows:
-            model.objects.create(**fields, count=count)
+    return [(model, dict(key), count) for (model, key), count in counted.items()]
 
 
 def _observes_mutes(row: Mapping[str, Any]) -> bool:
@@ -167,56 +168,97 @@ def _mute_state_next(
     return updated
 
 
-def mute_states_observe(rows: Sequence[Mapping[str, Any]]) -> None:
-    """Bring the last seen states of the rows' accounts up to date, rows in completion order."""
-    observing = [row for row in rows if _observes_mutes(row)]
-    if not observing:
-        return
-    # Race-free: every completion holds the chain lock (chain_lock), and so does the rebuild.
-    stored = _states_read({(_app(row), row["account"]) for row in observing})
-    states = {key: state for key, (_, state) in stored.items()}
-    for row in observing:
-        key = (_app(row), row["account"])
-        states[key] = _mute_state_next(states.get(key), row)
-    AccountMuteState.objects.bulk_create(
-        AccountMuteState(app=app, account=account, **state)
-        for (app, account), state in states.items()
-        if (app, account) not in stored
-    )
-    update_each(
-        AccountMuteState,
-        _STATE_FIELDS,
-        [
-            (*(state[name] for name in _STATE_FIELDS), stored[key][0])
-            for key, state in states.items()
-            if key in stored and state != stored[key][1]
-        ],
-    )
+_STATE_READ = ("id", "app", "account", *_STATE_FIELDS)
 
 
-def _states_read(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-    """The stored states of these (app, account) pairs, with their primary keys."""
-    if len(keys) == 1:
-        # A lone completion (every account page): one plain SELECT on the unique index.
-        ((app, account),) = keys
-        found = row_where(
-            AccountMuteState, ("id", *_STATE_FIELDS), where={"app": app, "account": account}
-        )
-        return {} if found is None else {(app, account): (found.pop("id"), found)}
-    by_app: dict[str, set[str]] = {}
-    for app, account in keys:
-        by_app.setdefault(app, set()).add(account)
+def _states_statement(keys: set[tuple[str, str]], *, using: str) -> Statement:
+    """The stored states (_STATE_READ) of these (app, account) pairs."""
+    by_app: dict[str, list[str]] = {}
+    for app, account in sorted(keys):
+        by_app.setdefault(app, []).append(account)
+    connection = connections[using]
+    meta = AccountMuteState._meta
+    qn = connection.ops.quote_name
+    app_column, account_column = (
+        qn(meta.get_field("app").column),
+        qn(meta.get_field("account").column),
+    )
     # One app's accounts at a time, so the (app, account) unique index finds them.
-    wanted = functools.reduce(
-        or_,
-        (Q(app=app, account__in=accounts) for app, accounts in by_app.items()),
+    matches = " OR ".join(
+        f"({app_column} = %s AND {account_column} IN ({', '.join(['%s'] * len(accounts))}))"
+        for accounts in by_app.values()
     )
-    stored = {}
-    for state in AccountMuteState.objects.filter(wanted).values(
-        "id", "app", "account", *_STATE_FIELDS
-    ):
-        stored[state.pop("app"), state.pop("account")] = (state.pop("id"), state)
-    return stored
+    selected = ", ".join(qn(meta.get_field(name).column) for name in _STATE_READ)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"SELECT {selected} FROM {qn(meta.db_table)} WHERE {matches}"  # noqa: S608
+    return Statement(sql, [value for app, accounts in by_app.items() for value in (app, *accounts)])
+
+
+class DerivedWrites:
+    """What rows completing together change in the hourly counts and the accounts' states.
+
+    Taken in three steps around the chain's seal, all under the chain lock, so that each shares a
+    round trip with the chain's own statements (statements_run): `reads()` the stored states of the
+    rows' accounts, read with the chain's head; `writes(read)` the UPDATEs, run with the seal's;
+    `finish(written)` INSERTs the counts and states those UPDATEs found missing. Race-free without
+    an upsert: every completion holds the chain lock (chain_lock), and so does the rebuild.
+    """
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], *, using: str) -> None:
+        """`rows`: the completed rows (HASHED_FIELDS and their outcome), in completion order."""
+        self.rows = rows
+        self.using = using
+        self.observing = [row for row in rows if _observes_mutes(row)]
+        self.counters = _hourly_counters(rows)
+        self.new_states: list[AccountMuteState] = []
+
+    def reads(self) -> list[Statement]:
+        if not self.observing:
+            return []
+        keys = {(_app(row), row["account"]) for row in self.observing}
+        return [_states_statement(keys, using=self.using)]
+
+    def writes(self, read: Sequence[StatementResult]) -> list[Statement]:
+        counts = [
+            counter_statement(model, where=key, field="count", amount=count, using=self.using)
+            for model, key, count in self.counters
+        ]
+        return [*counts, *self._state_updates(read[0].rows if read else [])]
+
+    def _state_updates(self, stored_rows: Sequence[tuple]) -> list[Statement]:
+        """The states once the observing rows applied, in order: UPDATEs; the new ones kept."""
+        stored = {}
+        connection = connections[self.using]
+        for state in rows_as_read(
+            AccountMuteState, _STATE_READ, stored_rows, connection=connection
+        ):
+            stored[state.pop("app"), state.pop("account")] = (state.pop("id"), state)
+        states = {key: state for key, (_, state) in stored.items()}
+        for row in self.observing:
+            key = (_app(row), row["account"])
+            states[key] = _mute_state_next(states.get(key), row)
+        self.new_states = [
+            AccountMuteState(app=app, account=account, **state)
+            for (app, account), state in states.items()
+            if (app, account) not in stored
+        ]
+        return update_statements(
+            AccountMuteState,
+            _STATE_FIELDS,
+            [
+                (*(state[name] for name in _STATE_FIELDS), stored[key][0])
+                for key, state in states.items()
+                if key in stored and state != stored[key][1]
+            ],
+            using=self.using,
+        )
+
+    def finish(self, written: Sequence[StatementResult]) -> None:
+        """INSERT what writes()' UPDATEs found missing; `written` is what they returned."""
+        for (model, key, count), result in zip(self.counters, written, strict=False):
+            if not result.rowcount:
+                model.objects.using(self.using).create(**key, count=count)
+        AccountMuteState.objects.using(self.using).bulk_create(self.new_states)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def complete_returning(
     Once the row is written (and so locked), the same statement takes the transaction-level
     advisory lock `then_lock` (the chain lock: rows first, then the chain, as every completion
     takes them) and, unless `flush_on_commit`, turns synchronous_commit off for the transaction
-    (services._chain_lock says why). None when the row was not pending (completed already):
+    (completion._chain_lock says why). None when the row was not pending (completed already):
     nothing is written or locked then.
     """
     connection = connections[using]

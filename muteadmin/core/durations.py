@@ -1,25 +1,29 @@
 """Mute lengths in words: "2 d 3 h", "muted, 5 min left", "permanent"."""
 
-from django.utils.translation import gettext, pgettext_lazy
-from django.utils.translation import gettext as _
-
+from muteadmin.core.translations import gettext, pgettext
+from muteadmin.core.translations import gettext as _
 from muteadmin.tencent.nospeaking import PERMANENT
 
-_UNITS = (
-    (pgettext_lazy("duration unit", "d"), 86400),
-    (pgettext_lazy("duration unit", "h"), 3600),
-    (pgettext_lazy("duration unit", "min"), 60),
-    (pgettext_lazy("duration unit", "s"), 1),
-)
+_UNIT_SIZES = (86400, 3600, 60, 1)
+
+
+def _unit_names() -> tuple[str, ...]:
+    return (
+        pgettext("duration unit", "d"),
+        pgettext("duration unit", "h"),
+        pgettext("duration unit", "min"),
+        pgettext("duration unit", "s"),
+    )
 
 
 def duration(seconds: int) -> str:
     """Seconds as "2 d 3 h 4 min 5 s", largest unit first, zero units left out."""
     seconds = int(seconds)
+    names = _unit_names()
     if seconds <= 0:
-        return f"0 {_UNITS[-1][0]}"
+        return f"0 {names[-1]}"
     parts = []
-    for name, size in _UNITS:
+    for name, size in zip(names, _UNIT_SIZES, strict=True):
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count} {name}")

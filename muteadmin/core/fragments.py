@@ -13,6 +13,8 @@ from django.template import engines
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
+from muteadmin.core import translations
+
 
 def escaped(value: Any) -> str:
     """`value` as Django's autoescaping writes it; markup (anything with __html__) as it is."""
@@ -33,9 +35,9 @@ def environment(**options: Any) -> jinja2.Environment:
     options["extensions"] = [*options.get("extensions", ()), "jinja2.ext.i18n"]
     env = jinja2.Environment(finalize=escaped, **options)  # noqa: S701 - finalize escapes
     env.install_gettext_callables(  # type: ignore[attr-defined] - added by the i18n extension
-        gettext=translation.gettext,
+        gettext=translations.gettext,
         ngettext=translation.ngettext,
-        pgettext=translation.pgettext,
+        pgettext=translations.pgettext,
         npgettext=translation.npgettext,
         newstyle=True,
     )

@@ -1,10 +1,149 @@
-"""Statements the ORM makes slowly: one UPDATE run for many rows, each with its own values."""
+"""Statements the ORM makes slowly: one row inserted, one UPDATE run for many rows, and reads."""
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+def insert_one(obj: models.Model, *, using: str | None = None) -> None:
+    """Save the new `obj` with one INSERT, as save(force_insert=True) does; set its primary key.
+
+    Field defaults and auto_now_add are applied as save() applies them; no signals are sent,
+    so only for models nothing listens to. Building save()'s INSERT costs more than running it
+    (bench/README.md, the account page).
+    """
+    model = type(obj)
+    using = using or model.objects.db
+    connection = connections[using]
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.auto_field]
+    qn = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(field.column) for field in fields)})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        + (f" RETURNING {qn(meta.pk.column)}" if returning else "")
+    )
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    obj.pk = meta.pk.to_python(pk)
+    obj._state.adding = False
+    obj._state.db = using
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement and its parameters, to run alone or with others (statements_run)."""
+
+    sql: str
+    params: Sequence[Any] = ()
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    """What one statement of statements_run returned: its rows (none for a write), and how many
+    rows it read or changed."""
+
+    rows: list[tuple]
+    rowcount: int
+
+
+def statements_run(statements: Sequence[Statement], *, using: str) -> list[StatementResult]:
+    """Run `statements` in order on `using`; what each returned, in the same order.
+
+    On PostgreSQL, whose cursors bind parameters on the client unless the database's OPTIONS
+    ask otherwise (Django's default), they travel as one query: one round trip for all. Inside
+    a transaction they run in it; outside one, PostgreSQL runs such a query as one transaction.
+    Elsewhere each is its own execute.
+    """
+    connection = connections[using]
+    together = (
+        len(statements) > 1
+        and connection.vendor == "postgresql"
+        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    )
+    results = []
+    with connection.cursor() as cursor:
+        if together:
+            params = [param for statement in statements for param in statement.params]
+            cursor.execute("; ".join(statement.sql for statement in statements), params)
+            for n in range(len(statements)):
+                if n:
+                    cursor.nextset()
+                results.append(_result(cursor))
+            return results
+        for statement in statements:
+            cursor.execute(statement.sql, list(statement.params))
+            results.append(_result(cursor))
+    return results
+
+
+def _result(cursor) -> StatementResult:
+    if cursor.description is None:
+        return StatementResult(rows=[], rowcount=cursor.rowcount)
+    rows = cursor.fetchall()
+    return StatementResult(rows=rows, rowcount=len(rows))
+
+
+def _update_sql(model: type[models.Model], fields: Sequence[str], where: Sequence[str], connection):
+    """UPDATE ... SET each of `fields` WHERE pk = %s AND each of `where` = %s."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(meta.get_field(name).column)} = %s" for name in fields)
+    matches = " AND ".join(
+        f"{qn(column.column)} = %s"
+        for column in [meta.pk, *(meta.get_field(name) for name in where)]
+    )
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    return f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {matches}"  # noqa: S608
+
+
+def _update_params(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple],
+    where: Mapping[str, Any],
+    connection,
+) -> list[list[Any]]:
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    fixed = [
+        meta.get_field(name).get_db_prep_value(value, connection) for name, value in where.items()
+    ]
+    return [
+        [
+            *(
+                column.get_db_prep_save(value, connection)
+                for column, value in zip(columns, row[:-1], strict=True)
+            ),
+            row[-1],
+            *fixed,
+        ]
+        for row in rows
+    ]
+
+
+def update_statements(
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    where: Mapping[str, Any] | None = None,
+    using: str | None = None,
+) -> list[Statement]:
+    """update_each's UPDATE for each (*values, pk) tuple, to run with others (statements_run)."""
+    connection = connections[using or model.objects.db]
+    where = where or {}
+    sql = _update_sql(model, fields, list(where), connection)
+    return [
+        Statement(sql, params) for params in _update_params(model, fields, rows, where, connection)
+    ]
 
 
 def update_each(
@@ -23,30 +162,10 @@ def update_each(
     """
     if not rows:
         return 0
-    using = using or model.objects.db
-    connection = connections[using]
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    conditions = [(meta.get_field(name), value) for name, value in (where or {}).items()]
-    qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(column.column)} = %s" for column in columns)
-    matches = " AND ".join(
-        f"{qn(column.column)} = %s" for column in [meta.pk, *(field for field, _ in conditions)]
-    )
-    # Only quoted names from the model are formatted in; every value is a parameter.
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {matches}"  # noqa: S608
-    fixed = [field.get_db_prep_value(value, connection) for field, value in conditions]
-    params = [
-        [
-            *(
-                column.get_db_prep_save(value, connection)
-                for column, value in zip(columns, row[:-1], strict=True)
-            ),
-            row[-1],
-            *fixed,
-        ]
-        for row in rows
-    ]
+    connection = connections[using or model.objects.db]
+    where = where or {}
+    sql = _update_sql(model, fields, list(where), connection)
+    params = _update_params(model, fields, rows, where, connection)
     with connection.cursor() as cursor:
         if len(params) == 1:
             # executemany costs psycopg a pipeline's extra round trips even for one row.
@@ -56,10 +175,16 @@ def update_each(
         return cursor.rowcount
 
 
-def _counter_update(
-    model: type[models.Model], *, where: Mapping[str, Any], field: str, connection
-) -> tuple[str, list[Any]]:
-    """UPDATE ... SET field = field + %s WHERE ...; its parameters after the amount."""
+def counter_statement(
+    model: type[models.Model],
+    *,
+    where: Mapping[str, Any],
+    field: str,
+    amount: int,
+    using: str | None = None,
+) -> Statement:
+    """UPDATE ... SET field = field + amount WHERE the columns equal `where`."""
+    connection = connections[using or model.objects.db]
     meta = model._meta
     qn = connection.ops.quote_name
     conditions = [(meta.get_field(name), value) for name, value in where.items()]
@@ -67,7 +192,8 @@ def _counter_update(
     matches = " AND ".join(f"{qn(condition.column)} = %s" for condition, _ in conditions)
     # Only quoted names from the model are formatted in; every value is a parameter.
     sql = f"UPDATE {qn(meta.db_table)} SET {column} = {column} + %s WHERE {matches}"  # noqa: S608
-    return sql, [condition.get_db_prep_value(value, connection) for condition, value in conditions]
+    params = [condition.get_db_prep_value(value, connection) for condition, value in conditions]
+    return Statement(sql, [amount, *params])
 
 
 def counter_add(
@@ -82,11 +208,10 @@ def counter_add(
 
     One plain UPDATE: the ORM's F() expression and filter cost more to build than to run.
     """
-    connection = connections[using or model.objects.db]
-    sql, params = _counter_update(model, where=where, field=field, connection=connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [amount, *params])
-        return cursor.rowcount
+    using = using or model.objects.db
+    statement = counter_statement(model, where=where, field=field, amount=amount, using=using)
+    (result,) = statements_run([statement], using=using)
+    return result.rowcount
 
 
 def counters_add(
@@ -97,24 +222,14 @@ def counters_add(
 ) -> list[int]:
     """counter_add for each (model, where, amount); how many rows each changed, in order.
 
-    On PostgreSQL the UPDATEs travel as one statement (each in its own WITH clause), so the
-    count and its per-operator twin cost one round trip, not two; elsewhere one each.
+    On PostgreSQL the UPDATEs travel together (statements_run), so the count and its
+    per-operator twin cost one round trip, not two.
     """
-    connection = connections[using]
-    if connection.vendor != "postgresql" or len(counters) < 2:
-        return [
-            counter_add(model, where=where, field=field, amount=amount, using=using)
-            for model, where, amount in counters
-        ]
-    clauses, counts, params = [], [], []
-    for n, (model, where, amount) in enumerate(counters):
-        sql, where_params = _counter_update(model, where=where, field=field, connection=connection)
-        clauses.append(f"c{n} AS ({sql} RETURNING 1)")
-        counts.append(f"(SELECT COUNT(*) FROM c{n})")  # noqa: S608
-        params += [amount, *where_params]
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(clauses)} SELECT {', '.join(counts)}", params)
-        return list(cursor.fetchone())
+    statements = [
+        counter_statement(model, where=where, field=field, amount=amount, using=using)
+        for model, where, amount in counters
+    ]
+    return [result.rowcount for result in statements_run(statements, using=using)]
 
 
 def row_where(

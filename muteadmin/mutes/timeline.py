@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from muteadmin.audit.models import AuditEntry
@@ -16,6 +15,7 @@ from muteadmin.audit.operators import operator_label
 from muteadmin.core.durations import requested_in_words
 from muteadmin.core.fragments import fragment
 from muteadmin.core.moments import moment_text
+from muteadmin.core.translations import gettext as _
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH
 from muteadmin.mutes.selectors import LOOKUP_ACTION, AccountHistory
 
