@@ -424,3 +424,19 @@ def test_the_change_form_is_drawn_as_djangos_templates_draw_it(data, can_mute_pe
     with templates_drawn() as templates:
         fast = drawn(None)
     assert (fast, templates) == (expected, [])
+
+
+def test_the_page_reads_its_story_drift_and_request_in_one_round_trip(as_moderator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert change(as_moderator, "alice", c2c_seconds="3600").status_code == 302
+    with CaptureQueriesContext(connection) as page:
+        response = as_moderator.get(account_url("alice"))
+    assert response.status_code == 200
+    assert "spam raid" in response.content.decode()
+    reads = [q["sql"] for q in page.captured_queries if "approvals_muterequest" in q["sql"]]
+    (read,) = reads
+    if connection.vendor == "postgresql":
+        # The timeline, the drift mark and the waiting request travel as one query.
+        assert "UNION ALL" in read and "audit_accountmutestate" in read

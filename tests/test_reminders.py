@@ -118,3 +118,10 @@ def test_a_reminder_done_before_it_came_due_is_not_told(moderator):
     due_now()
     assert reminders_announce_due() == []
     assert queued("review_due") == []
+
+
+def test_the_reminder_is_confirmed_in_the_readers_language(moderator):
+    client = signed_in(moderator)
+    data = {"c2c_seconds": str(HOUR), "reason": "flooding", "review": "me"}
+    response = client.post("/mutes/raider/", data, follow=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "你会在首页收到复查 raider 的提醒" in response.content.decode()

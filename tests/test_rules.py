@@ -412,3 +412,23 @@ def test_a_bulk_change_names_its_rule_on_every_row(lead):
     # A bulk lift goes without a rule, as on the account page.
     lift = {"operation": "lift", "accounts": "alice", "reason": "appeal", "confirm": "1"}
     assert client.post("/bulk/", lift).status_code == 302
+
+
+def test_a_rules_outcomes_speak_the_readers_language(lead):
+    client = signed_in(lead)
+    form = {
+        "code": "harassment",
+        "title_en": "Harassment",
+        "title_zh_hans": "骚扰",
+        "c2c_ladder": "1d",
+        "group_ladder": "",
+        "window_days": "180",
+    }
+    created = client.post("/rules/new/", form, follow=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "已创建规则 harassment。" in created.content.decode()
+    again = client.post("/rules/new/", form, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "已有名为 harassment 的规则" in again.content.decode()
+    retired = client.post(
+        "/rules/harassment/retire/", {"do": "retire"}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert "规则 harassment 已停用" in retired.content.decode()

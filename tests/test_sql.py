@@ -174,3 +174,21 @@ def test_update_statements_set_what_update_each_sets():
         "bob": "info 1",
         "carol": "",
     }
+
+
+def test_reads_run_gives_each_read_its_own_rows(django_assert_num_queries):
+    from django.db import connection
+
+    from muteadmin.core.sql import Read, Statement, reads_run
+
+    alice, bob = begun("alice", "bob")
+    _, table, column = quoted_names(AuditEntry)
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    sql = f"SELECT {column('account')} FROM {table} WHERE {column('id')} = %s"  # noqa: S608
+
+    def account_of(entry: AuditEntry) -> Read[str | None]:
+        return Read(Statement(sql, [entry.pk]), lambda rows: rows[0][0] if rows else None)
+
+    nobody = Read(Statement(sql, [0]), lambda rows: rows[0][0] if rows else None)
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        assert reads_run(account_of(bob), nobody, account_of(alice)) == ["bob", None, "alice"]

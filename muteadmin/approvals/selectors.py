@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.approvals.services import mute_request_now
-from muteadmin.core.sql import quoted_names
+from muteadmin.core.sql import Read, Statement, quoted_names, reads_run, rows_as_read
 
 RECENT_DECIDED = 20
 
@@ -33,14 +33,30 @@ def mute_request_waiting_for(*, account: str, app: str) -> MuteRequest | None:
     As mute_requests_waiting().filter(account=account, app=app).first(), written out: every
     account page asks, and the ORM's query costs more to build than to run.
     """
+    (waiting,) = reads_run(mute_request_waiting_read(account=account, app=app))
+    return waiting
+
+
+def mute_request_waiting_read(*, account: str, app: str) -> Read[MuteRequest | None]:
+    """mute_request_waiting_for, to read with others (core.sql.reads_run)."""
     connection, table, column = quoted_names(MuteRequest)
+    fields = MuteRequest._meta.concrete_fields
     # Only quoted names from the model are formatted in; every value is a parameter.
     sql = (
-        f"SELECT * FROM {table} WHERE {column('account')} = %s"  # noqa: S608
-        f" AND {column('app')} = %s AND {column('status')} = %s AND {column('expires_at')} > %s"
-        f" ORDER BY {column('created_at')}, {column('id')} LIMIT 1"
+        f"SELECT {', '.join(column(field.name) for field in fields)} FROM {table}"  # noqa: S608
+        f" WHERE {column('account')} = %s AND {column('app')} = %s AND {column('status')} = %s"
+        f" AND {column('expires_at')} > %s ORDER BY {column('created_at')}, {column('id')} LIMIT 1"
     )
     expires_at = MuteRequest._meta.get_field("expires_at")
     expires = expires_at.get_db_prep_value(mute_request_now(), connection)
     params = [account, app, MuteRequest.Status.PENDING.value, expires]
-    return next(iter(MuteRequest.objects.raw(sql, params)), None)
+
+    def result(rows: list[tuple]) -> MuteRequest | None:
+        if not rows:
+            return None
+        names = [field.name for field in fields]
+        (read,) = rows_as_read(MuteRequest, names, rows, connection=connection)
+        attnames = [field.attname for field in fields]
+        return MuteRequest.from_db(connection.alias, attnames, [read[name] for name in names])
+
+    return Read(Statement(sql, params), result, using=connection.alias)

@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
@@ -89,6 +89,25 @@ def _result(cursor) -> StatementResult:
         return StatementResult(rows=[], rowcount=cursor.rowcount)
     rows = cursor.fetchall()
     return StatementResult(rows=rows, rowcount=len(rows))
+
+
+@dataclass(frozen=True)
+class Read[T]:
+    """A selector's statement and what its rows say, for a page that runs several of them in one
+    round trip (reads_run)."""
+
+    statement: Statement
+    result: Callable[[list[tuple]], T]
+    using: str = DEFAULT_DB_ALIAS
+
+
+def reads_run(*reads: Read[Any]) -> list[Any]:
+    """What each of `reads` found, in order; their statements run together (statements_run)."""
+    using = reads[0].using
+    if any(read.using != using for read in reads):
+        raise ValueError("Reads run together must read the same database.")
+    results = statements_run([read.statement for read in reads], using=using)
+    return [read.result(result.rows) for read, result in zip(reads, results, strict=True)]
 
 
 def _update_sql(model: type[models.Model], fields: Sequence[str], where: Sequence[str], connection):

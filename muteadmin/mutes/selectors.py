@@ -7,7 +7,7 @@ from typing import Any
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import quoted_names, rows_as_read
+from muteadmin.core.sql import Read, Statement, quoted_names, reads_run, rows_as_read
 from muteadmin.upstream.registry import DEFAULT_APP
 
 RECENT_CHANGES = 10
@@ -98,6 +98,19 @@ def mute_timeline(
     Each half is limited on its own, both walking the (account, -id) index, so a flood of
     lookups never pushes the changes out. Written out like mute_recent_changes, for speed.
     """
+    read = mute_timeline_read(account=account, app=app, events=events, lookups=lookups)
+    (rows,) = reads_run(read)
+    return rows
+
+
+def mute_timeline_read(
+    *,
+    account: str,
+    app: str = DEFAULT_APP,
+    events: int = TIMELINE_EVENTS,
+    lookups: int = TIMELINE_LOOKUPS,
+) -> Read[list[dict[str, Any]]]:
+    """mute_timeline, to read with others (core.sql.reads_run)."""
     connection, table, column = quoted_names(AuditEntry)
     in_app, app_params = audit_app_condition(app, column=column("app"))
     actions = timeline_actions()
@@ -111,12 +124,13 @@ def mute_timeline(
         f"SELECT * FROM ({base} AND {column('action')} = %s AND {in_app} {order}) AS lookups"
     )
     params = [account, *actions, *app_params, events, account, LOOKUP_ACTION, *app_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, lookups])
-        rows = cursor.fetchall()
-    read = rows_as_read(AuditEntry, TIMELINE_FIELDS, rows, connection=connection)
-    read.sort(key=lambda row: row["id"], reverse=True)
-    return read
+
+    def result(rows: list[tuple]) -> list[dict[str, Any]]:
+        read = rows_as_read(AuditEntry, TIMELINE_FIELDS, rows, connection=connection)
+        read.sort(key=lambda row: row["id"], reverse=True)
+        return read
+
+    return Read(Statement(sql, [*params, lookups]), result, using=connection.alias)
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,19 @@ class AccountHistory:
 
 def account_history(*, account: str, app: str = DEFAULT_APP) -> AccountHistory:
     """The account's latest steps and lookups, read once for its page."""
-    rows = mute_timeline(account=account, app=app)
-    steps = sum(1 for row in rows if row["action"] != LOOKUP_ACTION)
-    return AccountHistory(account=account, app=app, rows=rows, steps_cut=steps >= TIMELINE_EVENTS)
+    (history,) = reads_run(account_history_read(account=account, app=app))
+    return history
+
+
+def account_history_read(*, account: str, app: str = DEFAULT_APP) -> Read[AccountHistory]:
+    """account_history, to read with others (core.sql.reads_run)."""
+    timeline = mute_timeline_read(account=account, app=app)
+
+    def result(rows: list[tuple]) -> AccountHistory:
+        read = timeline.result(rows)
+        steps = sum(1 for row in read if row["action"] != LOOKUP_ACTION)
+        return AccountHistory(
+            account=account, app=app, rows=read, steps_cut=steps >= TIMELINE_EVENTS
+        )
+
+    return Read(timeline.statement, result, using=timeline.using)

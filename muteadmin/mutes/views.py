@@ -8,25 +8,20 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from muteadmin.approvals.selectors import mute_request_waiting_for
+from muteadmin.approvals.selectors import mute_request_waiting_read
 from muteadmin.approvals.services import RequestClosed, mute_request_file
 from muteadmin.core.account_paths import account_url
 from muteadmin.core.fragments import fragment
 from muteadmin.core.http import client_ip
+from muteadmin.core.sql import reads_run
 from muteadmin.mutes.cards import mute_cards
 from muteadmin.mutes.change_guard import ChangeGuardMixin
 from muteadmin.mutes.change_messages import change_message
-from muteadmin.mutes.confirmation import (
-    Confirmation,
-)
-from muteadmin.mutes.forms import (
-    LookupForm,
-    MuteChangeForm,
-)
+from muteadmin.mutes.confirmation import Confirmation
+from muteadmin.mutes.forms import LookupForm, MuteChangeForm
 from muteadmin.mutes.history import recent_change_rows
 from muteadmin.mutes.home import home_lists
 from muteadmin.mutes.notice_preview import notice_preview
@@ -34,17 +29,13 @@ from muteadmin.mutes.notify import NoticeMixin
 from muteadmin.mutes.permissions import ApprovalRequired, mute_change_checked, mute_permissions
 from muteadmin.mutes.refusals import mute_change_refusal_audit
 from muteadmin.mutes.seen import StaleMuteState
-from muteadmin.mutes.selectors import account_history
-from muteadmin.mutes.services import (
-    MuteChangeNotSent,
-    mute_change,
-    mute_get,
-)
+from muteadmin.mutes.selectors import account_history_read
+from muteadmin.mutes.services import MuteChangeNotSent, mute_change, mute_get
 from muteadmin.mutes.setters import MuteSetter, mute_status_setters
 from muteadmin.mutes.timeline import timeline_context
 from muteadmin.notices.services import DEFAULT_LANGUAGE
-from muteadmin.reconcile.selectors import DriftMark, drift_since_change
-from muteadmin.reminders.services import NothingToReview, reminder_for_change
+from muteadmin.reconcile.selectors import drift_since_change_read
+from muteadmin.reminders.services import NothingToReview, reminder_for_change, reminder_sentence
 from muteadmin.rules.selectors import rule_ladder_step, rules_active
 from muteadmin.tencent.accounts import InvalidAccount, validate_account
 from muteadmin.tencent.errors import TencentError
@@ -58,10 +49,6 @@ class AccountAppMixin(AppRequestedMixin):
     def account_url(self, account: str) -> str:
         """The account's page in this app."""
         return account_url(account, query=app_query(self.app.name))
-
-    def drift(self, account: str) -> DriftMark | None:
-        """The reconcile's latest drift on the account since its last change here."""
-        return drift_since_change(app=self.app.name, account=account)
 
     def lookup_page(self, form: LookupForm, *, status: int = 200, home=None) -> HttpResponse:
         """The lookup form (and `home`, the start page's lists); when it refused an ID for its
@@ -212,12 +199,7 @@ class AccountView(
         except NothingToReview as exc:
             messages.info(self.request, str(exc))
             return
-        who = "You" if reminder.remind == "me" else "The Leads"
-        messages.info(
-            self.request,
-            f"{who} will be reminded on the home page to review {account} when the mute ends "
-            f"({timezone.localtime(reminder.due_at):%Y-%m-%d %H:%M:%S %Z}).",
-        )
+        messages.info(self.request, reminder_sentence(reminder))
 
     def above_limit(self, account: str, form: MuteChangeForm) -> str:
         """Why the change asked for needs a Lead's approval, or "" when the user may make it.
@@ -341,20 +323,23 @@ class AccountView(
                 )
             except TencentError as exc:
                 error = exc
-        history = account_history(account=account, app=self.app.name)
+        # What the page reads besides Tencent, in one round trip (reads_run).
+        history, drift, waiting = reads_run(
+            account_history_read(account=account, app=self.app.name),
+            drift_since_change_read(app=self.app.name, account=account),
+            mute_request_waiting_read(account=account, app=self.app.name),
+        )
         if status is not None and setters is None:
             setters = mute_status_setters(status=status, app=self.app.name, history=history)
         rows = recent_change_rows(history.recent_changes())
         context = {
             "account": account,
-            "cards": mute_cards(status, setters, self.drift(account))
-            if status is not None
-            else None,
+            "cards": mute_cards(status, setters, drift) if status is not None else None,
             "form": form,
             "error": error,
             "recent_changes": fragment("mutes/recent_changes.jinja", rows=rows) if rows else "",
             "app_query": app_query(self.app.name),
-            "waiting_request": mute_request_waiting_for(account=account, app=self.app.name),
+            "waiting_request": waiting,
             "notice_preview": notice_preview(form) if form is not None else None,
         }
         context |= timeline_context(history=history, note=note)
@@ -392,7 +377,15 @@ class AccountCardsView(PermissionRequiredMixin, AccountAppMixin, PaddedAccountMi
             context = {"account": account, "cards": None, "error": exc, "app_query": query}
             return render(request, "mutes/account.html#cards", context, status=502)
         setters = mute_status_setters(status=status, app=self.app.name)
-        cards = mute_cards(status, setters, drift_since_change(app=self.app.name, account=account))
-        context = {"account": account, "cards": cards, "app_query": query}
-        context["waiting_request"] = mute_request_waiting_for(account=account, app=self.app.name)
+        drift, waiting = reads_run(
+            drift_since_change_read(app=self.app.name, account=account),
+            mute_request_waiting_read(account=account, app=self.app.name),
+        )
+        cards = mute_cards(status, setters, drift)
+        context = {
+            "account": account,
+            "cards": cards,
+            "app_query": query,
+            "waiting_request": waiting,
+        }
         return render(request, "mutes/account.html#cards", context)

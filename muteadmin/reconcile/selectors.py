@@ -9,7 +9,7 @@ from django.db import connections
 
 from muteadmin.audit.models import AccountMuteState, AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import rows_as_read, table_column
+from muteadmin.core.sql import Read, Statement, reads_run, rows_as_read, table_column
 from muteadmin.reconcile.drift import RECONCILE_OPERATOR
 from muteadmin.reconcile.models import ReconcileRun, WatchedAccount
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -119,6 +119,12 @@ def drift_since_change(*, app: str, account: str) -> DriftMark | None:
     index) with the account's last change here beside it. Written out, not built by the ORM,
     whose query costs more to build than to run (bench/README.md, the account page).
     """
+    (drift,) = reads_run(drift_since_change_read(app=app, account=account))
+    return drift
+
+
+def drift_since_change_read(*, app: str, account: str) -> Read[DriftMark | None]:
+    """drift_since_change, to read with others (core.sql.reads_run)."""
     connection = connections[AuditEntry.objects.db]
     qn = connection.ops.quote_name
     entries, states = AuditEntry._meta, AccountMuteState._meta
@@ -138,19 +144,22 @@ def drift_since_change(*, app: str, account: str) -> DriftMark | None:
         f" ORDER BY {column(entries, 'id')} DESC LIMIT 1"
     )
     params = [app, account, account, AuditEntry.Action.DRIFT.value, AuditEntry.Outcome.OK.value]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, RECONCILE_OPERATOR.name, *app_params])
-        stored = cursor.fetchone()
-    if stored is None:
-        return None
-    (read,) = rows_as_read(AuditEntry, _DRIFT_FIELDS, [stored[:-1]], connection=connection)
-    (state,) = rows_as_read(
-        AccountMuteState, ["last_change_at"], [stored[-1:]], connection=connection
-    )
-    changed_at, noticed_at = state["last_change_at"], read["created_at"]
-    if changed_at is not None and changed_at > noticed_at:
-        return None
-    kinds = tuple((read["details"] or {}).get("kinds", []))
-    return DriftMark(
-        noticed_at=noticed_at, kinds=kinds, entry_id=read["id"], sentence=read["error_info"]
-    )
+
+    def result(rows: list[tuple]) -> DriftMark | None:
+        if not rows:
+            return None
+        (stored,) = rows
+        (read,) = rows_as_read(AuditEntry, _DRIFT_FIELDS, [stored[:-1]], connection=connection)
+        (state,) = rows_as_read(
+            AccountMuteState, ["last_change_at"], [stored[-1:]], connection=connection
+        )
+        changed_at, noticed_at = state["last_change_at"], read["created_at"]
+        if changed_at is not None and changed_at > noticed_at:
+            return None
+        kinds = tuple((read["details"] or {}).get("kinds", []))
+        return DriftMark(
+            noticed_at=noticed_at, kinds=kinds, entry_id=read["id"], sentence=read["error_info"]
+        )
+
+    statement = Statement(sql, [*params, RECONCILE_OPERATOR.name, *app_params])
+    return Read(statement, result, using=connection.alias)

@@ -56,6 +56,29 @@ def reminder_for_change(
     )
 
 
+def reminder_sentence(reminder: Reminder) -> str:
+    """What the person who asked for `reminder` is told: who is reminded of what, and when."""
+    words = {
+        "account": reminder.account,
+        "when": f"{timezone.localtime(reminder.due_at):%Y-%m-%d %H:%M:%S %Z}",
+    }
+    if reminder.remind == Reminder.For.ME:
+        return (
+            _(
+                "You will be reminded on the home page to review %(account)s when the mute ends "
+                "(%(when)s)."
+            )
+            % words
+        )
+    return (
+        _(
+            "The Leads will be reminded on the home page to review %(account)s when the mute ends "
+            "(%(when)s)."
+        )
+        % words
+    )
+
+
 def reminder_done(*, reminder_id: int, user: AbstractBaseUser) -> Reminder:
     """Mark a due reminder reviewed: your own, or one for the Leads if you are one."""
     with transaction.atomic():

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.services import audit_record
@@ -54,14 +55,14 @@ def _checked(operator: AbstractBaseUser, text: RuleText) -> None:
     if not operator.has_perm(CHANGE_PERMISSION):
         raise PermissionDenied("Only Leads may change the rules.")
     if not text.title_en.strip() or not text.title_zh_hans.strip():
-        raise RuleInvalid("Give the rule a title in English and in Simplified Chinese.")
+        raise RuleInvalid(_("Give the rule a title in English and in Simplified Chinese."))
     if text.window_days < 1:
-        raise RuleInvalid("The look-back window is at least 1 day.")
+        raise RuleInvalid(_("The look-back window is at least 1 day."))
     for kind, steps in text.ladders.items():
         if kind not in KINDS:
-            raise RuleInvalid(f"There is no kind of mute called {kind!r}.")
+            raise RuleInvalid(_("There is no kind of mute called %(kind)s.") % {"kind": kind})
         if any(not 0 < seconds <= PERMANENT for seconds in steps):
-            raise RuleInvalid("Each step of a ladder is a length from 1 second to permanent.")
+            raise RuleInvalid(_("Each step of a ladder is a length from 1 second to permanent."))
 
 
 def rule_create(
@@ -75,7 +76,8 @@ def rule_create(
             _audit(operator, rule, "created", before=None, client_ip=client_ip)
     except IntegrityError:
         raise RuleInvalid(
-            f"There is already a rule called {code}, perhaps retired; choose another code."
+            _("There is already a rule called %(code)s, perhaps retired; choose another code.")
+            % {"code": code}
         ) from None
     return rule
 
@@ -134,8 +136,11 @@ def rule_delete(*, operator: AbstractBaseUser, rule: Rule, client_ip: str | None
         stored = Rule.objects.select_for_update().get(pk=rule.pk)
         if rule_in_use(code=stored.code):
             raise RuleInvalid(
-                f"Changes were made under {stored.code}, and the audit log names it: retire it "
-                "instead of deleting it."
+                _(
+                    "Changes were made under %(code)s, and the audit log names it: retire it "
+                    "instead of deleting it."
+                )
+                % {"code": stored.code}
             )
         _audit(operator, stored, "deleted", before=_snapshot(stored), client_ip=client_ip)
         stored.delete()

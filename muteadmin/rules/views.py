@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views import View
 
 from muteadmin.core.http import client_ip
@@ -60,7 +61,7 @@ class RuleCreateView(PermissionRequiredMixin, View):
             except RuleInvalid as exc:
                 form.add_error("code", str(exc))
             else:
-                messages.success(request, f"Rule {rule.code} created.")
+                messages.success(request, _("Rule %(code)s created.") % {"code": rule.code})
                 return redirect("rules:list")
         return render(request, "rules/edit.html", {"form": form, "rule": None})
 
@@ -84,9 +85,11 @@ class RuleEditView(PermissionRequiredMixin, View):
                 form.add_error(None, str(exc))
             else:
                 if changed:
-                    messages.success(request, f"Rule {rule.code} saved.")
+                    messages.success(request, _("Rule %(code)s saved.") % {"code": rule.code})
                 else:
-                    messages.info(request, f"Rule {rule.code} already said that.")
+                    messages.info(
+                        request, _("Rule %(code)s already said that.") % {"code": rule.code}
+                    )
                 return redirect("rules:list")
         return render(request, "rules/edit.html", {"form": form, "rule": rule})
 
@@ -102,17 +105,19 @@ class RuleRetireView(PermissionRequiredMixin, View):
         ip = client_ip(request)
         if what == "restore":
             rule_restore(operator=request.user, rule=rule, client_ip=ip)
-            messages.success(request, f"Rule {code} is offered again.")
+            messages.success(request, _("Rule %(code)s is offered again.") % {"code": code})
         elif what == "delete":
             try:
                 rule_delete(operator=request.user, rule=rule, client_ip=ip)
             except RuleInvalid as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Rule {code} deleted.")
+                messages.success(request, _("Rule %(code)s deleted.") % {"code": code})
         else:
             rule_retire(operator=request.user, rule=rule, client_ip=ip)
             messages.success(
-                request, f"Rule {code} retired: no longer offered, still named on past changes."
+                request,
+                _("Rule %(code)s retired: no longer offered, still named on past changes.")
+                % {"code": code},
             )
         return redirect("rules:list")

@@ -7,6 +7,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 from muteadmin.signin.enrolment import MUST_ENROL, mfa_enrolment_pending
 from muteadmin.signin.sessions import session_check
@@ -57,8 +58,10 @@ class MFAEnrolmentMiddleware:
                 request.session[TOLD_TO_ENROL] = True
                 messages.warning(
                     request,
-                    "Your role requires two-factor sign-in. "
-                    "Set up an authenticator app to continue.",
+                    _(
+                        "Your role requires two-factor sign-in. "
+                        "Set up an authenticator app to continue."
+                    ),
                 )
             return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
