@@ -134,16 +134,20 @@ def test_the_rules_page_lists_rules_for_every_role_and_lets_only_leads_change_th
     assert signed_in(outsider).get("/rules/").status_code == 403
 
 
+# The rule form as a Lead fills it in.
+HARASSMENT = {
+    "code": "harassment",
+    "title_en": "Harassment",
+    "title_zh_hans": "骚扰",
+    "c2c_ladder": "1d, 7d, permanent",
+    "group_ladder": "",
+    "window_days": "180",
+}
+
+
 def test_a_lead_creates_edits_and_retires_a_rule_through_the_pages(lead):
     client = signed_in(lead)
-    form = {
-        "code": "harassment",
-        "title_en": "Harassment",
-        "title_zh_hans": "骚扰",
-        "c2c_ladder": "1d, 7d, permanent",
-        "group_ladder": "",
-        "window_days": "180",
-    }
+    form = HARASSMENT
     response = client.post("/rules/new/", form)
     assert response.status_code == 302
     rule = Rule.objects.get(code="harassment")
@@ -416,14 +420,7 @@ def test_a_bulk_change_names_its_rule_on_every_row(lead):
 
 def test_a_rules_outcomes_speak_the_readers_language(lead):
     client = signed_in(lead)
-    form = {
-        "code": "harassment",
-        "title_en": "Harassment",
-        "title_zh_hans": "骚扰",
-        "c2c_ladder": "1d",
-        "group_ladder": "",
-        "window_days": "180",
-    }
+    form = HARASSMENT
     created = client.post("/rules/new/", form, follow=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "已创建规则 harassment。" in created.content.decode()
     again = client.post("/rules/new/", form, HTTP_ACCEPT_LANGUAGE="zh-hans")
