@@ -206,7 +206,6 @@ class DerivedWrites:
 
     def __init__(self, rows: Sequence[Mapping[str, Any]], *, using: str) -> None:
         """`rows`: the completed rows (HASHED_FIELDS and their outcome), in completion order."""
-        self.rows = rows
         self.using = using
         self.observing = [row for row in rows if _observes_mutes(row)]
         self.counters = _hourly_counters(rows)

@@ -39,7 +39,10 @@ def insert_one(obj: models.Model, *, using: str | None = None) -> None:
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement and its parameters, to run alone or with others (statements_run)."""
+    """One SQL statement and its parameters, to run alone or with others (statements_run).
+
+    Always run with parameters, even none: a literal % in `sql` is written %%.
+    """
 
     sql: str
     params: Sequence[Any] = ()
