@@ -40,11 +40,15 @@ def test_no_rows_runs_nothing(django_assert_num_queries):
 
 
 @pytest.mark.django_db
-def test_counter_add_adds_to_the_matching_row_only():
+def test_a_counter_statement_adds_to_the_matching_row_only():
     from datetime import UTC, datetime
 
     from muteadmin.audit.models import AuditHourlyCount
-    from muteadmin.core.sql import counter_add
+    from muteadmin.core.sql import counter_statement, statements_run
+
+    def counter_add(model, **counter) -> int:
+        (result,) = statements_run([counter_statement(model, **counter)], using="default")
+        return result.rowcount
 
     hour = datetime(2026, 12, 6, 4, tzinfo=UTC)
     AuditHourlyCount.objects.create(hour=hour, action="query", outcome="ok", app="default", count=3)
@@ -61,7 +65,7 @@ def test_counter_add_adds_to_the_matching_row_only():
     assert counts == {"query": 5, "change": 1}
 
 
-def test_counters_add_counts_each_in_one_statement_and_reports_the_missing(
+def test_counter_statements_count_each_in_one_statement_and_report_the_missing(
     django_assert_num_queries,
 ):
     from datetime import UTC, datetime
@@ -69,7 +73,7 @@ def test_counters_add_counts_each_in_one_statement_and_reports_the_missing(
     from django.db import connection
 
     from muteadmin.audit.models import AuditHourlyCount, AuditOperatorHourlyCount
-    from muteadmin.core.sql import counters_add
+    from muteadmin.core.sql import counter_statement, statements_run
 
     hour = datetime(2026, 12, 6, 4, tzinfo=UTC)
     where = {"hour": hour, "action": "query", "outcome": "ok", "app": "default"}
@@ -82,7 +86,14 @@ def test_counters_add_counts_each_in_one_statement_and_reports_the_missing(
     ]
     statements = 1 if connection.vendor == "postgresql" else len(counters)
     with django_assert_num_queries(statements):
-        changed = counters_add(counters, field="count", using="default")
+        written = statements_run(
+            [
+                counter_statement(model, where=key, field="count", amount=amount)
+                for model, key, amount in counters
+            ],
+            using="default",
+        )
+        changed = [result.rowcount for result in written]
     assert changed == [1, 1, 0]
     assert AuditHourlyCount.objects.get().count == 5
     assert dict(AuditOperatorHourlyCount.objects.values_list("operator_username", "count")) == {

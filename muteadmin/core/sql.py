@@ -205,7 +205,9 @@ def counter_statement(
     amount: int,
     using: str | None = None,
 ) -> Statement:
-    """UPDATE ... SET field = field + amount WHERE the columns equal `where`."""
+    """UPDATE ... SET field = field + amount WHERE the columns equal `where`: one plain UPDATE,
+    which the ORM's F() expression and filter cost more to build than to run. Its rowcount says
+    whether a row matched."""
     connection = connections[using or model.objects.db]
     meta = model._meta
     qn = connection.ops.quote_name
@@ -216,42 +218,6 @@ def counter_statement(
     sql = f"UPDATE {qn(meta.db_table)} SET {column} = {column} + %s WHERE {matches}"  # noqa: S608
     params = [condition.get_db_prep_value(value, connection) for condition, value in conditions]
     return Statement(sql, [amount, *params])
-
-
-def counter_add(
-    model: type[models.Model],
-    *,
-    where: Mapping[str, Any],
-    field: str,
-    amount: int,
-    using: str | None = None,
-) -> int:
-    """Add `amount` to `field` of the rows whose columns equal `where`; return how many changed.
-
-    One plain UPDATE: the ORM's F() expression and filter cost more to build than to run.
-    """
-    using = using or model.objects.db
-    statement = counter_statement(model, where=where, field=field, amount=amount, using=using)
-    (result,) = statements_run([statement], using=using)
-    return result.rowcount
-
-
-def counters_add(
-    counters: Sequence[tuple[type[models.Model], Mapping[str, Any], int]],
-    *,
-    field: str,
-    using: str,
-) -> list[int]:
-    """counter_add for each (model, where, amount); how many rows each changed, in order.
-
-    On PostgreSQL the UPDATEs travel together (statements_run), so the count and its
-    per-operator twin cost one round trip, not two.
-    """
-    statements = [
-        counter_statement(model, where=where, field=field, amount=amount, using=using)
-        for model, where, amount in counters
-    ]
-    return [result.rowcount for result in statements_run(statements, using=using)]
 
 
 def row_where(
