@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from muteadmin.audit.chain import audit_chain_verify
 from muteadmin.audit.models import AuditEntry, AuditRowLocked
+from muteadmin.core.sql import reads_run
 from muteadmin.mutes.notes import NOTE_MAX_LENGTH, InvalidNote, account_note_add
-from muteadmin.mutes.selectors import mute_timeline
+from muteadmin.mutes.selectors import mute_timeline_read
 from tests.conftest import audit_row
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +179,7 @@ def test_a_flood_of_lookups_never_pushes_the_changes_out():
     audit_row(action="change", account="olga", c2c_requested=600, reason="old change")
     for _ in range(80):
         audit_row(action="query", account="olga")
-    rows = mute_timeline(account="olga")
+    (rows,) = reads_run(mute_timeline_read(account="olga"))
     assert rows[-1]["reason"] == "old change"
     assert sum(1 for row in rows if row["action"] == "query") == 60
 
@@ -187,7 +188,7 @@ def test_the_timeline_reads_the_latest_steps_newest_first(django_assert_num_quer
     for number in range(5):
         audit_row(action="note", account="olga", reason=f"n{number}")
     with django_assert_num_queries(1):
-        rows = mute_timeline(account="olga", events=3)
+        (rows,) = reads_run(mute_timeline_read(account="olga", events=3))
     assert [row["reason"] for row in rows] == ["n4", "n3", "n2"]
 
 

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from muteadmin.approvals.models import MuteRequest
 from muteadmin.approvals.services import mute_request_now
-from muteadmin.core.sql import Read, Statement, quoted_names, reads_run, rows_as_read
+from muteadmin.core.sql import Read, Statement, quoted_names, rows_as_read
 
 RECENT_DECIDED = 20
 
@@ -27,18 +27,13 @@ def mute_requests_recent(*, limit: int = RECENT_DECIDED) -> list[MuteRequest]:
     return list(closed.order_by("-decided_at", "-id")[:limit])
 
 
-def mute_request_waiting_for(*, account: str, app: str) -> MuteRequest | None:
+def mute_request_waiting_read(*, account: str, app: str) -> Read[MuteRequest | None]:
     """The account's request waiting for approval in `app`, if there is one.
 
-    As mute_requests_waiting().filter(account=account, app=app).first(), written out: every
-    account page asks, and the ORM's query costs more to build than to run.
+    As mute_requests_waiting().filter(account=account, app=app).first(), written out and run
+    by core.sql.reads_run with the account page's other reads: every account page asks, and
+    the ORM's query costs more to build than to run.
     """
-    (waiting,) = reads_run(mute_request_waiting_read(account=account, app=app))
-    return waiting
-
-
-def mute_request_waiting_read(*, account: str, app: str) -> Read[MuteRequest | None]:
-    """mute_request_waiting_for, to read with others (core.sql.reads_run)."""
     connection, table, column = quoted_names(MuteRequest)
     fields = MuteRequest._meta.concrete_fields
     # Only quoted names from the model are formatted in; every value is a parameter.

@@ -7,7 +7,7 @@ from typing import Any
 
 from muteadmin.audit.models import AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import Read, Statement, quoted_names, reads_run, rows_as_read
+from muteadmin.core.sql import Read, Statement, quoted_names, rows_as_read
 from muteadmin.upstream.registry import DEFAULT_APP
 
 RECENT_CHANGES = 10
@@ -86,23 +86,6 @@ def timeline_actions() -> tuple[str, ...]:
     return tuple(action for action in wanted if action in known)
 
 
-def mute_timeline(
-    *,
-    account: str,
-    app: str = DEFAULT_APP,
-    events: int = TIMELINE_EVENTS,
-    lookups: int = TIMELINE_LOOKUPS,
-) -> list[dict[str, Any]]:
-    """The account's latest steps in `app` and its latest lookups, newest first: one query.
-
-    Each half is limited on its own, both walking the (account, -id) index, so a flood of
-    lookups never pushes the changes out. Written out like mute_recent_changes, for speed.
-    """
-    read = mute_timeline_read(account=account, app=app, events=events, lookups=lookups)
-    (rows,) = reads_run(read)
-    return rows
-
-
 def mute_timeline_read(
     *,
     account: str,
@@ -110,7 +93,12 @@ def mute_timeline_read(
     events: int = TIMELINE_EVENTS,
     lookups: int = TIMELINE_LOOKUPS,
 ) -> Read[list[dict[str, Any]]]:
-    """mute_timeline, to read with others (core.sql.reads_run)."""
+    """The account's latest steps in `app` and its latest lookups, newest first: one query.
+
+    Each half is limited on its own, both walking the (account, -id) index, so a flood of
+    lookups never pushes the changes out. Written out like mute_recent_changes, for speed.
+    Run by core.sql.reads_run, with the page's other reads.
+    """
     connection, table, column = quoted_names(AuditEntry)
     in_app, app_params = audit_app_condition(app, column=column("app"))
     actions = timeline_actions()
@@ -135,7 +123,7 @@ def mute_timeline_read(
 
 @dataclass(frozen=True)
 class AccountHistory:
-    """The account's timeline rows (mute_timeline), and what else its page reads from them.
+    """The account's timeline rows (mute_timeline_read), and what else its page reads from them.
 
     The page lists the latest changes and credits the current mutes to the changes that set
     them; all of those are among the timeline's steps unless the steps were cut short, and only
@@ -171,14 +159,8 @@ class AccountHistory:
         return found
 
 
-def account_history(*, account: str, app: str = DEFAULT_APP) -> AccountHistory:
-    """The account's latest steps and lookups, read once for its page."""
-    (history,) = reads_run(account_history_read(account=account, app=app))
-    return history
-
-
 def account_history_read(*, account: str, app: str = DEFAULT_APP) -> Read[AccountHistory]:
-    """account_history, to read with others (core.sql.reads_run)."""
+    """The account's latest steps and lookups (mute_timeline_read), read once for its page."""
     timeline = mute_timeline_read(account=account, app=app)
 
     def result(rows: list[tuple]) -> AccountHistory:

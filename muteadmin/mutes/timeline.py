@@ -1,6 +1,6 @@
 """The account page's timeline as it lists it: every value put into words once, here.
 
-account_history reads the rows; this turns them into entries, runs of lookups collapsed into
+account_history_read reads the rows; this turns them into entries, runs of lookups collapsed into
 one ("12 lookups by mod1, mod2"), and templates/mutes/timeline.jinja only places them.
 """
 
@@ -111,7 +111,7 @@ def _step(row: Mapping[str, Any]) -> TimelineEntry:
 
 
 def timeline_entries(rows: Iterable[Mapping[str, Any]], *, steps_cut: bool) -> list[TimelineEntry]:
-    """Entries for mute_timeline's rows (newest first), each run of lookups collapsed.
+    """Entries for mute_timeline_read's rows (newest first), each run of lookups collapsed.
 
     `steps_cut`: the steps were limited, so lookups older than the oldest step read are left
     out (steps between them were not read).

@@ -9,7 +9,7 @@ from django.db import connections
 
 from muteadmin.audit.models import AccountMuteState, AuditEntry
 from muteadmin.audit.selectors import audit_app_condition
-from muteadmin.core.sql import Read, Statement, reads_run, rows_as_read, table_column
+from muteadmin.core.sql import Read, Statement, rows_as_read, table_column
 from muteadmin.reconcile.drift import RECONCILE_OPERATOR
 from muteadmin.reconcile.models import ReconcileRun, WatchedAccount
 from muteadmin.upstream.registry import DEFAULT_APP
@@ -112,19 +112,14 @@ def drifts_latest(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Drif
     return latest
 
 
-def drift_since_change(*, app: str, account: str) -> DriftMark | None:
+def drift_since_change_read(*, app: str, account: str) -> Read[DriftMark | None]:
     """The account's latest drift, unless a change made here since has superseded it.
 
-    One statement on every visit to the account page: its latest drift row (the (account, -id)
-    index) with the account's last change here beside it. Written out, not built by the ORM,
-    whose query costs more to build than to run (bench/README.md, the account page).
+    One statement on every visit to the account page (run by core.sql.reads_run with the page's
+    other reads): its latest drift row (the (account, -id) index) with the account's last change
+    here beside it. Written out, not built by the ORM, whose query costs more to build than to
+    run (bench/README.md, the account page).
     """
-    (drift,) = reads_run(drift_since_change_read(app=app, account=account))
-    return drift
-
-
-def drift_since_change_read(*, app: str, account: str) -> Read[DriftMark | None]:
-    """drift_since_change, to read with others (core.sql.reads_run)."""
     connection = connections[AuditEntry.objects.db]
     qn = connection.ops.quote_name
     entries, states = AuditEntry._meta, AccountMuteState._meta
